@@ -1,0 +1,43 @@
+#pragma once
+// Generic rate units:  τ du_i/dt = −u_i + I_i,  r_i = f(u_i).
+// The transfer function f is chosen by name from `transfer_functions()`: "linear",
+// "relu" (rectified linear), "sigmoid" (logistic) and "tanh" are built in; a user adds
+// another with one `transfer_functions().add(name, function)` call.
+
+#include <ratesim/population.hpp>
+#include <ratesim/registry.hpp>
+
+#include <functional>
+#include <string>
+
+namespace ratesim {
+
+// Writes r = f(u) element-wise.
+using transfer_function = std::function<void(vector_view u, vector_span r)>;
+
+registry<transfer_function>& transfer_functions();
+
+class rate_population : public population {
+ public:
+  struct params {
+    std::size_t size = 0;
+    double tau = 10.0;                 // time constant τ [ms]
+    std::string transfer = "linear";  // name in transfer_functions()
+  };
+
+  rate_population(std::string name, params p);
+
+  const params& parameters() const { return p_; }
+
+  std::vector<state_variable> state_variables() const override;
+  void initial_state(vector_span x) const override;
+  void rates(vector_view x, vector_span r) const override;
+  void derivative(vector_view x, vector_view input, vector_span dxdt) const override;
+  void fixed_point(vector_view input, vector_span x) const override;
+
+ private:
+  params p_;
+  transfer_function f_;
+};
+
+}  // namespace ratesim

@@ -1,0 +1,52 @@
+#pragma once
+// The interface of a plasticity rule, and the registry that makes rules available by name.
+//
+// A rule maps the weights W (n_post × n_pre) and the rates of both populations to dW/dt.
+// The ODE regime integrates it with the rest of the network; the quasi-static regime
+// takes one step ΔW = T · dW/dt per pattern presented for T ms (so ε = T/τ).
+//
+// To add a rule: derive from `plasticity_rule` (plasticity/synaptic_scaling.cpp is the
+// model to copy), then register a factory under a name:
+//   ratesim::plasticity_rules().add("bcm", [](const ratesim::parameters& p) { ... });
+// Nothing in the engine changes.
+
+#include <ratesim/parameters.hpp>
+#include <ratesim/registry.hpp>
+#include <ratesim/types.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ratesim {
+
+class plasticity_rule {
+ public:
+  virtual ~plasticity_rule() = default;
+
+  // The name it is registered under; used in messages.
+  virtual std::string_view name() const = 0;
+
+  // dW/dt [1/ms] for weights W, presynaptic rates `pre` and postsynaptic rates `post`.
+  // Writes every element of dWdt.
+  virtual void derivative(matrix_view W, vector_view pre, vector_view post,
+                          matrix_span dWdt) const = 0;
+
+  // Rules with an explicit constraint (e.g. multiplicative normalisation) return true
+  // and enforce it in `constrain`, which runs after every integration step and every
+  // quasi-static weight update.
+  virtual bool has_constraint() const { return false; }
+  virtual void constrain(matrix_span /*W*/) const {}
+};
+
+using rule_factory = std::function<std::unique_ptr<plasticity_rule>(const parameters&)>;
+
+// The table of rules by name; the built-in rules are registered on first use.
+registry<rule_factory>& plasticity_rules();
+
+// Creates the rule registered as `name`; unknown names and unknown or invalid
+// parameters raise a ratesim::error.
+std::unique_ptr<plasticity_rule> make_rule(std::string_view name, const parameters& values = {});
+
+}  // namespace ratesim

@@ -1,0 +1,71 @@
+#pragma once
+// The one error hierarchy of ratesim. Every message names the component, the parameter
+// (or variable) and the offending value, so that a user can find the mistake in their
+// script without a debugger.
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ratesim {
+
+// Base of every error ratesim raises on purpose.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A parameter outside its valid range: `component "name": A must be > D = 25, got 20`.
+class parameter_error : public error {
+ public:
+  using error::error;
+};
+
+// Data that cannot be used: a negative pixel, a NaN, a pattern of the wrong size.
+class input_error : public error {
+ public:
+  using error::error;
+};
+
+// A name that is not registered or not part of the network.
+class lookup_error : public error {
+ public:
+  using error::error;
+};
+
+// A call that is not allowed in the current state (e.g. adding to a running network).
+class usage_error : public error {
+ public:
+  using error::error;
+};
+
+// `component` is e.g. `feedforward_inhibition "input"`, `expected` e.g. `> 0`.
+template <class Value>
+[[noreturn]] void throw_parameter_error(std::string_view component, std::string_view parameter,
+                                        std::string_view expected, const Value& value) {
+  throw parameter_error(
+      fmt::format("{}: {} must be {}, got {}", component, parameter, expected, value));
+}
+
+// Checks a time constant or duration [ms]: finite and strictly positive.
+void require_positive(std::string_view component, std::string_view parameter, double value);
+
+// Internal invariants: on in debug builds and with RATESIM_ENABLE_ASSERTS, off otherwise.
+#if defined(RATESIM_ENABLE_ASSERTS) || !defined(NDEBUG)
+#define RATESIM_ASSERT(condition)                                                      \
+  do {                                                                                 \
+    if (!(condition)) ::ratesim::detail::assertion_failed(#condition, __FILE__, __LINE__); \
+  } while (false)
+#else
+#define RATESIM_ASSERT(condition) \
+  do {                            \
+  } while (false)
+#endif
+
+namespace detail {
+[[noreturn]] void assertion_failed(const char* condition, const char* file, int line);
+}
+
+}  // namespace ratesim

@@ -1,0 +1,126 @@
+#pragma once
+// A network: populations, the projections between them, the stimuli that drive them, and
+// one flat state vector that holds every population's state and every plastic weight.
+//
+// Layout of the state vector (fixed by the first call of state(); after it, the structure
+// can no longer change, but stimuli can be replaced):
+//   [ population 0 | population 1 | … | plastic W of projection 0 | plastic W of … ]
+// Plastic weights are stored column-major (n_post × n_pre).
+//
+// The network is also the odeint system of the ODE regime: operator()(x, dxdt, t).
+
+#include <ratesim/population.hpp>
+#include <ratesim/projection.hpp>
+#include <ratesim/stimulus.hpp>
+#include <ratesim/types.hpp>
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ratesim {
+
+class network {
+ public:
+  network() = default;
+  network(const network&) = delete;
+  network& operator=(const network&) = delete;
+
+  // ---- Building ---------------------------------------------------------------------
+
+  // Adds a population, e.g. net.add<softmax_competition>("out", {.size = 10});
+  template <class Population>
+  Population& add(std::string name, typename Population::params p) {
+    auto owned = std::make_unique<Population>(std::move(name), std::move(p));
+    auto& ref = *owned;
+    add(std::move(owned));
+    return ref;
+  }
+  population& add(std::unique_ptr<population> pop);
+
+  // Connects `pre` to `post`; c.weights must be n_post × n_pre.
+  const projection& connect(std::string_view pre, std::string_view post, connection c);
+
+  // Drives `target` with `s` (replacing any earlier stimulus of `target`). Presentation 0
+  // of a new stimulus starts when a simulation first runs with it.
+  void stimulate(std::string_view target, std::unique_ptr<stimulus> s);
+
+  // ---- Structure --------------------------------------------------------------------
+
+  std::size_t population_count() const { return pops_.size(); }
+  const population& get_population(std::size_t i) const { return *pops_.at(i); }
+  const population& get_population(std::string_view name) const;
+  std::size_t population_index(std::string_view name) const;
+  const std::deque<projection>& projections() const { return projs_; }
+  const projection& get_projection(std::string_view name) const;
+
+  // ---- State ------------------------------------------------------------------------
+
+  // The flat state vector; the first call lays it out and fills in the initial state.
+  vector& state();
+  // A population's slice of the state.
+  Eigen::VectorBlock<vector> state_of(std::string_view population);
+  // One named state variable of a population, e.g. ("input", "h").
+  Eigen::VectorBlock<vector> variable(std::string_view population, std::string_view name);
+  // A projection's weights: a view into the state for plastic ones, read-only otherwise.
+  Eigen::Map<matrix> weights(std::string_view projection);
+  // The output rates of a population for the current state.
+  vector rates(std::string_view population);
+  // Number of state entries that are plastic weights (the tail of the state vector).
+  Eigen::Index weight_count() { return state().size() - population_state_size_; }
+
+  // ---- Evaluation (used by the regimes; no allocation) ---------------------------------
+
+  // The ODE right-hand side for state x, with the current external inputs.
+  void operator()(const vector& x, vector& dxdt, double t) const;
+
+  // Puts every population at its fixed point for the current external input, in the
+  // order the populations were added (needs a feedforward network; see
+  // check_feedforward()), and leaves their rates ready for weight_derivative().
+  void settle();
+  // Throws unless every projection goes from an earlier to a later population.
+  void check_feedforward() const;
+  // dW/dt of every plastic weight at the current state and the rates of the last
+  // settle(); `dw` has weight_count() entries.
+  void weight_derivative(vector_span dw) const;
+  // Applies every rule's explicit constraint to the weights in x; false if no rule has one.
+  bool constrain(vector& x) const;
+
+  // ---- Stimuli ----------------------------------------------------------------------
+
+  struct stimulus_slot {
+    std::size_t target;
+    std::unique_ptr<stimulus> source;
+    step_count origin = -1;      // step at which presentation 0 began; -1: not yet run
+    step_count presented = -1;   // presentation index now in the external input
+  };
+  std::vector<stimulus_slot>& stimuli() { return stimuli_; }
+  // Writes presentation k of stimulus slot i into its target's external input.
+  void present(std::size_t slot, step_count k);
+
+ private:
+  Eigen::Map<const matrix> weights_in(std::size_t k, const vector& x) const;
+  void freeze();
+  void require_building(std::string_view what) const;
+
+  std::vector<std::unique_ptr<population>> pops_;
+  std::deque<projection> projs_;  // deque: references stay valid
+  std::vector<stimulus_slot> stimuli_;
+
+  // Fixed at freeze():
+  bool frozen_ = false;
+  vector x_;
+  std::vector<Eigen::Index> pop_offset_;   // start of each population's slice
+  std::vector<Eigen::Index> proj_offset_;  // start of each plastic projection's W, else -1
+  Eigen::Index population_state_size_ = 0;
+  std::vector<std::vector<std::size_t>> incoming_;  // projections into each population
+
+  // Scratch buffers, sized once (mutable: the ODE right-hand side is const).
+  mutable std::vector<vector> rates_;
+  mutable std::vector<vector> input_;
+  std::vector<vector> external_;
+};
+
+}  // namespace ratesim

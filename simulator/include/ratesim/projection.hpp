@@ -1,0 +1,86 @@
+#pragma once
+// A projection carries the rates of a presynaptic population to a postsynaptic one through
+// a weight matrix W (n_post × n_pre) and a synaptic current, and optionally changes W by a
+// plasticity rule. Plastic weights live in the network's state vector; static ones here.
+
+#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/registry.hpp>
+#include <ratesim/types.hpp>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace ratesim {
+
+// How a projection turns presynaptic rates into postsynaptic input current.
+class synaptic_current {
+ public:
+  virtual ~synaptic_current() = default;
+  virtual std::string_view name() const = 0;
+  // Rejects weights the current cannot use; `component` prefixes the message.
+  virtual void check_weights(matrix_view /*W*/, std::string_view /*component*/) const {}
+  // out += I(W, pre). Called in the step loop: must not allocate.
+  virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
+};
+
+// Creates a current for a projection of the given shape (so it can size its buffers once).
+using current_factory =
+    std::function<std::unique_ptr<synaptic_current>(Eigen::Index n_post, Eigen::Index n_pre)>;
+
+// Built in: "log_weight" (I_c = Σ_d ln(W_cd) r_d, the weights are Poisson means) and
+// "linear" (I_c = Σ_d W_cd r_d).
+registry<current_factory>& synaptic_currents();
+
+// What `network::connect` takes.
+struct connection {
+  std::string name;
+  matrix weights;                         // initial W, n_post × n_pre
+  std::string current = "log_weight";     // name in synaptic_currents()
+  std::unique_ptr<plasticity_rule> rule;  // null for static weights
+};
+
+class projection {
+ public:
+  projection(std::size_t pre, std::size_t post, connection c,
+             std::unique_ptr<synaptic_current> current);
+
+  const std::string& name() const { return name_; }
+  std::string label() const;  // `projection "name"`
+  std::size_t pre() const { return pre_; }    // index of the presynaptic population
+  std::size_t post() const { return post_; }  // index of the postsynaptic population
+  Eigen::Index rows() const { return weights_.rows(); }
+  Eigen::Index cols() const { return weights_.cols(); }
+  const synaptic_current& current() const { return *current_; }
+  const plasticity_rule* rule() const { return rule_.get(); }
+  bool plastic() const { return rule_ != nullptr; }
+
+ private:
+  friend class network;
+  std::string name_;
+  std::size_t pre_, post_;
+  // A static projection's weights; for a plastic one, only the initial weights (the
+  // live ones are in the network's state vector).
+  matrix weights_;
+  std::unique_ptr<synaptic_current> current_;
+  std::unique_ptr<plasticity_rule> rule_;
+};
+
+// ---- Weight initialisation ------------------------------------------------------------
+
+// W_cd uniform in [low, high).
+matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, double high,
+                       std::mt19937_64& rng);
+
+// Every row the mean of `data` (one pattern per column) plus noise, then rescaled to sum to
+// `row_sum`: W_cd ∝ m_d + noise · m̄ · u_cd with u_cd uniform in [0, 1) and m̄ the mean of m.
+// Rows that start near the data's mean all take part in the competition (no dead units).
+matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
+                         std::mt19937_64& rng);
+
+// Rescales every row of W to sum to `row_sum`.
+void normalize_rows(matrix_span W, double row_sum);
+
+}  // namespace ratesim

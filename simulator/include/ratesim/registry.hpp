@@ -1,0 +1,54 @@
+#pragma once
+// A table from names to factories. Plasticity rules, synaptic currents, transfer functions
+// and steppers are each chosen by name at run time through one of these, so a user adds a
+// new kind with one `add` call and never edits the engine.
+
+#include <ratesim/error.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ratesim {
+
+template <class Factory>
+class registry {
+ public:
+  // `kind` names the table in messages, e.g. "plasticity rule".
+  explicit registry(std::string kind) : kind_(std::move(kind)) {}
+
+  // Registers `factory` under `name`; a name can be registered once.
+  void add(std::string name, Factory factory) {
+    if (name.empty()) throw usage_error(fmt::format("{} registry: name must not be empty", kind_));
+    auto [it, inserted] = entries_.emplace(std::move(name), std::move(factory));
+    if (!inserted)
+      throw usage_error(fmt::format("{} \"{}\" is already registered", kind_, it->first));
+  }
+
+  bool contains(std::string_view name) const { return entries_.find(name) != entries_.end(); }
+
+  const Factory& get(std::string_view name) const {
+    auto it = entries_.find(name);
+    if (it == entries_.end())
+      throw lookup_error(fmt::format("unknown {} \"{}\"; known: {}", kind_, name,
+                                     fmt::join(names(), ", ")));
+    return it->second;
+  }
+
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& entry : entries_) out.push_back(entry.first);
+    return out;
+  }
+
+ private:
+  std::string kind_;
+  std::map<std::string, Factory, std::less<>> entries_;
+};
+
+}  // namespace ratesim

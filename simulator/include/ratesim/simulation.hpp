@@ -1,0 +1,114 @@
+#pragma once
+// Running a network. Two regimes share one clock (an integer step count times dt) and one
+// loop order per step or presentation: present the stimuli, integrate (or settle and
+// update the weights), then hand over to observers.
+//
+//   ode_simulation           the whole state integrated by an odeint stepper ("euler",
+//                            "rk4", "dopri5" with error control), piecewise between input
+//                            changes so that no step straddles two patterns.
+//   quasi_static_simulation  fast populations at their fixed points, one weight step
+//                            ΔW = T · dW/dt (ε = T/τ) per pattern of duration T, optionally
+//                            summed over mini-batches computed with the same weights.
+
+#include <ratesim/network.hpp>
+#include <ratesim/registry.hpp>
+#include <ratesim/types.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ratesim {
+
+class simulation {
+ public:
+  virtual ~simulation() = default;
+  simulation(const simulation&) = delete;
+  simulation& operator=(const simulation&) = delete;
+
+  double dt() const { return dt_; }
+  step_count steps() const { return steps_; }
+  double time() const { return static_cast<double>(steps_) * dt_; }  // [ms]
+  network& net() { return net_; }
+
+  // Advances by `duration` ms, which must be a whole number of steps.
+  void run(double duration);
+  virtual void run_steps(step_count n) = 0;
+
+ protected:
+  simulation(network& net, double dt, std::string label);
+
+  // Number of steps of one presentation of stimulus slot i (or "never changes").
+  step_count presentation_steps(std::size_t slot) const;
+  // Presents the pattern each stimulus shows at the current step, where it changed, and
+  // returns for how many steps (at most `limit`) all inputs stay constant from here.
+  step_count update_inputs(step_count limit);
+
+  network& net_;
+  double dt_;           // clock resolution [ms]
+  step_count steps_ = 0;
+  std::string label_;   // "ode_simulation", for messages
+};
+
+// ---- ODE regime -------------------------------------------------------------------------
+
+struct ode_options {
+  std::string stepper = "rk4";  // name in steppers(): "euler", "rk4", "dopri5"
+  double dt = 0.1;              // clock step [ms]; the fixed step of euler and rk4
+  double abs_tol = 1e-8;        // dopri5 absolute error tolerance per step
+  double rel_tol = 1e-8;        // dopri5 relative error tolerance per step
+};
+
+// Integrates the network's ODE from t0 = k0·dt to t1 = k1·dt, with inputs constant in
+// between, and applies the rules' explicit constraints after every step.
+class integrator {
+ public:
+  virtual ~integrator() = default;
+  virtual void advance(const network& net, vector& x, step_count k0, step_count k1,
+                       double dt) = 0;
+};
+
+using integrator_factory = std::function<std::unique_ptr<integrator>(const ode_options&)>;
+registry<integrator_factory>& steppers();
+
+class ode_simulation : public simulation {
+ public:
+  explicit ode_simulation(network& net, ode_options options = {});
+  void run_steps(step_count n) override;
+  // Moves every population to its fixed point for the present input (a clean start).
+  void settle();
+
+ private:
+  ode_options options_;
+  std::unique_ptr<integrator> integrator_;
+};
+
+// ---- Quasi-static regime ----------------------------------------------------------------
+
+struct quasi_static_options {
+  double dt = 1.0;             // clock resolution [ms]; the stimulus duration T is a multiple
+  std::size_t batch_size = 1;  // presentations whose weight steps are summed before applying
+};
+
+class quasi_static_simulation : public simulation {
+ public:
+  explicit quasi_static_simulation(network& net, quasi_static_options options = {});
+  // n must be a whole number of presentations.
+  void run_steps(step_count n) override;
+  void run_presentations(step_count n);
+  // Presentations done so far.
+  step_count presentations() const { return presentations_; }
+
+ private:
+  // Steps of one presentation T; all stimuli must agree.
+  step_count period() const;
+  void apply_batch();
+
+  quasi_static_options options_;
+  step_count presentations_ = 0;
+  std::size_t pending_ = 0;  // presentations accumulated into batch_ but not yet applied
+  vector dw_;                // dW/dt of one presentation, sized once
+  vector batch_;             // summed ΔW of the pending presentations
+};
+
+}  // namespace ratesim

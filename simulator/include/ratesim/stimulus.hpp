@@ -1,0 +1,89 @@
+#pragma once
+// What drives a population from outside: a sequence of presentations, each holding one
+// input pattern constant for `duration()` ms. The simulation splits integration at every
+// change of input, so no integration step straddles two patterns.
+
+#include <ratesim/types.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace ratesim {
+
+class population;
+
+class stimulus {
+ public:
+  virtual ~stimulus() = default;
+
+  // Called once when the stimulus is attached to `target`: check sizes and values here.
+  virtual void bind(const population& target) = 0;
+  // How long each presentation lasts [ms]; infinity for an input that never changes.
+  virtual double duration() const = 0;
+  // Writes the input of presentation k (k = 0, 1, 2, ...).
+  virtual void pattern(step_count k, vector_span out) = 0;
+};
+
+// A fixed input, for the whole run.
+class constant_input : public stimulus {
+ public:
+  explicit constant_input(vector value) : value_(std::move(value)) {}
+  void bind(const population& target) override;
+  double duration() const override { return std::numeric_limits<double>::infinity(); }
+  void pattern(step_count, vector_span out) override { out = value_; }
+
+ private:
+  vector value_;
+};
+
+// A data set presented pattern by pattern, epoch after epoch, in order or shuffled.
+class pattern_set : public stimulus {
+ public:
+  enum class order { sequential, shuffled };
+  struct params {
+    double duration = 1.0;            // presentation time T of each pattern [ms]
+    order ordering = order::sequential;
+    std::uint64_t seed = 0;           // seeds the shuffle of every epoch
+  };
+
+  // `patterns` holds one pattern per column (D × N).
+  pattern_set(matrix patterns, params p);
+
+  void bind(const population& target) override;
+  double duration() const override { return p_.duration; }
+  void pattern(step_count k, vector_span out) override;
+
+  std::size_t count() const { return static_cast<std::size_t>(patterns_.cols()); }
+  // Which column presentation k shows. The order of epoch e depends only on (seed, e).
+  std::size_t index(step_count k);
+
+ private:
+  matrix patterns_;
+  params p_;
+  std::vector<std::size_t> order_;  // permutation of the current epoch
+  step_count epoch_ = -1;
+};
+
+// Patterns made on demand by a function of the presentation index, e.g. samples of a
+// generative model. Each generated pattern is checked against the target population.
+class generated_input : public stimulus {
+ public:
+  using generator = std::function<void(step_count k, vector_span out)>;
+  generated_input(std::size_t size, double duration, generator g);
+
+  void bind(const population& target) override;
+  double duration() const override { return duration_; }
+  void pattern(step_count k, vector_span out) override;
+
+ private:
+  std::size_t size_;
+  double duration_;
+  generator generate_;
+  const population* target_ = nullptr;
+};
+
+}  // namespace ratesim

@@ -1,0 +1,234 @@
+#include <ratesim/error.hpp>
+#include <ratesim/network.hpp>
+
+#include <fmt/format.h>
+
+namespace ratesim {
+
+// ---- Building -------------------------------------------------------------------------
+
+void network::require_building(std::string_view what) const {
+  if (frozen_)
+    throw usage_error(fmt::format(
+        "network: cannot {} after the state has been laid out (by state() or a simulation)",
+        what));
+}
+
+population& network::add(std::unique_ptr<population> pop) {
+  require_building("add a population");
+  if (!pop) throw usage_error("network: add() got a null population");
+  for (const auto& p : pops_)
+    if (p->name() == pop->name())
+      throw parameter_error(fmt::format("network: a population named \"{}\" exists already",
+                                        pop->name()));
+  pops_.push_back(std::move(pop));
+  return *pops_.back();
+}
+
+const projection& network::connect(std::string_view pre, std::string_view post, connection c) {
+  require_building("connect populations");
+  const std::string label = fmt::format("projection \"{}\"", c.name);
+  if (c.name.empty()) throw parameter_error("network: a projection needs a name");
+  for (const auto& p : projs_)
+    if (p.name() == c.name)
+      throw parameter_error(fmt::format("network: a projection named \"{}\" exists already",
+                                        c.name));
+  const std::size_t i = population_index(pre), j = population_index(post);
+  const auto n_pre = static_cast<Eigen::Index>(pops_[i]->size());
+  const auto n_post = static_cast<Eigen::Index>(pops_[j]->size());
+  if (c.weights.rows() != n_post || c.weights.cols() != n_pre)
+    throw parameter_error(fmt::format(
+        "{}: weights must be {} x {} (post \"{}\" x pre \"{}\"), got {} x {}", label, n_post,
+        n_pre, post, pre, c.weights.rows(), c.weights.cols()));
+  std::unique_ptr<synaptic_current> current;
+  try {
+    current = synaptic_currents().get(c.current)(n_post, n_pre);
+  } catch (const lookup_error& e) {
+    throw lookup_error(fmt::format("{}: current: {}", label, e.what()));
+  }
+  current->check_weights(c.weights, label);
+  projs_.emplace_back(i, j, std::move(c), std::move(current));
+  return projs_.back();
+}
+
+void network::stimulate(std::string_view target, std::unique_ptr<stimulus> s) {
+  if (!s) throw usage_error("network: stimulate() got a null stimulus");
+  const std::size_t i = population_index(target);
+  s->bind(*pops_[i]);
+  for (auto& slot : stimuli_)
+    if (slot.target == i) {
+      slot = stimulus_slot{i, std::move(s)};
+      return;
+    }
+  stimuli_.push_back(stimulus_slot{i, std::move(s)});
+}
+
+// ---- Structure ------------------------------------------------------------------------
+
+std::size_t network::population_index(std::string_view name) const {
+  for (std::size_t i = 0; i < pops_.size(); ++i)
+    if (pops_[i]->name() == name) return i;
+  throw lookup_error(fmt::format("network: no population named \"{}\"", name));
+}
+
+const population& network::get_population(std::string_view name) const {
+  return *pops_[population_index(name)];
+}
+
+const projection& network::get_projection(std::string_view name) const {
+  for (const auto& p : projs_)
+    if (p.name() == name) return p;
+  throw lookup_error(fmt::format("network: no projection named \"{}\"", name));
+}
+
+// ---- State ----------------------------------------------------------------------------
+
+void network::freeze() {
+  if (frozen_) return;
+  Eigen::Index n = 0;
+  for (const auto& p : pops_) {
+    pop_offset_.push_back(n);
+    n += static_cast<Eigen::Index>(p->state_size());
+  }
+  population_state_size_ = n;
+  for (const auto& p : projs_) {
+    proj_offset_.push_back(p.plastic() ? n : -1);
+    if (p.plastic()) n += p.rows() * p.cols();
+  }
+  x_.resize(n);
+  incoming_.assign(pops_.size(), {});
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    pops_[i]->initial_state(x_.segment(pop_offset_[i], pops_[i]->state_size()));
+    rates_.emplace_back(vector::Zero(pops_[i]->size()));
+    input_.emplace_back(vector::Zero(pops_[i]->size()));
+    external_.emplace_back(vector::Zero(pops_[i]->size()));
+  }
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    incoming_[projs_[k].post()].push_back(k);
+    if (projs_[k].plastic())
+      Eigen::Map<matrix>(x_.data() + proj_offset_[k], projs_[k].rows(), projs_[k].cols()) =
+          projs_[k].weights_;
+  }
+  frozen_ = true;
+}
+
+vector& network::state() {
+  freeze();
+  return x_;
+}
+
+Eigen::VectorBlock<vector> network::state_of(std::string_view population) {
+  const std::size_t i = population_index(population);
+  freeze();
+  return x_.segment(pop_offset_[i], static_cast<Eigen::Index>(pops_[i]->state_size()));
+}
+
+Eigen::VectorBlock<vector> network::variable(std::string_view population,
+                                             std::string_view name) {
+  const std::size_t i = population_index(population);
+  freeze();
+  for (const auto& v : pops_[i]->state_variables())
+    if (v.name == name)
+      return x_.segment(pop_offset_[i] + static_cast<Eigen::Index>(v.offset),
+                        static_cast<Eigen::Index>(v.size));
+  throw lookup_error(fmt::format("{}: no state variable \"{}\"", pops_[i]->label(), name));
+}
+
+Eigen::Map<matrix> network::weights(std::string_view name) {
+  freeze();
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    auto& p = projs_[k];
+    if (p.name() != name) continue;
+    double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
+    return Eigen::Map<matrix>(data, p.rows(), p.cols());
+  }
+  throw lookup_error(fmt::format("network: no projection named \"{}\"", name));
+}
+
+vector network::rates(std::string_view population) {
+  const std::size_t i = population_index(population);
+  vector r(pops_[i]->size());
+  pops_[i]->rates(state_of(population), r);
+  return r;
+}
+
+// ---- Evaluation -----------------------------------------------------------------------
+
+Eigen::Map<const matrix> network::weights_in(std::size_t k, const vector& x) const {
+  const projection& p = projs_[k];
+  const double* data = p.plastic() ? x.data() + proj_offset_[k] : p.weights_.data();
+  return Eigen::Map<const matrix>(data, p.rows(), p.cols());
+}
+
+void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
+  const std::size_t n_pops = pops_.size();
+  for (std::size_t i = 0; i < n_pops; ++i) {
+    pops_[i]->rates(x.segment(pop_offset_[i], pops_[i]->state_size()), rates_[i]);
+    input_[i] = external_[i];
+  }
+  for (std::size_t k = 0; k < projs_.size(); ++k)
+    projs_[k].current().add(weights_in(k, x), rates_[projs_[k].pre()],
+                            input_[projs_[k].post()]);
+  for (std::size_t i = 0; i < n_pops; ++i) {
+    const auto n = static_cast<Eigen::Index>(pops_[i]->state_size());
+    pops_[i]->derivative(x.segment(pop_offset_[i], n), input_[i],
+                         dxdt.segment(pop_offset_[i], n));
+  }
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (!p.plastic()) continue;
+    Eigen::Map<matrix> dw(dxdt.data() + proj_offset_[k], p.rows(), p.cols());
+    p.rule()->derivative(weights_in(k, x), rates_[p.pre()], rates_[p.post()], dw);
+  }
+}
+
+void network::check_feedforward() const {
+  for (const auto& p : projs_)
+    if (p.pre() >= p.post())
+      throw usage_error(fmt::format(
+          "{}: the quasi-static regime needs a feedforward network, but it goes from \"{}\" "
+          "to \"{}\", which was added {}",
+          p.label(), pops_[p.pre()]->name(), pops_[p.post()]->name(),
+          p.pre() == p.post() ? "as the same population" : "earlier"));
+}
+
+void network::settle() {
+  freeze();
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    input_[i] = external_[i];
+    for (std::size_t k : incoming_[i])
+      projs_[k].current().add(weights_in(k, x_), rates_[projs_[k].pre()], input_[i]);
+    auto xi = x_.segment(pop_offset_[i], static_cast<Eigen::Index>(pops_[i]->state_size()));
+    pops_[i]->fixed_point(input_[i], xi);
+    pops_[i]->rates(xi, rates_[i]);
+  }
+}
+
+void network::weight_derivative(vector_span dw) const {
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (!p.plastic()) continue;
+    Eigen::Map<matrix> dwk(dw.data() + (proj_offset_[k] - population_state_size_), p.rows(),
+                           p.cols());
+    p.rule()->derivative(weights_in(k, x_), rates_[p.pre()], rates_[p.post()], dwk);
+  }
+}
+
+bool network::constrain(vector& x) const {
+  bool any = false;
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (!p.plastic() || !p.rule()->has_constraint()) continue;
+    p.rule()->constrain(Eigen::Map<matrix>(x.data() + proj_offset_[k], p.rows(), p.cols()));
+    any = true;
+  }
+  return any;
+}
+
+void network::present(std::size_t slot, step_count k) {
+  auto& s = stimuli_[slot];
+  s.source->pattern(k, external_[s.target]);
+  s.presented = k;
+}
+
+}  // namespace ratesim

@@ -1,0 +1,33 @@
+#include <ratesim/error.hpp>
+#include <ratesim/population.hpp>
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace ratesim {
+
+population::population(std::string kind, std::string name, std::size_t size)
+    : kind_(std::move(kind)), name_(std::move(name)), size_(size) {
+  if (name_.empty()) throw parameter_error(fmt::format("{}: name must not be empty", kind_));
+  if (size_ == 0) throw_parameter_error(label(), "size", ">= 1", size_);
+}
+
+std::string population::label() const { return fmt::format("{} \"{}\"", kind_, name_); }
+
+std::string population::describe(std::string_view what, step_count index) {
+  return index < 0 ? std::string(what) : fmt::format("{} {}", what, index);
+}
+
+void population::check_external_input(vector_view pattern, std::string_view what,
+                                      step_count index) const {
+  if (static_cast<std::size_t>(pattern.size()) != size())
+    throw input_error(fmt::format("{}: {} has {} values, the population has {} units", label(),
+                                  describe(what, index), pattern.size(), size()));
+  for (Eigen::Index d = 0; d < pattern.size(); ++d)
+    if (!std::isfinite(pattern[d]))
+      throw input_error(fmt::format("{}: {} value {} must be finite, got {}", label(),
+                                    describe(what, index), d, pattern[d]));
+}
+
+}  // namespace ratesim

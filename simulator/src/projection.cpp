@@ -1,0 +1,112 @@
+#include <ratesim/error.hpp>
+#include <ratesim/projection.hpp>
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace ratesim {
+namespace {
+
+class log_weight_current : public synaptic_current {
+ public:
+  log_weight_current(Eigen::Index n_post, Eigen::Index n_pre) : log_w_(n_post, n_pre) {}
+  std::string_view name() const override { return "log_weight"; }
+
+  void check_weights(matrix_view W, std::string_view component) const override {
+    for (Eigen::Index d = 0; d < W.cols(); ++d)
+      for (Eigen::Index c = 0; c < W.rows(); ++c)
+        if (!(W(c, d) > 0.0) || !std::isfinite(W(c, d)))
+          throw parameter_error(fmt::format(
+              "{}: log_weight current needs finite weights > 0, got W({}, {}) = {}", component,
+              c, d, W(c, d)));
+  }
+
+  void add(matrix_view W, vector_view pre, vector_span out) const override {
+    log_w_.array() = W.array().log();  // vectorised by Eigen
+    out.noalias() += log_w_ * pre;
+  }
+
+ private:
+  mutable matrix log_w_;  // ln W, sized once
+};
+
+class linear_current : public synaptic_current {
+ public:
+  std::string_view name() const override { return "linear"; }
+  void check_weights(matrix_view W, std::string_view component) const override {
+    if (!W.allFinite())
+      throw parameter_error(fmt::format("{}: weights must be finite", component));
+  }
+  void add(matrix_view W, vector_view pre, vector_span out) const override {
+    out.noalias() += W * pre;
+  }
+};
+
+}  // namespace
+
+registry<current_factory>& synaptic_currents() {
+  static registry<current_factory> table = [] {
+    registry<current_factory> t("synaptic current");
+    t.add("log_weight", [](Eigen::Index rows, Eigen::Index cols) {
+      return std::make_unique<log_weight_current>(rows, cols);
+    });
+    t.add("linear",
+          [](Eigen::Index, Eigen::Index) { return std::make_unique<linear_current>(); });
+    return t;
+  }();
+  return table;
+}
+
+projection::projection(std::size_t pre, std::size_t post, connection c,
+                       std::unique_ptr<synaptic_current> current)
+    : name_(std::move(c.name)),
+      pre_(pre),
+      post_(post),
+      weights_(std::move(c.weights)),
+      current_(std::move(current)),
+      rule_(std::move(c.rule)) {}
+
+std::string projection::label() const { return fmt::format("projection \"{}\"", name_); }
+
+matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, double high,
+                       std::mt19937_64& rng) {
+  if (!(std::isfinite(low) && std::isfinite(high) && low < high))
+    throw parameter_error(
+        fmt::format("uniform_weights: need finite low < high, got [{}, {})", low, high));
+  std::uniform_real_distribution<double> u(low, high);
+  matrix W(n_post, n_pre);
+  for (Eigen::Index d = 0; d < n_pre; ++d)
+    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = u(rng);
+  return W;
+}
+
+matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
+                         std::mt19937_64& rng) {
+  if (data.cols() == 0) throw input_error("data_mean_weights: no data (0 columns)");
+  if (!(std::isfinite(noise) && noise >= 0.0))
+    throw_parameter_error("data_mean_weights", "noise", "finite and >= 0", noise);
+  require_positive("data_mean_weights", "row_sum", row_sum);
+  const vector mean = data.rowwise().mean();
+  if (!mean.allFinite() || (mean.array() < 0.0).any() || !(mean.sum() > 0.0))
+    throw input_error("data_mean_weights: the data's mean must be finite, >= 0 and not all 0");
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const double scale = noise * mean.mean();
+  matrix W(n_post, data.rows());
+  for (Eigen::Index d = 0; d < W.cols(); ++d)
+    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = mean[d] + scale * u(rng);
+  normalize_rows(W, row_sum);
+  return W;
+}
+
+void normalize_rows(matrix_span W, double row_sum) {
+  for (Eigen::Index c = 0; c < W.rows(); ++c) {
+    const double sum = W.row(c).sum();
+    if (!(sum > 0.0) || !std::isfinite(sum))
+      throw input_error(
+          fmt::format("normalize_rows: row {} sums to {}, cannot rescale it", c, sum));
+    W.row(c) *= row_sum / sum;
+  }
+}
+
+}  // namespace ratesim

@@ -1,0 +1,165 @@
+#include <ratesim/error.hpp>
+#include <ratesim/simulation.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace ratesim {
+namespace {
+
+constexpr step_count never = std::numeric_limits<step_count>::max();
+
+// `duration` [ms] as a whole number of steps of `dt`, or an error naming `what`.
+step_count to_steps(double duration, double dt, std::string_view component,
+                    std::string_view what) {
+  if (std::isinf(duration) && duration > 0) return never;
+  const double ratio = duration / dt;
+  const double rounded = std::round(ratio);
+  if (!(std::isfinite(ratio) && rounded >= 0.0 && std::abs(ratio - rounded) <= 1e-9 * ratio))
+    throw parameter_error(fmt::format("{}: {} = {} ms must be a whole number of steps dt = {} ms",
+                                      component, what, duration, dt));
+  return static_cast<step_count>(rounded);
+}
+
+}  // namespace
+
+simulation::simulation(network& net, double dt, std::string label)
+    : net_(net), dt_(dt), label_(std::move(label)) {
+  require_positive(label_, "dt", dt_);
+  net_.state();  // lays out the state: the structure is fixed from here on
+}
+
+void simulation::run(double duration) {
+  run_steps(to_steps(duration, dt_, label_, "duration"));
+}
+
+step_count simulation::presentation_steps(std::size_t slot) const {
+  const double T = net_.stimuli()[slot].source->duration();
+  const step_count n = to_steps(T, dt_, label_, "stimulus duration");
+  if (n == 0)
+    throw parameter_error(fmt::format("{}: stimulus duration {} ms is shorter than dt = {} ms",
+                                      label_, T, dt_));
+  return n;
+}
+
+step_count simulation::update_inputs(step_count limit) {
+  step_count hold = limit;
+  auto& slots = net_.stimuli();
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    auto& slot = slots[i];
+    if (slot.origin < 0) slot.origin = steps_;
+    const step_count period = presentation_steps(i);
+    const step_count elapsed = steps_ - slot.origin;
+    const step_count k = period == never ? 0 : elapsed / period;
+    if (k != slot.presented) net_.present(i, k);
+    if (period != never) hold = std::min(hold, (k + 1) * period - elapsed);
+  }
+  return hold;
+}
+
+// ---- ODE regime -------------------------------------------------------------------------
+
+ode_simulation::ode_simulation(network& net, ode_options options)
+    : simulation(net, options.dt, "ode_simulation"), options_(std::move(options)) {
+  require_positive(label_, "abs_tol", options_.abs_tol);
+  require_positive(label_, "rel_tol", options_.rel_tol);
+  try {
+    integrator_ = steppers().get(options_.stepper)(options_);
+  } catch (const lookup_error& e) {
+    throw lookup_error(fmt::format("{}: stepper: {}", label_, e.what()));
+  }
+}
+
+void ode_simulation::run_steps(step_count n) {
+  if (n < 0) throw_parameter_error(label_, "steps", ">= 0", n);
+  const step_count end = steps_ + n;
+  vector& x = net_.state();
+  while (steps_ < end) {
+    const step_count hold = update_inputs(end - steps_);
+    integrator_->advance(net_, x, steps_, steps_ + hold, dt_);
+    steps_ += hold;
+  }
+}
+
+void ode_simulation::settle() {
+  net_.check_feedforward();
+  update_inputs(1);
+  net_.settle();
+}
+
+// ---- Quasi-static regime ----------------------------------------------------------------
+
+quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_options options)
+    : simulation(net, options.dt, "quasi_static_simulation"), options_(options) {
+  if (options_.batch_size == 0) throw_parameter_error(label_, "batch_size", ">= 1", 0);
+  net_.check_feedforward();
+  period();  // validates the stimuli now rather than at the first run
+  dw_ = vector::Zero(net_.weight_count());
+  batch_ = vector::Zero(net_.weight_count());
+}
+
+step_count quasi_static_simulation::period() const {
+  auto& slots = net_.stimuli();
+  if (slots.empty())
+    throw usage_error(fmt::format("{}: needs a stimulus that presents patterns", label_));
+  step_count common = never;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const step_count n = presentation_steps(i);
+    if (n == never) continue;  // a constant input fits any period
+    if (common != never && n != common)
+      throw parameter_error(fmt::format(
+          "{}: all stimuli must present patterns for the same duration, got {} and {} ms",
+          label_, static_cast<double>(common) * dt_, static_cast<double>(n) * dt_));
+    common = n;
+  }
+  if (common == never)
+    throw usage_error(fmt::format(
+        "{}: needs a stimulus with a finite presentation duration T (ε = T/τ)", label_));
+  return common;
+}
+
+void quasi_static_simulation::run_steps(step_count n) {
+  const step_count T = period();
+  if (n < 0 || n % T != 0)
+    throw parameter_error(fmt::format("{}: {} steps is not a whole number of presentations of "
+                                      "{} steps",
+                                      label_, n, T));
+  run_presentations(n / T);
+}
+
+void quasi_static_simulation::run_presentations(step_count n) {
+  if (n < 0) throw_parameter_error(label_, "presentations", ">= 0", n);
+  const step_count T = period();
+  const double duration = static_cast<double>(T) * dt_;  // T [ms]
+  const Eigen::Index weights = net_.weight_count();
+  vector& x = net_.state();
+  for (step_count i = 0; i < n; ++i) {
+    update_inputs(T);
+    net_.settle();
+    net_.weight_derivative(dw_);
+    if (options_.batch_size == 1) {
+      x.tail(weights) += duration * dw_;
+      net_.constrain(x);
+    } else {
+      batch_ += duration * dw_;
+      if (++pending_ == options_.batch_size) apply_batch();
+    }
+    steps_ += T;
+    ++presentations_;
+  }
+  apply_batch();  // a run ends with every weight step applied
+}
+
+void quasi_static_simulation::apply_batch() {
+  if (pending_ == 0) return;
+  vector& x = net_.state();
+  x.tail(net_.weight_count()) += batch_;
+  batch_.setZero();
+  pending_ = 0;
+  net_.constrain(x);
+}
+
+}  // namespace ratesim

@@ -1,0 +1,74 @@
+#include <ratesim/error.hpp>
+#include <ratesim/population.hpp>
+#include <ratesim/stimulus.hpp>
+
+#include <fmt/format.h>
+
+#include <numeric>
+
+namespace ratesim {
+namespace {
+
+// splitmix64 finaliser over two words: nearby (seed, epoch) pairs give unrelated seeds.
+std::uint64_t mix(std::uint64_t seed, std::uint64_t epoch) {
+  std::uint64_t z = seed * 0x9E3779B97F4A7C15ULL + epoch + 0x632BE59BD9B4E019ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+void constant_input::bind(const population& target) {
+  target.check_external_input(value_, "constant input");
+}
+
+pattern_set::pattern_set(matrix patterns, params p) : patterns_(std::move(patterns)), p_(p) {
+  require_positive("pattern_set", "duration", p_.duration);
+  if (patterns_.cols() == 0) throw input_error("pattern_set: no patterns (0 columns)");
+}
+
+void pattern_set::bind(const population& target) {
+  for (Eigen::Index n = 0; n < patterns_.cols(); ++n)
+    target.check_external_input(patterns_.col(n), "pattern", n);
+}
+
+std::size_t pattern_set::index(step_count k) {
+  const auto n = static_cast<step_count>(count());
+  if (p_.ordering == order::sequential) return static_cast<std::size_t>(k % n);
+  const step_count epoch = k / n;
+  if (epoch != epoch_) {
+    // Fisher–Yates with an engine seeded by (seed, epoch): any epoch can be rebuilt alone.
+    std::mt19937_64 rng(mix(p_.seed, static_cast<std::uint64_t>(epoch)));
+    order_.resize(count());
+    std::iota(order_.begin(), order_.end(), std::size_t{0});
+    for (std::size_t i = order_.size() - 1; i > 0; --i) {
+      std::uniform_int_distribution<std::size_t> pick(0, i);
+      std::swap(order_[i], order_[pick(rng)]);
+    }
+    epoch_ = epoch;
+  }
+  return order_[static_cast<std::size_t>(k % n)];
+}
+
+void pattern_set::pattern(step_count k, vector_span out) { out = patterns_.col(index(k)); }
+
+generated_input::generated_input(std::size_t size, double duration, generator g)
+    : size_(size), duration_(duration), generate_(std::move(g)) {
+  require_positive("generated_input", "duration", duration_);
+  if (!generate_) throw parameter_error("generated_input: generator must not be empty");
+}
+
+void generated_input::bind(const population& target) {
+  if (target.size() != size_)
+    throw input_error(fmt::format("generated_input: makes patterns of size {}, {} has {} units",
+                                  size_, target.label(), target.size()));
+  target_ = &target;
+}
+
+void generated_input::pattern(step_count k, vector_span out) {
+  generate_(k, out);
+  target_->check_external_input(out, "generated pattern", k);
+}
+
+}  // namespace ratesim

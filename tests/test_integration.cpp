@@ -1,0 +1,161 @@
+// The ODE regime: convergence orders of the fixed steppers, dopri5's error control,
+// piecewise integration across input changes, the synaptic-scaling invariant along ODE
+// trajectories, and agreement between the ODE and quasi-static regimes.
+
+#include "circuit.hpp"
+
+#include <ratesim/models/rate_population.hpp>
+#include <ratesim/simulation.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace ratesim {
+namespace {
+
+// Linear chain: τ_a da/dt = −a + I,  τ_b db/dt = −b + w a,  a(0) = b(0) = 0.
+constexpr double tau_a = 1.0, tau_b = 0.4, w = 1.5, I0 = 2.0;
+
+double chain_b(double t) {
+  return w * I0 *
+         (1.0 - (tau_a * std::exp(-t / tau_a) - tau_b * std::exp(-t / tau_b)) / (tau_a - tau_b));
+}
+
+void build_chain(network& net) {
+  net.add<rate_population>("a", {.size = 1, .tau = tau_a});
+  net.add<rate_population>("b", {.size = 1, .tau = tau_b});
+  net.connect("a", "b", {.name = "ab", .weights = matrix::Constant(1, 1, w), .current = "linear"});
+  net.stimulate("a", std::make_unique<constant_input>(vector::Constant(1, I0)));
+}
+
+// |b(t_end) − analytic| after integrating the chain with `options`.
+double chain_error(const ode_options& options, double t_end = 2.0) {
+  network net;
+  build_chain(net);
+  ode_simulation sim(net, options);
+  sim.run(t_end);
+  return std::abs(net.state_of("b")[0] - chain_b(t_end));
+}
+
+struct order_case {
+  std::string stepper;
+  double order;
+  friend void PrintTo(const order_case& c, std::ostream* os) { *os << c.stepper; }
+};
+
+class FixedStepper : public ::testing::TestWithParam<order_case> {};
+
+TEST_P(FixedStepper, ShowsItsConvergenceOrder) {
+  const auto [stepper, order] = GetParam();
+  double previous = 0;
+  for (int halvings = 0; halvings < 4; ++halvings) {
+    const double dt = 0.05 / std::pow(2.0, halvings);  // asymptotic range
+    const double err = chain_error({.stepper = stepper, .dt = dt});
+    if (halvings > 0) {
+      const double observed = std::log2(previous / err);
+      EXPECT_NEAR(observed, order, 0.15) << stepper << " dt = " << dt;
+    }
+    previous = err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Steppers, FixedStepper,
+                         ::testing::Values(order_case{"euler", 1.0}, order_case{"rk4", 4.0}),
+                         [](const auto& info) { return info.param.stepper; });
+
+TEST(Dopri5, MeetsTheRequestedToleranceAgainstTheAnalyticSolution) {
+  for (double tol : {1e-4, 1e-7, 1e-10}) {
+    // dt = 1 ms: the clock is coarse, dopri5 chooses its own steps inside each interval.
+    const double err = chain_error({.stepper = "dopri5", .dt = 1.0, .abs_tol = tol, .rel_tol = tol},
+                                   5.0);
+    EXPECT_LE(err, 10.0 * tol) << "tolerance " << tol;
+  }
+}
+
+TEST(Piecewise, NoStepStraddlesAnInputChange) {
+  // One linear unit driven by a new value every T = 0.7 ms; the exact solution relaxes
+  // towards each value in turn. A step across a change would cost O(dt) accuracy.
+  vector values(5);
+  values << 1.0, -2.0, 0.5, 3.0, 0.0;
+  const double tau = 0.5, T = 0.7;
+  for (const std::string stepper : {"rk4", "dopri5"}) {
+    network net;
+    net.add<rate_population>("u", {.size = 1, .tau = tau});
+    net.stimulate("u", std::make_unique<pattern_set>(matrix(values.transpose()),
+                                                     pattern_set::params{.duration = T}));
+    ode_simulation sim(net, {.stepper = stepper, .dt = 0.01, .abs_tol = 1e-12, .rel_tol = 1e-12});
+    double exact = 0.0;
+    for (int k = 0; k < 12; ++k) {
+      sim.run(T);
+      const double target = values[k % 5];
+      exact = target + (exact - target) * std::exp(-T / tau);
+      EXPECT_NEAR(net.state_of("u")[0], exact, 1e-8) << stepper << " presentation " << k;
+    }
+  }
+}
+
+TEST(Piecewise, DurationThatIsNotAMultipleOfDtIsRejected) {
+  network net;
+  net.add<rate_population>("u", {.size = 1});
+  net.stimulate("u", std::make_unique<pattern_set>(matrix::Ones(1, 3),
+                                                   pattern_set::params{.duration = 0.25}));
+  ode_simulation sim(net, {.dt = 0.1});
+  EXPECT_THROW(sim.run(1.0), parameter_error);
+  EXPECT_THROW(sim.run(0.05), parameter_error);
+}
+
+class OdeInvariant : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OdeInvariant, WeightSumsStayAtAAlongTheTrajectory) {
+  std::mt19937_64 rng(9);
+  const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0, .tau = 1.0};
+  network net;
+  testing::build_circuit(net, p, rng);
+  // Normalised input: every raw pattern has the same total, so h stays at its fixed point
+  // and Σ_d y_d = A along the whole trajectory.
+  net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(p.D, 20, rng, 80.0),
+                                                       pattern_set::params{.duration = 5.0}));
+  ode_simulation sim(net, {.stepper = GetParam(), .dt = 0.05, .abs_tol = 1e-9, .rel_tol = 1e-9});
+  sim.settle();
+  const matrix W0 = net.weights("ff");
+  for (int chunk = 0; chunk < 4; ++chunk) {
+    sim.run(50.0);
+    const vector sums = net.weights("ff").rowwise().sum();
+    EXPECT_LE((sums.array() - p.A).abs().maxCoeff(), 1e-9 * p.A) << "chunk " << chunk;
+  }
+  EXPECT_GT((matrix(net.weights("ff")) - W0).norm(), 1.0);  // the weights did learn
+}
+
+INSTANTIATE_TEST_SUITE_P(Steppers, OdeInvariant, ::testing::Values("euler", "rk4", "dopri5"));
+
+TEST(Regimes, OdeAgreesWithQuasiStaticWhenPopulationsAreFast) {
+  // τ_y = τ_h = τ_u = 0.05 ms ≪ T = 5 ms ≪ τ_W = 500 ms.
+  std::mt19937_64 rng(10);
+  const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 500.0, .tau = 0.05};
+  const matrix patterns = testing::random_patterns(p.D, 30, rng);
+  matrix W[2], W0;
+  for (int regime = 0; regime < 2; ++regime) {
+    std::mt19937_64 init(11);
+    network net;
+    testing::build_circuit(net, p, init);
+    net.stimulate("input", std::make_unique<pattern_set>(patterns,
+                                                         pattern_set::params{.duration = 5.0}));
+    W0 = net.weights("ff");
+    if (regime == 0) {
+      ode_simulation sim(net, {.stepper = "rk4", .dt = 0.01});
+      sim.settle();
+      sim.run(300 * 5.0);
+    } else {
+      quasi_static_simulation sim(net, {.dt = 5.0});
+      sim.run_presentations(300);
+    }
+    W[regime] = net.weights("ff");
+  }
+  const double learned = (W[1] - W0).norm();
+  EXPECT_GT(learned, 1.0);
+  EXPECT_LT((W[0] - W[1]).norm(), 0.05 * learned);
+}
+
+}  // namespace
+}  // namespace ratesim
