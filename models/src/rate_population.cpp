@@ -12,14 +12,25 @@ registry<transfer_function>& transfer_functions() {
       r = (1.0 / (1.0 + (-u.array()).exp())).matrix();
     });
     t.add("tanh", [](vector_view u, vector_span r) { r = u.array().tanh().matrix(); });
+    t.add("softmax", &softmax);
     return t;
   }();
   return table;
 }
 
+void softmax(vector_view u, vector_span s) {
+  const double shift = u.maxCoeff();
+  s = (u.array() - shift).exp().matrix();
+  s /= s.sum();
+}
+
 rate_population::rate_population(std::string name, params p)
-    : population("rate_population", std::move(name), p.size), p_(std::move(p)) {
-  require_positive(label(), "tau", p_.tau);
+    : rate_population("rate_population", std::move(name), std::move(p), "tau") {}
+
+rate_population::rate_population(std::string kind, std::string name, params p,
+                                 std::string_view tau_name)
+    : population(std::move(kind), std::move(name), p.size), p_(std::move(p)) {
+  require_positive(label(), tau_name, p_.tau);
   try {
     f_ = transfer_functions().get(p_.transfer);
   } catch (const lookup_error& e) {

@@ -4,8 +4,8 @@
 // so that one odeint stepper integrates the whole circuit at once.
 //
 // To add a population model: derive from `population`, give it a validated `params`
-// struct, and implement the five pure virtual functions. models/softmax_competition.cpp
-// is the shortest complete example.
+// struct, and implement the five pure virtual functions. models/src/rate_population.cpp
+// is the shortest complete example; models/src/feedforward_inhibition.cpp has extra state.
 
 #include <ratesim/types.hpp>
 

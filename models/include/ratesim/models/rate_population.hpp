@@ -1,8 +1,9 @@
 #pragma once
 // Generic rate units:  τ du_i/dt = −u_i + I_i,  r_i = f(u_i).
 // The transfer function f is chosen by name from `transfer_functions()`: "linear",
-// "relu" (rectified linear), "sigmoid" (logistic) and "tanh" are built in; a user adds
-// another with one `transfer_functions().add(name, function)` call.
+// "relu" (rectified linear), "sigmoid" (logistic), "tanh" and "softmax" (of the whole
+// population, with the log-sum-exp shift) are built in; a user adds another with one
+// `transfer_functions().add(name, function)` call.
 
 #include <ratesim/population.hpp>
 #include <ratesim/registry.hpp>
@@ -12,10 +13,13 @@
 
 namespace ratesim {
 
-// Writes r = f(u) element-wise.
+// Writes r = f(u); most are element-wise, softmax is not.
 using transfer_function = std::function<void(vector_view u, vector_span r)>;
 
 registry<transfer_function>& transfer_functions();
+
+// s = softmax(u), computed as exp(u − max u) / Σ exp(u − max u).
+void softmax(vector_view u, vector_span s);
 
 class rate_population : public population {
  public:
@@ -34,6 +38,11 @@ class rate_population : public population {
   void rates(vector_view x, vector_span r) const override;
   void derivative(vector_view x, vector_view input, vector_span dxdt) const override;
   void fixed_point(vector_view input, vector_span x) const override;
+
+ protected:
+  // For models that are rate units under another name (softmax_competition): `kind`
+  // names the model and `tau_name` the time constant in messages.
+  rate_population(std::string kind, std::string name, params p, std::string_view tau_name);
 
  private:
   params p_;
