@@ -117,6 +117,19 @@ vector& network::state() {
   return x_;
 }
 
+const vector& network::state() const {
+  if (!frozen_) throw usage_error("network: the state has not been laid out yet");
+  return x_;
+}
+
+Eigen::VectorBlock<const vector> network::state_of(std::size_t i) const {
+  return state().segment(pop_offset_.at(i), static_cast<Eigen::Index>(pops_[i]->state_size()));
+}
+
+Eigen::Map<const matrix> network::weights(std::size_t k) const {
+  return weights_in(k, state());
+}
+
 Eigen::VectorBlock<vector> network::state_of(std::string_view population) {
   const std::size_t i = population_index(population);
   freeze();
@@ -160,16 +173,21 @@ Eigen::Map<const matrix> network::weights_in(std::size_t k, const vector& x) con
   return Eigen::Map<const matrix>(data, p.rows(), p.cols());
 }
 
-void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
-  const std::size_t n_pops = pops_.size();
-  for (std::size_t i = 0; i < n_pops; ++i) {
+void network::compute_inputs(const vector& x) const {
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
     pops_[i]->rates(x.segment(pop_offset_[i], pops_[i]->state_size()), rates_[i]);
     input_[i] = external_[i];
   }
   for (std::size_t k = 0; k < projs_.size(); ++k)
     projs_[k].current().add(weights_in(k, x), rates_[projs_[k].pre()],
                             input_[projs_[k].post()]);
-  for (std::size_t i = 0; i < n_pops; ++i) {
+}
+
+void network::evaluate() const { compute_inputs(state()); }
+
+void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
+  compute_inputs(x);
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
     const auto n = static_cast<Eigen::Index>(pops_[i]->state_size());
     pops_[i]->derivative(x.segment(pop_offset_[i], n), input_[i],
                          dxdt.segment(pop_offset_[i], n));

@@ -54,10 +54,40 @@ step_count simulation::update_inputs(step_count limit) {
     const step_count period = presentation_steps(i);
     const step_count elapsed = steps_ - slot.origin;
     const step_count k = period == never ? 0 : elapsed / period;
-    if (k != slot.presented) net_.present(i, k);
+    if (k != slot.presented) {
+      net_.present(i, k);
+      inputs_changed_ = true;
+    }
     if (period != never) hold = std::min(hold, (k + 1) * period - elapsed);
   }
   return hold;
+}
+
+void simulation::attach(observer& o) {
+  o.start(net_, dt_);
+  observers_.push_back(&o);
+  last_observed_.push_back(-1);
+}
+
+void simulation::observe(step_count after) {
+  for (std::size_t i = 0; i < observers_.size(); ++i) {
+    if (last_observed_[i] == steps_) continue;
+    const step_count due = observers_[i]->next_due(after);
+    if (due <= steps_) {
+      observers_[i]->observe(steps_, net_);
+      last_observed_[i] = steps_;
+    }
+  }
+}
+
+step_count simulation::next_observation() const {
+  step_count next = never;
+  for (const observer* o : observers_) next = std::min(next, o->next_due(steps_ + 1));
+  return next;
+}
+
+void simulation::finish_run() {
+  for (observer* o : observers_) o->flush();
 }
 
 // ---- ODE regime -------------------------------------------------------------------------
@@ -77,11 +107,16 @@ void ode_simulation::run_steps(step_count n) {
   if (n < 0) throw_parameter_error(label_, "steps", ">= 0", n);
   const step_count end = steps_ + n;
   vector& x = net_.state();
+  update_inputs(0);  // observers see the input of the state they observe
+  observe(steps_);
   while (steps_ < end) {
-    const step_count hold = update_inputs(end - steps_);
-    integrator_->advance(net_, x, steps_, steps_ + hold, dt_);
+    const step_count hold = update_inputs(std::min(end, next_observation()) - steps_);
+    integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
+    inputs_changed_ = false;
     steps_ += hold;
+    observe(steps_);
   }
+  finish_run();
 }
 
 void ode_simulation::settle() {
@@ -136,6 +171,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
   const Eigen::Index weights = net_.weight_count();
   vector& x = net_.state();
+  observe(steps_);
   for (step_count i = 0; i < n; ++i) {
     update_inputs(T);
     net_.settle();
@@ -149,8 +185,12 @@ void quasi_static_simulation::run_presentations(step_count n) {
     }
     steps_ += T;
     ++presentations_;
+    // Observers due during the presentation see its end state (the weights then wait
+    // for the rest of a mini-batch).
+    observe(steps_ - T + 1);
   }
   apply_batch();  // a run ends with every weight step applied
+  finish_run();
 }
 
 void quasi_static_simulation::apply_batch() {

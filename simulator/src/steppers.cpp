@@ -21,8 +21,8 @@ using algebra = odeint::vector_space_algebra;
 template <class Stepper>
 class fixed_step_integrator : public integrator {
  public:
-  void advance(const network& net, vector& x, step_count k0, step_count k1,
-               double dt) override {
+  void advance(const network& net, vector& x, step_count k0, step_count k1, double dt,
+               bool /*inputs_changed: these steppers cache nothing*/) override {
     for (step_count k = k0; k < k1; ++k) {
       stepper_.do_step(std::cref(net), x, static_cast<double>(k) * dt, dt);
       net.constrain(x);
@@ -36,7 +36,9 @@ class fixed_step_integrator : public integrator {
 using euler_stepper = odeint::euler<vector, double, vector, double, algebra>;
 using rk4_stepper = odeint::runge_kutta4<vector, double, vector, double, algebra>;
 
-// dopri5 with error control: adaptive steps inside [k0·dt, k1·dt], never beyond it.
+// dopri5 with error control: adaptive steps inside every clock step [k·dt, (k+1)·dt], never
+// across a tick, so the result does not depend on where a run is split. The step size and
+// the first-same-as-last derivative carry over from tick to tick until the input changes.
 class dopri5_integrator : public integrator {
   using error_stepper = odeint::runge_kutta_dopri5<vector, double, vector, double, algebra>;
   using controlled = odeint::controlled_runge_kutta<error_stepper>;
@@ -46,19 +48,23 @@ class dopri5_integrator : public integrator {
   dopri5_integrator(double abs_tol, double rel_tol)
       : stepper_(checker(abs_tol, rel_tol)), abs_tol_(abs_tol), rel_tol_(rel_tol) {}
 
-  void advance(const network& net, vector& x, step_count k0, step_count k1,
-               double dt) override {
-    double t = static_cast<double>(k0) * dt;
-    const double t_end = static_cast<double>(k1) * dt;
+  void advance(const network& net, vector& x, step_count k0, step_count k1, double dt,
+               bool inputs_changed) override {
     if (h_ <= 0.0) h_ = dt;
-    stepper_.reset();  // the input may have changed: the cached derivative is stale
+    if (inputs_changed) stepper_.reset();  // the cached derivative is stale
+    for (step_count k = k0; k < k1; ++k)
+      tick(net, x, static_cast<double>(k) * dt, static_cast<double>(k + 1) * dt);
+  }
+
+ private:
+  void tick(const network& net, vector& x, double t, double t_end) {
     int rejected = 0;
     while (t_end - t > 1e-12 * std::max(1.0, t_end)) {
       double h = std::min(h_, t_end - t);
       const bool clipped = h < h_;
       if (stepper_.try_step(std::cref(net), x, t, h) == odeint::success) {
         rejected = 0;
-        if (!clipped || h > h_) h_ = h;
+        if (!clipped || h > h_) h_ = h;  // a step cut short at the tick says little
         if (net.constrain(x)) stepper_.reset();
       } else {
         h_ = h;
@@ -71,7 +77,6 @@ class dopri5_integrator : public integrator {
     }
   }
 
- private:
   static constexpr int max_rejections = 200;
   controlled stepper_;
   double abs_tol_, rel_tol_;

@@ -60,6 +60,13 @@ class network {
 
   // The flat state vector; the first call lays it out and fills in the initial state.
   vector& state();
+  // Read-only access once the state is laid out (for observers).
+  const vector& state() const;
+  bool laid_out() const { return frozen_; }
+  // A population's slice of a laid-out state, read-only.
+  Eigen::VectorBlock<const vector> state_of(std::size_t population) const;
+  // Weights of projection k (index into projections()) in a laid-out state, read-only.
+  Eigen::Map<const matrix> weights(std::size_t projection) const;
   // A population's slice of the state.
   Eigen::VectorBlock<vector> state_of(std::string_view population);
   // One named state variable of a population, e.g. ("input", "h").
@@ -75,6 +82,12 @@ class network {
 
   // The ODE right-hand side for state x, with the current external inputs.
   void operator()(const vector& x, vector& dxdt, double t) const;
+
+  // Computes every population's rates and total input at the current state; read them
+  // with last_rates() and last_input() (observers use this to record them).
+  void evaluate() const;
+  const vector& last_rates(std::size_t population) const { return rates_[population]; }
+  const vector& last_input(std::size_t population) const { return input_[population]; }
 
   // Puts every population at its fixed point for the current external input, in the
   // order the populations were added (needs a feedforward network; see
@@ -102,6 +115,8 @@ class network {
 
  private:
   Eigen::Map<const matrix> weights_in(std::size_t k, const vector& x) const;
+  // Rates and inputs of every population at state x, into rates_ and input_.
+  void compute_inputs(const vector& x) const;
   void freeze();
   void require_building(std::string_view what) const;
 

@@ -1,7 +1,8 @@
 #pragma once
 // Running a network. Two regimes share one clock (an integer step count times dt) and one
-// loop order per step or presentation: present the stimuli, integrate (or settle and
-// update the weights), then hand over to observers.
+// loop order: present the stimuli, integrate (or settle and update the weights), then let
+// the observers that are due see the state. Observers also see the state a run starts
+// from, and are flushed when a run returns.
 //
 //   ode_simulation           the whole state integrated by an odeint stepper ("euler",
 //                            "rk4", "dopri5" with error control), piecewise between input
@@ -11,6 +12,7 @@
 //                            summed over mini-batches computed with the same weights.
 
 #include <ratesim/network.hpp>
+#include <ratesim/observer.hpp>
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
@@ -35,6 +37,9 @@ class simulation {
   void run(double duration);
   virtual void run_steps(step_count n) = 0;
 
+  // Lets `o` see the network on its schedule from now on; `o` must outlive the simulation.
+  void attach(observer& o);
+
  protected:
   simulation(network& net, double dt, std::string label);
 
@@ -43,29 +48,45 @@ class simulation {
   // Presents the pattern each stimulus shows at the current step, where it changed, and
   // returns for how many steps (at most `limit`) all inputs stay constant from here.
   step_count update_inputs(step_count limit);
+  // Set when an input changes; the ODE regime clears it when it hands it to the stepper.
+  bool inputs_changed_ = false;
+
+  // Shows the state to every observer due at a step in (after, steps_] that has not seen
+  // this step yet.
+  void observe(step_count after);
+  // The first step after the current one at which an observer is due.
+  step_count next_observation() const;
+  // Ends a run: flushes every observer.
+  void finish_run();
 
   network& net_;
   double dt_;           // clock resolution [ms]
   step_count steps_ = 0;
   std::string label_;   // "ode_simulation", for messages
+
+ private:
+  std::vector<observer*> observers_;
+  std::vector<step_count> last_observed_;  // per observer; -1 before the first
 };
 
 // ---- ODE regime -------------------------------------------------------------------------
 
 struct ode_options {
   std::string stepper = "rk4";  // name in steppers(): "euler", "rk4", "dopri5"
-  double dt = 0.1;              // clock step [ms]; the fixed step of euler and rk4
+  double dt = 0.1;              // clock step [ms]: the step of euler and rk4, the largest of dopri5
   double abs_tol = 1e-8;        // dopri5 absolute error tolerance per step
   double rel_tol = 1e-8;        // dopri5 relative error tolerance per step
 };
 
 // Integrates the network's ODE from t0 = k0·dt to t1 = k1·dt, with inputs constant in
-// between, and applies the rules' explicit constraints after every step.
+// between, and applies the rules' explicit constraints after every step. No step crosses
+// a clock tick k·dt, so where a run is split (observers, run boundaries) never changes
+// the result. `inputs_changed` says the input differs from the previous call's.
 class integrator {
  public:
   virtual ~integrator() = default;
-  virtual void advance(const network& net, vector& x, step_count k0, step_count k1,
-                       double dt) = 0;
+  virtual void advance(const network& net, vector& x, step_count k0, step_count k1, double dt,
+                       bool inputs_changed) = 0;
 };
 
 using integrator_factory = std::function<std::unique_ptr<integrator>(const ode_options&)>;
