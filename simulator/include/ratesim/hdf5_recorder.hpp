@@ -1,0 +1,101 @@
+#pragma once
+// Records neural traces, weight snapshots and metrics of a run into one HDF5 file that
+// h5py and h5dump read without ratesim (layout: docs/hdf5-layout.md).
+//
+//   hdf5_recorder out("run.h5", {.mode = hdf5_recorder::file_mode::overwrite});
+//   out.record("output", "rate", {.every = 1.0});
+//   out.record("input", "y", {.every_steps = 10, .start = 100.0}, {{0, 5, 7}});
+//   out.record_weights("ff", {.every = 1000.0});
+//   out.record_weight_sums("ff", {.every = 100.0});
+//   sim.attach(out);
+//   sim.run(5000.0);
+//
+// Samples are buffered and written every `flush_every` samples and at the end of every
+// run. The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: other
+// processes can read it while the simulation runs (h5py: File(path, "r", swmr=True)), and
+// a run killed at any moment leaves every sample up to the last flush. Such a file opens
+// with swmr=True, or anywhere after `h5clear -s file`.
+
+#include <ratesim/observer.hpp>
+#include <ratesim/types.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ratesim {
+
+// When to sample: at steps start, start + every, … before stop. Give `every` in ms or
+// `every_steps` in clock steps (neither: every step). `every` must be a whole number of
+// steps dt; start is rounded up to the next step.
+struct schedule {
+  double every = 0.0;          // sampling interval [ms]
+  step_count every_steps = 0;  // sampling interval [clock steps]
+  double start = 0.0;          // first sample at or after this time [ms]
+  double stop = std::numeric_limits<double>::infinity();  // no sample at or after [ms]
+};
+
+class hdf5_recorder : public observer {
+ public:
+  enum class file_mode {
+    create,     // a new file; an existing one is an error
+    overwrite,  // replace an existing file
+    append,     // add samples to an existing ratesim file (new datasets where needed)
+  };
+  struct options {
+    file_mode mode = file_mode::create;
+    std::size_t flush_every = 256;  // samples buffered per dataset between writes (>= 1)
+    int compression = 1;            // gzip level 0–9 with the shuffle filter (0: none)
+    std::string config;             // full text of the run's configuration, kept at /
+    std::uint64_t seed = 0;         // the run's seed, kept at /
+  };
+
+  // Checks that the file can be written; the file itself is made when a simulation
+  // attaches the recorder.
+  hdf5_recorder(std::string path, options opts);
+  ~hdf5_recorder() override;  // writes what is buffered and closes the file
+
+  // What to record; all of it must be given before the recorder is attached. Names are
+  // checked against the network when it is attached.
+  //
+  // A population's variable: one of its state variables (e.g. "u", "h", "y"), "rate"
+  // (its output rates) or "input" (its summed input current). `units` picks a subset of
+  // unit indices; all units when absent.
+  void record(std::string population, std::string variable, schedule when = {},
+              std::optional<std::vector<std::size_t>> units = std::nullopt);
+  // Snapshots W of a projection, [n_snapshots, n_post, n_pre].
+  void record_weights(std::string projection, schedule when);
+  // A metric computed from the network: `size` numbers per sample, in `units`.
+  using metric = std::function<void(const network& net, vector_span out)>;
+  void record_metric(std::string name, std::size_t size, std::string units, metric compute,
+                     schedule when);
+  // The metric "weight_sum_<projection>": Σ_d W_cd for every postsynaptic unit c.
+  void record_weight_sums(std::string projection, schedule when);
+
+  const std::string& path() const { return path_; }
+
+  // observer
+  void start(const network& net, double dt) override;
+  step_count next_due(step_count from) const override;
+  void observe(step_count step, const network& net) override;
+  void flush() override;
+
+ private:
+  struct entry;
+  struct file;
+  void add(entry e);
+
+  std::string path_;
+  options options_;
+  std::vector<entry> entries_;
+  std::unique_ptr<file> file_;
+  const network* net_ = nullptr;
+  double dt_ = 0.0;
+  std::vector<double> scratch_;  // a population's full rate vector, sized at start
+};
+
+}  // namespace ratesim

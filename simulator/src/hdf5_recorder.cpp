@@ -1,0 +1,458 @@
+#include <ratesim/hdf5_recorder.hpp>
+#include <ratesim/network.hpp>
+#include <ratesim/version.hpp>
+
+#include "detail/hdf5.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <system_error>
+#include <unistd.h>
+
+namespace ratesim {
+
+namespace h5 = detail::hdf5;
+
+namespace {
+
+constexpr std::uint64_t format_version = 1;
+constexpr std::size_t buffer_bytes_max = std::size_t{4} << 20;  // per dataset
+
+std::string now_iso8601() {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+}  // namespace
+
+struct hdf5_recorder::entry {
+  enum class kind { state, rate, input, weights, metric };
+  kind what;
+  std::string owner;     // population, projection or metric name
+  std::string variable;  // for populations
+  schedule when;
+  std::optional<std::vector<std::size_t>> units;
+  metric compute;
+  std::size_t metric_size = 0;
+  std::string metric_units;
+
+  // Resolved when the recorder starts:
+  std::string group;                  // e.g. "output/rate"
+  std::size_t index = 0;              // population or projection index
+  Eigen::Index offset = 0;            // state variables: start within the population slice
+  std::vector<std::size_t> picked;    // unit indices within the variable
+  std::vector<hsize_t> row_shape;     // shape of one sample
+  std::size_t row_size = 0;           // numbers per sample
+  std::string value_units;
+  step_count first = 0, every = 1, stop = observer::never;  // in clock steps
+  std::size_t buffer_rows = 1;
+  std::vector<double> buffer;  // buffer_rows rows of [time, sample...]
+  std::size_t buffered = 0;
+  h5::handle samples;          // the storage; `data` and `time` are views of it
+
+  bool due(step_count step) const {
+    return step >= first && step < stop && (step - first) % every == 0;
+  }
+};
+
+struct hdf5_recorder::file {
+  h5::handle id;
+};
+
+hdf5_recorder::hdf5_recorder(std::string path, options opts)
+    : path_(std::move(path)), options_(std::move(opts)) {
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  if (path_.empty()) throw parameter_error("hdf5_recorder: path must not be empty");
+  if (options_.flush_every == 0) throw_parameter_error(context, "flush_every", ">= 1", 0);
+  if (options_.compression < 0 || options_.compression > 9)
+    throw_parameter_error(context, "compression", "a gzip level from 0 to 9",
+                          options_.compression);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool present = fs::exists(path_, ec);
+  if (options_.mode == file_mode::create && present)
+    throw usage_error(fmt::format(
+        "{}: the file exists; ask for file_mode::overwrite or file_mode::append", context));
+  if (options_.mode == file_mode::append && !present)
+    throw usage_error(fmt::format("{}: file_mode::append needs an existing file", context));
+  if (present && ::access(path_.c_str(), W_OK) != 0)
+    throw error(fmt::format("{}: the file is not writable", context));
+  if (!present) {
+    const fs::path parent = fs::absolute(fs::path(path_), ec).parent_path();
+    if (!fs::is_directory(parent, ec))
+      throw error(fmt::format("{}: the folder \"{}\" does not exist", context, parent.string()));
+    if (::access(parent.c_str(), W_OK) != 0)
+      throw error(fmt::format("{}: the folder \"{}\" is not writable", context, parent.string()));
+  }
+}
+
+hdf5_recorder::~hdf5_recorder() {
+  try {
+    if (file_) flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+  }
+  h5::quiet_errors quiet;
+  entries_.clear();  // datasets close before the file
+  file_.reset();
+}
+
+void hdf5_recorder::add(entry e) {
+  if (file_)
+    throw usage_error(fmt::format(
+        "hdf5_recorder \"{}\": add everything to record before attaching the recorder", path_));
+  entries_.push_back(std::move(e));
+}
+
+void hdf5_recorder::record(std::string population, std::string variable, schedule when,
+                           std::optional<std::vector<std::size_t>> units) {
+  entry e{};
+  e.what = variable == "rate"    ? entry::kind::rate
+           : variable == "input" ? entry::kind::input
+                                 : entry::kind::state;
+  e.owner = std::move(population);
+  e.variable = std::move(variable);
+  e.when = when;
+  e.units = std::move(units);
+  add(std::move(e));
+}
+
+void hdf5_recorder::record_weights(std::string projection, schedule when) {
+  entry e{};
+  e.what = entry::kind::weights;
+  e.owner = std::move(projection);
+  e.when = when;
+  add(std::move(e));
+}
+
+void hdf5_recorder::record_metric(std::string name, std::size_t size, std::string units,
+                                  metric compute, schedule when) {
+  if (size == 0) throw_parameter_error(fmt::format("metric \"{}\"", name), "size", ">= 1", 0);
+  if (!compute) throw parameter_error(fmt::format("metric \"{}\": no function given", name));
+  entry e{};
+  e.what = entry::kind::metric;
+  e.owner = std::move(name);
+  e.when = when;
+  e.compute = std::move(compute);
+  e.metric_size = size;
+  e.metric_units = std::move(units);
+  add(std::move(e));
+}
+
+void hdf5_recorder::record_weight_sums(std::string projection, schedule when) {
+  // The size is known only once the network is: resolved in start().
+  entry e{};
+  e.what = entry::kind::metric;
+  e.owner = "weight_sum_" + projection;
+  e.variable = std::move(projection);  // marks the built-in weight-sum metric
+  e.when = when;
+  add(std::move(e));
+}
+
+// ---- Starting: validate everything, then make the file ------------------------------
+
+namespace {
+
+std::string describe(const schedule& s) {
+  return fmt::format("every = {} ms / every_steps = {}, start = {} ms, stop = {} ms", s.every,
+                     s.every_steps, s.start, s.stop);
+}
+
+}  // namespace
+
+void hdf5_recorder::start(const network& net, double dt) {
+  if (file_) {
+    if (&net == net_ && dt == dt_) return;  // the same run, continued by a new simulation
+    throw usage_error(fmt::format(
+        "hdf5_recorder \"{}\": already recording another network or clock", path_));
+  }
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  Eigen::Index widest = 0;
+  std::vector<std::string> groups;
+  for (auto& e : entries_) {
+    const std::string what = e.what == entry::kind::weights  ? fmt::format("weights of \"{}\"", e.owner)
+                             : e.what == entry::kind::metric ? fmt::format("metric \"{}\"", e.owner)
+                                                             : fmt::format("\"{}\" of \"{}\"", e.variable, e.owner);
+    // Schedule, in clock steps.
+    const schedule& s = e.when;
+    if (s.every != 0.0 && s.every_steps != 0)
+      throw parameter_error(fmt::format("{}: {}: give every or every_steps, not both ({})",
+                                        context, what, describe(s)));
+    if (s.every_steps < 0) throw_parameter_error(context, "every_steps", ">= 1", s.every_steps);
+    if (s.every != 0.0) {
+      const double ratio = s.every / dt;
+      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 &&
+            std::abs(ratio - std::round(ratio)) <= 1e-9 * ratio))
+        throw parameter_error(fmt::format(
+            "{}: {}: sampling interval every = {} ms must be a positive multiple of dt = {} ms",
+            context, what, s.every, dt));
+      e.every = static_cast<step_count>(std::round(ratio));
+    } else {
+      e.every = s.every_steps > 0 ? s.every_steps : 1;
+    }
+    if (!(s.start >= 0.0) || !std::isfinite(s.start))
+      throw_parameter_error(fmt::format("{}: {}", context, what), "start", "finite and >= 0",
+                            s.start);
+    if (!(s.stop > s.start))
+      throw parameter_error(fmt::format("{}: {}: stop = {} ms must be after start = {} ms",
+                                        context, what, s.stop, s.start));
+    e.first = static_cast<step_count>(std::ceil(s.start / dt - 1e-9));
+    e.stop = std::isinf(s.stop) ? observer::never
+                                : static_cast<step_count>(std::ceil(s.stop / dt - 1e-9));
+
+    // What is read, and the shape of one sample.
+    switch (e.what) {
+      case entry::kind::state:
+      case entry::kind::rate:
+      case entry::kind::input: {
+        e.index = net.population_index(e.owner);
+        const population& pop = net.get_population(e.index);
+        std::size_t size = pop.size();
+        e.value_units = "1";
+        if (e.what == entry::kind::state) {
+          const auto vars = pop.state_variables();
+          auto it = std::find_if(vars.begin(), vars.end(),
+                                 [&](const state_variable& v) { return v.name == e.variable; });
+          if (it == vars.end()) {
+            std::string known = "rate, input";
+            for (const auto& v : vars) known += ", " + v.name;
+            throw lookup_error(fmt::format("{}: {} has no variable \"{}\"; known: {}", context,
+                                           pop.label(), e.variable, known));
+          }
+          e.offset = static_cast<Eigen::Index>(it->offset);
+          size = it->size;
+          e.value_units = it->units;
+        }
+        widest = std::max(widest, static_cast<Eigen::Index>(pop.size()));
+        if (e.units) {
+          if (e.units->empty())
+            throw parameter_error(
+                fmt::format("{}: {}: the unit subset is empty", context, what));
+          for (std::size_t u : *e.units)
+            if (u >= size)
+              throw parameter_error(fmt::format(
+                  "{}: {}: unit index {} is out of range (the variable has {} units)", context,
+                  what, u, size));
+          e.picked = *e.units;
+        } else {
+          e.picked.resize(size);
+          for (std::size_t u = 0; u < size; ++u) e.picked[u] = u;
+        }
+        e.row_shape = {e.picked.size()};
+        e.group = e.owner + "/" + e.variable;
+        break;
+      }
+      case entry::kind::weights: {
+        const auto& projs = net.projections();
+        auto it = std::find_if(projs.begin(), projs.end(),
+                               [&](const projection& p) { return p.name() == e.owner; });
+        if (it == projs.end())
+          throw lookup_error(fmt::format("{}: network has no projection named \"{}\"", context,
+                                         e.owner));
+        e.index = static_cast<std::size_t>(it - projs.begin());
+        e.row_shape = {static_cast<hsize_t>(it->rows()), static_cast<hsize_t>(it->cols())};
+        e.value_units = "1";
+        e.group = e.owner + "/weights";
+        break;
+      }
+      case entry::kind::metric: {
+        if (!e.compute) {  // the built-in weight sums of projection e.variable
+          const auto& projs = net.projections();
+          auto it = std::find_if(projs.begin(), projs.end(),
+                                 [&](const projection& p) { return p.name() == e.variable; });
+          if (it == projs.end())
+            throw lookup_error(fmt::format("{}: network has no projection named \"{}\"", context,
+                                           e.variable));
+          const std::size_t k = static_cast<std::size_t>(it - projs.begin());
+          e.compute = [k](const network& n, vector_span out) {
+            out = n.weights(k).rowwise().sum();
+          };
+          e.metric_size = static_cast<std::size_t>(it->rows());
+          e.metric_units = "1";
+        }
+        e.row_shape = {e.metric_size};
+        e.value_units = e.metric_units;
+        e.group = "metrics/" + e.owner;
+        break;
+      }
+    }
+    if (std::find(groups.begin(), groups.end(), e.group) != groups.end())
+      throw usage_error(fmt::format("{}: \"{}\" is recorded twice", context, e.group));
+    groups.push_back(e.group);
+    e.row_size = 1;
+    for (hsize_t n : e.row_shape) e.row_size *= n;
+    e.buffer_rows = std::clamp<std::size_t>(buffer_bytes_max / (8 * e.row_size), 1,
+                                            options_.flush_every);
+    e.buffer.assign(e.buffer_rows * (1 + e.row_size), 0.0);
+  }
+  for (std::size_t i = 0; i < net.population_count(); ++i)
+    for (const auto& p : net.projections())
+      if (p.name() == net.get_population(i).name() || p.name() == "metrics")
+        throw usage_error(fmt::format(
+            "{}: projection \"{}\" shares its name with a population or \"metrics\"; HDF5 "
+            "groups need distinct names",
+            context, p.name()));
+  scratch_.assign(static_cast<std::size_t>(widest), 0.0);
+
+  // Everything is valid: make the file. A failure from here on removes a file we made.
+  h5::quiet_errors quiet;
+  const bool fresh = options_.mode != file_mode::append;
+  auto made = std::make_unique<file>();
+  try {
+    if (fresh) {
+      made->id = h5::create_file(path_, options_.mode == file_mode::overwrite, context);
+      const hid_t root = made->id.get();
+      h5::write_attribute(root, "format", std::string("ratesim"), context);
+      h5::write_attribute(root, "format_version", format_version, context);
+      h5::write_attribute(root, "ratesim_version", std::string(version), context);
+      h5::write_attribute(root, "created", now_iso8601(), context);
+      h5::write_attribute(root, "seed", options_.seed, context);
+      h5::write_attribute(root, "config", options_.config, context);
+      h5::write_attribute(root, "dt", dt, context);
+    } else {
+      made->id = h5::open_file(path_, context);
+      if (h5::read_string_attribute(made->id.get(), "format", context) != "ratesim")
+        throw error(fmt::format("{}: not a ratesim file (no format = \"ratesim\" at /)", context));
+    }
+    const hid_t root = made->id.get();
+    for (auto& e : entries_) {
+      // One dataset holds the rows [time, sample...]; `data` and `time` are virtual views
+      // of it, so their lengths agree whenever the file is read, even after a crash.
+      const std::string storage = e.group + "/samples";
+      const auto columns = static_cast<hsize_t>(1 + e.row_size);
+      if (h5::exists(root, storage)) {
+        e.samples = h5::open_dataset(root, storage, context);
+        if (h5::shape(e.samples.get(), context).back() != columns)
+          throw error(fmt::format(
+              "{}: cannot append to \"{}\": its samples have another shape", context, e.group));
+        continue;
+      }
+      h5::create_groups(root, e.group, context);
+      const hsize_t chunk = std::clamp<hsize_t>((std::size_t{1} << 16) / (8 * columns), 1, 4096);
+      e.samples = h5::create_extendible(root, storage, {columns}, chunk, options_.compression,
+                                        context);
+      h5::handle data =
+          h5::create_column_view(root, e.group + "/data", storage, columns, 1, e.row_shape, context);
+      h5::handle time = h5::create_column_view(root, e.group + "/time", storage, columns, 0, {},
+                                               context);
+      const double interval = static_cast<double>(e.every) * dt;
+      h5::write_attribute(data.get(), "units", e.value_units, context);
+      h5::write_attribute(data.get(), "sampling_interval", interval, context);
+      h5::write_attribute(time.get(), "units", std::string("ms"), context);
+      h5::write_attribute(time.get(), "sampling_interval", interval, context);
+      h5::write_attribute(e.samples.get(), "columns",
+                          std::string("time [ms], then the sample: see data and time"), context);
+      if (e.units)
+        h5::write_attribute(data.get(), "unit_ids",
+                            std::vector<std::int64_t>(e.picked.begin(), e.picked.end()), context);
+      if (e.what == entry::kind::weights) {
+        const projection& p = net.projections()[e.index];
+        h5::write_attribute(data.get(), "pre", net.get_population(p.pre()).name(), context);
+        h5::write_attribute(data.get(), "post", net.get_population(p.post()).name(), context);
+      }
+    }
+    h5::check(H5Fstart_swmr_write(root), context, "starting SWMR writing");
+  } catch (...) {
+    for (auto& e : entries_) e.samples.reset();
+    made.reset();
+    if (fresh) {
+      std::error_code ec;
+      std::filesystem::remove(path_, ec);
+    }
+    throw;
+  }
+  file_ = std::move(made);
+  net_ = &net;
+  dt_ = dt;
+}
+
+// ---- Sampling -------------------------------------------------------------------------
+
+step_count hdf5_recorder::next_due(step_count from) const {
+  step_count next = never;
+  for (const auto& e : entries_) {
+    step_count s = e.first;
+    if (from > e.first) s = e.first + (from - e.first + e.every - 1) / e.every * e.every;
+    if (s < e.stop) next = std::min(next, s);
+  }
+  return next;
+}
+
+namespace {
+
+// Appends the buffered rows of `e` and flushes them: from here on SWMR readers see them,
+// and a crash keeps them.
+template <class Entry>
+void write_out(Entry& e, std::string_view context) {
+  if (e.buffered == 0) return;
+  h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
+  h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
+  e.buffered = 0;
+}
+
+}  // namespace
+
+void hdf5_recorder::observe(step_count step, const network& net) {
+  bool evaluated = false;
+  for (auto& e : entries_) {
+    if (!e.due(step)) continue;
+    double* const time = e.buffer.data() + e.buffered * (1 + e.row_size);
+    *time = static_cast<double>(step) * dt_;
+    double* const row = time + 1;
+    switch (e.what) {
+      case entry::kind::state: {
+        const auto x = net.state_of(e.index);
+        for (std::size_t j = 0; j < e.picked.size(); ++j)
+          row[j] = x[e.offset + static_cast<Eigen::Index>(e.picked[j])];
+        break;
+      }
+      case entry::kind::rate: {
+        const auto n = static_cast<Eigen::Index>(net.get_population(e.index).size());
+        Eigen::Map<vector> rates(scratch_.data(), n);
+        net.get_population(e.index).rates(net.state_of(e.index), rates);
+        for (std::size_t j = 0; j < e.picked.size(); ++j)
+          row[j] = rates[static_cast<Eigen::Index>(e.picked[j])];
+        break;
+      }
+      case entry::kind::input: {
+        if (!evaluated) net.evaluate(), evaluated = true;
+        const vector& input = net.last_input(e.index);
+        for (std::size_t j = 0; j < e.picked.size(); ++j)
+          row[j] = input[static_cast<Eigen::Index>(e.picked[j])];
+        break;
+      }
+      case entry::kind::weights: {
+        const auto W = net.weights(e.index);  // column-major; HDF5 wants [post][pre]
+        Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+            row, W.rows(), W.cols()) = W;
+        break;
+      }
+      case entry::kind::metric:
+        e.compute(net, Eigen::Map<vector>(row, static_cast<Eigen::Index>(e.row_size)));
+        break;
+    }
+    if (++e.buffered == e.buffer_rows) {
+      h5::quiet_errors quiet;
+      write_out(e, fmt::format("hdf5_recorder \"{}\"", path_));
+    }
+  }
+}
+
+void hdf5_recorder::flush() {
+  if (!file_) return;
+  h5::quiet_errors quiet;
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  for (auto& e : entries_) write_out(e, context);
+}
+
+}  // namespace ratesim

@@ -1,0 +1,338 @@
+// HDF5 recording: values, layout, schedules, bit-identical results with and without
+// recorders, file modes, errors, and a run killed with SIGKILL.
+
+#include "circuit.hpp"
+
+#include <ratesim/hdf5_recorder.hpp>
+#include <ratesim/models/rate_population.hpp>
+#include <ratesim/simulation.hpp>
+
+#include "detail/hdf5.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace ratesim {
+namespace {
+
+namespace fs = std::filesystem;
+namespace h5 = detail::hdf5;
+
+// A scratch folder per test, removed afterwards.
+class Recording : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           fmt::format("ratesim-{}-{}", ::getpid(),
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+struct dataset {
+  std::vector<hsize_t> shape;
+  std::vector<double> values;
+};
+
+dataset read(const std::string& path, const std::string& name) {
+  h5::handle f = h5::open_file_for_reading(path, "test");
+  h5::handle d = h5::open_dataset(f.get(), name, "test");
+  return {h5::shape(d.get(), "test"), h5::read_all(d.get(), "test")};
+}
+
+// The seed's circuit on 20 random patterns, 5 ms each.
+void build(network& net, std::uint64_t seed = 1) {
+  std::mt19937_64 rng(seed);
+  testing::build_circuit(net, {.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0}, rng);
+  net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(16, 20, rng),
+                                                       pattern_set::params{.duration = 5.0}));
+}
+
+TEST_F(Recording, SamplesEqualTheStateAtTheirSteps) {
+  // Reference: the same run stepped by hand, state read every 5 steps.
+  std::vector<vector> expected_rates, expected_y;
+  std::vector<double> expected_h;
+  {
+    network net;
+    build(net);
+    ode_simulation sim(net, {.stepper = "rk4", .dt = 0.1});
+    for (int k = 0; k <= 200; k += 5) {
+      if (k > 0) sim.run_steps(5);
+      expected_rates.push_back(net.rates("output"));
+      expected_y.push_back(net.variable("input", "y"));
+      expected_h.push_back(net.variable("input", "h")[0]);
+    }
+  }
+  network net;
+  build(net);
+  ode_simulation sim(net, {.stepper = "rk4", .dt = 0.1});
+  const std::string path = file("run.h5");
+  {
+    hdf5_recorder out(path, {.flush_every = 7, .seed = 99});
+    out.record("output", "rate", {.every = 0.5});
+    out.record("input", "y", {.every_steps = 5}, std::vector<std::size_t>{3, 0});
+    out.record("input", "h", {.every_steps = 10, .start = 1.0, .stop = 10.0});
+    sim.attach(out);
+    sim.run(12.0);  // two runs: the boundary must neither lose nor repeat a sample
+    sim.run(8.0);
+  }
+  const auto rate = read(path, "output/rate/data");
+  const auto time = read(path, "output/rate/time");
+  ASSERT_EQ(rate.shape, (std::vector<hsize_t>{41, 4}));
+  ASSERT_EQ(time.shape, (std::vector<hsize_t>{41}));
+  for (std::size_t i = 0; i < 41; ++i) {
+    EXPECT_NEAR(time.values[i], 0.5 * double(i), 1e-12);
+    for (std::size_t c = 0; c < 4; ++c)
+      EXPECT_EQ(rate.values[i * 4 + c], expected_rates[i][Eigen::Index(c)]) << i << ", " << c;
+  }
+  const auto y = read(path, "input/y/data");
+  ASSERT_EQ(y.shape, (std::vector<hsize_t>{41, 2}));
+  for (std::size_t i = 0; i < 41; ++i) {
+    EXPECT_EQ(y.values[2 * i], expected_y[i][3]);
+    EXPECT_EQ(y.values[2 * i + 1], expected_y[i][0]);
+  }
+  // h every 10 steps from t = 1 ms up to, not including, 10 ms: t = 1, 2, …, 9.
+  const auto h = read(path, "input/h/data");
+  const auto h_time = read(path, "input/h/time");
+  ASSERT_EQ(h.shape, (std::vector<hsize_t>{9, 1}));
+  for (std::size_t i = 0; i < 9; ++i) {
+    EXPECT_NEAR(h_time.values[i], 1.0 + double(i), 1e-12);
+    EXPECT_EQ(h.values[i], expected_h[2 * (i + 1)]);
+  }
+}
+
+TEST_F(Recording, WeightsAndMetricsAreRecorded) {
+  network net;
+  build(net);
+  quasi_static_simulation sim(net, {.dt = 5.0});
+  const std::string path = file("weights.h5");
+  std::vector<matrix> expected;
+  {
+    hdf5_recorder out(path, {});
+    out.record_weights("ff", {.every = 50.0});
+    out.record_weight_sums("ff", {.every = 25.0});
+    out.record_metric("max_rate", 1, "1",
+                      [](const network& n, vector_span v) { v[0] = n.state_of(1).maxCoeff(); },
+                      {.every = 50.0});
+    sim.attach(out);
+    for (int i = 0; i < 4; ++i) {
+      expected.push_back(net.weights("ff"));
+      sim.run_presentations(10);
+    }
+    expected.push_back(net.weights("ff"));
+  }
+  const auto W = read(path, "ff/weights/data");
+  ASSERT_EQ(W.shape, (std::vector<hsize_t>{5, 4, 16}));
+  for (std::size_t s = 0; s < 5; ++s)
+    for (std::size_t c = 0; c < 4; ++c)
+      for (std::size_t d = 0; d < 16; ++d)
+        EXPECT_EQ(W.values[(s * 4 + c) * 16 + d], expected[s](Eigen::Index(c), Eigen::Index(d)));
+  const auto sums = read(path, "metrics/weight_sum_ff/data");
+  ASSERT_EQ(sums.shape, (std::vector<hsize_t>{9, 4}));
+  for (double v : sums.values) EXPECT_NEAR(v, 48.0, 1e-9 * 48.0);
+  EXPECT_EQ(read(path, "metrics/max_rate/data").shape, (std::vector<hsize_t>{5, 1}));
+}
+
+// The final state of a run, with or without an hdf5_recorder attached.
+vector final_state(const std::string& regime, const std::string& path) {
+  network net;
+  build(net);
+  std::unique_ptr<hdf5_recorder> out;
+  if (!path.empty()) {
+    out = std::make_unique<hdf5_recorder>(path, hdf5_recorder::options{.flush_every = 3});
+    out->record("output", "rate", {.every_steps = 1});
+    out->record("output", "input", {.every_steps = 3});
+    out->record("input", "h", {.every_steps = 7});
+    out->record_weights("ff", {.every_steps = 10});
+  }
+  if (regime == "quasi_static") {
+    quasi_static_simulation sim(net, {.dt = 5.0, .batch_size = 3});
+    if (out) sim.attach(*out);
+    sim.run_presentations(50);
+  } else {
+    ode_simulation sim(net, {.stepper = regime, .dt = 0.1, .abs_tol = 1e-6, .rel_tol = 1e-6});
+    if (out) sim.attach(*out);
+    sim.run(60.0);
+  }
+  return net.state();
+}
+
+TEST_F(Recording, RecordingNeverChangesTheResult) {
+  for (const std::string regime : {"euler", "rk4", "dopri5", "quasi_static"}) {
+    const vector without = final_state(regime, "");
+    const vector with = final_state(regime, file(regime + ".h5"));
+    EXPECT_TRUE((with.array() == without.array()).all()) << regime << ": not bit-identical";
+  }
+}
+
+TEST_F(Recording, RootAttributesDescribeTheRun) {
+  network net;
+  build(net);
+  ode_simulation sim(net, {.dt = 0.1});
+  const std::string path = file("attrs.h5");
+  {
+    hdf5_recorder out(path, {.config = "[run]\nseed = 5\n", .seed = 5});
+    out.record("output", "rate");
+    sim.attach(out);
+    sim.run(1.0);
+  }
+  h5::handle f = h5::open_file_for_reading(path, "test");
+  EXPECT_EQ(h5::read_string_attribute(f.get(), "format", "test"), "ratesim");
+  EXPECT_EQ(h5::read_string_attribute(f.get(), "config", "test"), "[run]\nseed = 5\n");
+  EXPECT_EQ(h5::read_string_attribute(f.get(), "created", "test").size(), 20u);
+  h5::handle d = h5::open_dataset(f.get(), "output/rate/data", "test");
+  EXPECT_EQ(h5::read_string_attribute(d.get(), "units", "test"), "1");
+}
+
+TEST_F(Recording, FileModes) {
+  const std::string path = file("modes.h5");
+  auto run = [&](hdf5_recorder::file_mode mode, double duration) {
+    network net;
+    build(net);
+    ode_simulation sim(net, {.dt = 0.1});
+    hdf5_recorder out(path, {.mode = mode});
+    out.record("output", "rate");
+    sim.attach(out);
+    sim.run(duration);
+  };
+  run(hdf5_recorder::file_mode::create, 1.0);
+  EXPECT_EQ(read(path, "output/rate/time").shape[0], 11u);
+  EXPECT_THROW(run(hdf5_recorder::file_mode::create, 1.0), usage_error);  // refuses
+  EXPECT_EQ(read(path, "output/rate/time").shape[0], 11u);                // untouched
+  run(hdf5_recorder::file_mode::append, 1.0);
+  EXPECT_EQ(read(path, "output/rate/data").shape[0], 22u);
+  run(hdf5_recorder::file_mode::overwrite, 0.5);
+  EXPECT_EQ(read(path, "output/rate/data").shape[0], 6u);
+  EXPECT_THROW(hdf5_recorder(file("none.h5"), {.mode = hdf5_recorder::file_mode::append}),
+               usage_error);
+}
+
+// Attaching a recorder with `setup` fails with E naming `part`, and leaves no file.
+template <class E>
+void expect_refused(const std::string& path, const std::function<void(hdf5_recorder&)>& setup,
+                    const std::string& part) {
+  network net;
+  build(net);
+  ode_simulation sim(net, {.dt = 0.1});
+  try {
+    hdf5_recorder out(path, {});
+    setup(out);
+    sim.attach(out);
+    ADD_FAILURE() << "no exception for " << part;
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(path)) << "a file was left behind for " << part;
+}
+
+TEST_F(Recording, BadRequestsAreRefusedBeforeAnyFileIsWritten) {
+  const std::string path = file("bad.h5");
+  expect_refused<lookup_error>(path, [](auto& o) { o.record("outptu", "rate"); },
+                               "no population named \"outptu\"");
+  expect_refused<lookup_error>(path, [](auto& o) { o.record("input", "v"); },
+                               "has no variable \"v\"; known: rate, input, h, y");
+  expect_refused<parameter_error>(
+      path, [](auto& o) { o.record("output", "rate", {}, std::vector<std::size_t>{}); },
+      "unit subset is empty");
+  expect_refused<parameter_error>(
+      path, [](auto& o) { o.record("output", "rate", {}, std::vector<std::size_t>{1, 4}); },
+      "unit index 4 is out of range (the variable has 4 units)");
+  expect_refused<parameter_error>(path, [](auto& o) { o.record("output", "u", {.every = 0.25}); },
+                                  "every = 0.25 ms must be a positive multiple of dt = 0.1 ms");
+  expect_refused<parameter_error>(path, [](auto& o) { o.record("output", "u", {.every = -1.0}); },
+                                  "positive multiple");
+  expect_refused<lookup_error>(path, [](auto& o) { o.record_weights("fb", {}); },
+                               "no projection named \"fb\"");
+  expect_refused<usage_error>(path,
+                              [](auto& o) {
+                                o.record("output", "rate");
+                                o.record("output", "rate", {.every = 1.0});
+                              },
+                              "recorded twice");
+}
+
+TEST_F(Recording, UnwritablePathsAreRefused) {
+  EXPECT_THROW(hdf5_recorder((dir_ / "missing" / "x.h5").string(), {}), error);
+  // /proc refuses new files even to root: the failure comes when the file is made.
+  network net;
+  build(net);
+  ode_simulation sim(net, {.dt = 0.1});
+  try {
+    hdf5_recorder out("/proc/ratesim-test.h5", {});
+    out.record("output", "rate");
+    sim.attach(out);
+    ADD_FAILURE() << "no exception";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/ratesim-test.h5"), std::string::npos);
+  }
+}
+
+// A linear unit under constant input I, integrated by euler: u_k = I (1 − (1 − dt/τ)^k).
+double euler_solution(step_count k) { return 2.0 * (1.0 - std::pow(1.0 - 0.1 / 1.0, double(k))); }
+
+[[noreturn]] void record_forever(const std::string& path) {
+  network net;
+  net.add<rate_population>("u", {.size = 3, .tau = 1.0});
+  net.stimulate("u", std::make_unique<constant_input>(vector::Constant(3, 2.0)));
+  ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
+  hdf5_recorder out(path, {.flush_every = 16});
+  out.record("u", "u");
+  sim.attach(out);
+  while (true) sim.run_steps(1000);
+}
+
+TEST_F(Recording, RunKilledWithSigkillLeavesEveryFlushedSample) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string path = file(fmt::format("killed{}.h5", attempt));
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      try {
+        record_forever(path);
+      } catch (...) {
+        ::_exit(3);
+      }
+    }
+    // Read the file while the child writes it, until it holds enough samples.
+    std::size_t seen = 0;
+    for (int poll = 0; poll < 500 && seen < 2000u * (attempt + 1); ++poll) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (!fs::exists(path)) continue;
+      h5::quiet_errors quiet;
+      try {
+        seen = read(path, "u/u/time").shape[0];
+      } catch (const error&) {
+      }
+    }
+    ASSERT_GT(seen, 0u) << "the child wrote nothing readable";
+    std::this_thread::sleep_for(std::chrono::microseconds(997 * attempt));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
+
+    const auto data = read(path, "u/u/data");
+    const auto time = read(path, "u/u/time");
+    ASSERT_EQ(data.shape[0], time.shape[0]) << "data and time lengths differ";
+    ASSERT_GE(time.shape[0], seen);
+    for (std::size_t i = 0; i < time.shape[0]; ++i) {
+      ASSERT_NEAR(time.values[i], 0.1 * double(i), 1e-9);
+      for (std::size_t j = 0; j < 3; ++j)
+        ASSERT_NEAR(data.values[3 * i + j], euler_solution(step_count(i)), 1e-12) << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ratesim
