@@ -192,12 +192,13 @@ void write_raw_attribute(hid_t loc, const std::string& name, hid_t file_type, hi
 
 void write_attribute(hid_t loc, const std::string& name, const std::string& value,
                      std::string_view context) {
+  // Variable-length UTF-8: h5py reads it as str, h5dump prints it.
   handle type = checked(H5Tcopy(H5T_C_S1), context, "H5Tcopy");
-  check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), context, "H5Tset_size");
+  check(H5Tset_size(type.get(), H5T_VARIABLE), context, "H5Tset_size");
   check(H5Tset_cset(type.get(), H5T_CSET_UTF8), context, "H5Tset_cset");
   handle space = checked(H5Screate(H5S_SCALAR), context, "H5Screate");
-  const std::string stored = value.empty() ? std::string(1, '\0') : value;
-  write_raw_attribute(loc, name, type.get(), type.get(), space.get(), stored.data(), context);
+  const char* text = value.c_str();
+  write_raw_attribute(loc, name, type.get(), type.get(), space.get(), &text, context);
 }
 
 void write_attribute(hid_t loc, const std::string& name, double value, std::string_view context) {
@@ -223,7 +224,14 @@ std::string read_string_attribute(hid_t loc, const std::string& name, std::strin
   if (H5Aexists(loc, name.c_str()) <= 0) return {};
   handle attribute = checked(H5Aopen(loc, name.c_str(), H5P_DEFAULT), context, "H5Aopen");
   handle type = checked(H5Aget_type(attribute.get()), context, "H5Aget_type");
-  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) return {};
+  if (H5Tget_class(type.get()) != H5T_STRING) return {};
+  if (H5Tis_variable_str(type.get()) > 0) {
+    char* text = nullptr;
+    check(H5Aread(attribute.get(), type.get(), &text), context, "H5Aread");
+    std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
+  }
   std::string value(H5Tget_size(type.get()), '\0');
   check(H5Aread(attribute.get(), type.get(), value.data()), context, "H5Aread");
   value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
