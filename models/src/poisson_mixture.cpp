@@ -1,7 +1,11 @@
 #include <ratesim/error.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/projection.hpp>
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
 
 namespace ratesim {
 
@@ -20,6 +24,140 @@ mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937
     }
   }
   return out;
+}
+
+namespace {
+
+void check_weights(matrix_view W, std::string_view who) {
+  if (W.size() == 0) throw input_error(fmt::format("{}: W is empty", who));
+  for (Eigen::Index d = 0; d < W.cols(); ++d)
+    for (Eigen::Index c = 0; c < W.rows(); ++c)
+      if (!(W(c, d) > 0.0) || !std::isfinite(W(c, d)))
+        throw input_error(fmt::format("{}: W({}, {}) must be finite and > 0, got {}", who, c, d,
+                                      W(c, d)));
+}
+
+void check_data(matrix_view Y, Eigen::Index D, std::string_view who) {
+  if (Y.rows() != D)
+    throw input_error(
+        fmt::format("{}: data points have {} values, the model has D = {}", who, Y.rows(), D));
+  if (Y.cols() == 0) throw input_error(fmt::format("{}: no data points", who));
+  if (!Y.allFinite() || (Y.array() < 0.0).any())
+    throw input_error(fmt::format("{}: data must be finite and >= 0", who));
+}
+
+// Σ_d lgamma(y_dn + 1) for every data point: the part of ln p(y_n) that no parameter
+// touches, computed once per data set.
+vector lgamma_sums(matrix_view Y) {
+  vector out(Y.cols());
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index n = 0; n < Y.cols(); ++n) {
+    double sum = 0.0;
+    for (Eigen::Index d = 0; d < Y.rows(); ++d) sum += std::lgamma(Y(d, n) + 1.0);
+    out[n] = sum;
+  }
+  return out;
+}
+
+// One pass over the data, block by block: the E-step (posterior at inverse temperature
+// beta) and, when S is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the
+// mean log-likelihood of W (at beta = 1).
+double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
+              std::size_t chunk, matrix* S, matrix* posterior) {
+  const Eigen::Index C = W.rows(), N = Y.cols();
+  const matrix log_W = W.array().log().matrix();
+  const vector row_sums = W.rowwise().sum();
+  const double log_C = std::log(static_cast<double>(C));
+  const auto block = static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1));
+  const Eigen::Index blocks = (N + block - 1) / block;
+  double total = 0.0;
+  if (S) S->setZero(C, Y.rows());
+#pragma omp parallel reduction(+ : total)
+  {
+    matrix L, R, S_local = matrix::Zero(S ? C : 0, S ? Y.rows() : 0);
+#pragma omp for schedule(static)
+    for (Eigen::Index b = 0; b < blocks; ++b) {
+      const Eigen::Index first = b * block, n = std::min(block, N - first);
+      const auto Yb = Y.middleCols(first, n);
+      L.noalias() = log_W * Yb;  // Σ_d y_d ln W_cd: the first GEMM
+      L.colwise() -= row_sums;
+      R.resize(C, n);
+      for (Eigen::Index j = 0; j < n; ++j) {
+        const double top = L.col(j).maxCoeff();
+        const double lse = top + std::log((L.col(j).array() - top).exp().sum());
+        total += lse - log_C - lgammas[first + j];
+        if (beta == 1.0) {
+          R.col(j) = (L.col(j).array() - lse).exp();
+        } else {
+          R.col(j) = (beta * (L.col(j).array() - top)).exp();
+          R.col(j) /= R.col(j).sum();
+        }
+      }
+      if (posterior) posterior->middleCols(first, n) = R;
+      if (S) S_local.noalias() += R * Yb.transpose();  // the second GEMM
+    }
+    if (S) {
+#pragma omp critical
+      *S += S_local;
+    }
+  }
+  return total / static_cast<double>(N);
+}
+
+}  // namespace
+
+poisson_mixture::poisson_mixture(matrix W) : W_(std::move(W)) {
+  check_weights(W_, "poisson_mixture");
+}
+
+matrix poisson_mixture::posterior(matrix_view Y) const {
+  check_data(Y, dimensions(), "poisson_mixture::posterior");
+  matrix R(components(), Y.cols());
+  e_step(Y, vector::Zero(Y.cols()), W_, 1.0, 2048, nullptr, &R);
+  return R;
+}
+
+double poisson_mixture::log_likelihood(matrix_view Y) const {
+  check_data(Y, dimensions(), "poisson_mixture::log_likelihood");
+  return e_step(Y, lgamma_sums(Y), W_, 1.0, 2048, nullptr, nullptr);
+}
+
+em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) {
+  check_weights(W0, "fit_em: initial");
+  check_data(Y, W0.cols(), "fit_em");
+  require_positive("fit_em", "A", A);
+  if (options.iterations < 0) throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
+  if (!(options.anneal_start > 0.0 && options.anneal_start <= 1.0))
+    throw_parameter_error("fit_em", "anneal_start", "in (0, 1]", options.anneal_start);
+  em_result result{std::move(W0), {}};
+  const vector lgammas = lgamma_sums(Y);
+  const double floor = 1e-12 * A / static_cast<double>(result.W.cols());
+  auto beta_at = [&](int step) {  // inverse temperature of the E-step that makes step+1
+    if (step >= options.anneal_iterations) return 1.0;
+    return options.anneal_start +
+           (1.0 - options.anneal_start) * step / static_cast<double>(options.anneal_iterations);
+  };
+  // Every pass scores the current W and gathers the statistics for the next one.
+  matrix S;
+  result.log_likelihood.push_back(
+      e_step(Y, lgammas, result.W, beta_at(0), options.chunk, &S, nullptr));
+  for (int it = 1; it <= options.iterations; ++it) {
+    // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights;
+    // a floor far below any weight that matters keeps ln W finite where the data are 0.
+    for (Eigen::Index c = 0; c < S.rows(); ++c) {
+      const double total = S.row(c).sum();
+      if (total > 0.0) result.W.row(c) = (A / total) * S.row(c);
+    }
+    result.W = result.W.cwiseMax(floor);
+    const bool last = it == options.iterations;
+    const double ll =
+        e_step(Y, lgammas, result.W, beta_at(it), options.chunk, last ? nullptr : &S, nullptr);
+    const double gain = ll - result.log_likelihood.back();
+    result.log_likelihood.push_back(ll);
+    if (options.on_iteration) options.on_iteration(it, result.W, ll);
+    if (beta_at(it - 1) == 1.0 && gain < options.tolerance) break;
+  }
+  return result;
 }
 
 }  // namespace ratesim

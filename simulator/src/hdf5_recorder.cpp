@@ -1,16 +1,13 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
-#include <ratesim/version.hpp>
 
 #include "detail/hdf5.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 #include <unistd.h>
@@ -21,17 +18,8 @@ namespace h5 = detail::hdf5;
 
 namespace {
 
-constexpr std::uint64_t format_version = 1;
 constexpr std::size_t buffer_bytes_max = std::size_t{4} << 20;  // per dataset
-
-std::string now_iso8601() {
-  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
+const std::string dimensionless = "1";  // the units of rates and currents
 
 }  // namespace
 
@@ -153,7 +141,7 @@ void hdf5_recorder::record_weight_sums(std::string projection, schedule when) {
   // The size is known only once the network is: resolved in start().
   entry e{};
   e.what = entry::kind::metric;
-  e.owner = "weight_sum_" + projection;
+  e.owner = fmt::format("weight_sum_{}", projection);
   e.variable = std::move(projection);  // marks the built-in weight-sum metric
   e.when = when;
   add(std::move(e));
@@ -218,14 +206,14 @@ void hdf5_recorder::start(const network& net, double dt) {
         e.index = net.population_index(e.owner);
         const population& pop = net.get_population(e.index);
         std::size_t size = pop.size();
-        e.value_units = "1";
+        e.value_units = dimensionless;
         if (e.what == entry::kind::state) {
           const auto vars = pop.state_variables();
           auto it = std::find_if(vars.begin(), vars.end(),
                                  [&](const state_variable& v) { return v.name == e.variable; });
           if (it == vars.end()) {
             std::string known = "rate, input";
-            for (const auto& v : vars) known += ", " + v.name;
+            for (const auto& v : vars) known.append(", ").append(v.name);
             throw lookup_error(fmt::format("{}: {} has no variable \"{}\"; known: {}", context,
                                            pop.label(), e.variable, known));
           }
@@ -249,7 +237,7 @@ void hdf5_recorder::start(const network& net, double dt) {
           for (std::size_t u = 0; u < size; ++u) e.picked[u] = u;
         }
         e.row_shape = {e.picked.size()};
-        e.group = e.owner + "/" + e.variable;
+        e.group = fmt::format("{}/{}", e.owner, e.variable);
         break;
       }
       case entry::kind::weights: {
@@ -261,8 +249,8 @@ void hdf5_recorder::start(const network& net, double dt) {
                                          e.owner));
         e.index = static_cast<std::size_t>(it - projs.begin());
         e.row_shape = {static_cast<hsize_t>(it->rows()), static_cast<hsize_t>(it->cols())};
-        e.value_units = "1";
-        e.group = e.owner + "/weights";
+        e.value_units = dimensionless;
+        e.group = fmt::format("{}/weights", e.owner);
         break;
       }
       case entry::kind::metric: {
@@ -278,11 +266,11 @@ void hdf5_recorder::start(const network& net, double dt) {
             out = n.weights(k).rowwise().sum();
           };
           e.metric_size = static_cast<std::size_t>(it->rows());
-          e.metric_units = "1";
+          e.metric_units = dimensionless;
         }
         e.row_shape = {e.metric_size};
         e.value_units = e.metric_units;
-        e.group = "metrics/" + e.owner;
+        e.group = fmt::format("metrics/{}", e.owner);
         break;
       }
     }
@@ -312,12 +300,7 @@ void hdf5_recorder::start(const network& net, double dt) {
     if (fresh) {
       made->id = h5::create_file(path_, options_.mode == file_mode::overwrite, context);
       const hid_t root = made->id.get();
-      h5::write_attribute(root, "format", std::string("ratesim"), context);
-      h5::write_attribute(root, "format_version", format_version, context);
-      h5::write_attribute(root, "ratesim_version", std::string(version), context);
-      h5::write_attribute(root, "created", now_iso8601(), context);
-      h5::write_attribute(root, "seed", options_.seed, context);
-      h5::write_attribute(root, "config", options_.config, context);
+      h5::write_root_attributes(root, options_.seed, options_.config, context);
       h5::write_attribute(root, "dt", dt, context);
     } else {
       made->id = h5::open_file(path_, context);
@@ -328,7 +311,7 @@ void hdf5_recorder::start(const network& net, double dt) {
     for (auto& e : entries_) {
       // One dataset holds the rows [time, sample...]; `data` and `time` are virtual views
       // of it, so their lengths agree whenever the file is read, even after a crash.
-      const std::string storage = e.group + "/samples";
+      const std::string storage = fmt::format("{}/samples", e.group);
       const auto columns = static_cast<hsize_t>(1 + e.row_size);
       if (h5::exists(root, storage)) {
         e.samples = h5::open_dataset(root, storage, context);
@@ -342,8 +325,8 @@ void hdf5_recorder::start(const network& net, double dt) {
       e.samples = h5::create_extendible(root, storage, {columns}, chunk, options_.compression,
                                         context);
       h5::handle data =
-          h5::create_column_view(root, e.group + "/data", storage, columns, 1, e.row_shape, context);
-      h5::handle time = h5::create_column_view(root, e.group + "/time", storage, columns, 0, {},
+          h5::create_column_view(root, fmt::format("{}/data", e.group), storage, columns, 1, e.row_shape, context);
+      h5::handle time = h5::create_column_view(root, fmt::format("{}/time", e.group), storage, columns, 0, {},
                                                context);
       const double interval = static_cast<double>(e.every) * dt;
       h5::write_attribute(data.get(), "units", e.value_units, context);

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace ratesim {
 
 // ---- Building -------------------------------------------------------------------------
@@ -197,7 +199,14 @@ void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
     if (!p.plastic()) continue;
     Eigen::Map<matrix> dw(dxdt.data() + proj_offset_[k], p.rows(), p.cols());
     p.rule()->derivative(weights_in(k, x), rates_[p.pre()], rates_[p.post()], dw);
+    if (learning_rate_scale_ != 1.0) dw *= learning_rate_scale_;
   }
+}
+
+void network::set_learning_rate_scale(double scale) {
+  if (!(std::isfinite(scale) && scale >= 0.0))
+    throw_parameter_error("network", "learning_rate_scale", "finite and >= 0", scale);
+  learning_rate_scale_ = scale;
 }
 
 void network::check_feedforward() const {
@@ -229,6 +238,7 @@ void network::weight_derivative(vector_span dw) const {
     Eigen::Map<matrix> dwk(dw.data() + (proj_offset_[k] - population_state_size_), p.rows(),
                            p.cols());
     p.rule()->derivative(weights_in(k, x_), rates_[p.pre()], rates_[p.post()], dwk);
+    if (learning_rate_scale_ != 1.0) dwk *= learning_rate_scale_;
   }
 }
 

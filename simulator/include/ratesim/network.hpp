@@ -101,6 +101,11 @@ class network {
   // Applies every rule's explicit constraint to the weights in x; false if no rule has one.
   bool constrain(vector& x) const;
 
+  // A factor on every dW/dt (1 by default): a learning-rate schedule sets it between
+  // epochs, in either regime. Finite and >= 0.
+  void set_learning_rate_scale(double scale);
+  double learning_rate_scale() const { return learning_rate_scale_; }
+
   // ---- Stimuli ----------------------------------------------------------------------
 
   struct stimulus_slot {
@@ -133,6 +138,7 @@ class network {
   std::vector<std::vector<std::size_t>> incoming_;  // projections into each population
 
   // Scratch buffers, sized once (mutable: the ODE right-hand side is const).
+  double learning_rate_scale_ = 1.0;
   mutable std::vector<vector> rates_;
   mutable std::vector<vector> input_;
   std::vector<vector> external_;

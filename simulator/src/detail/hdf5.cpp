@@ -1,6 +1,11 @@
 #include "detail/hdf5.hpp"
 
+#include <ratesim/version.hpp>
+
 #include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
 
 namespace ratesim::detail::hdf5 {
 
@@ -45,6 +50,18 @@ handle open_file(const std::string& path, std::string_view context) {
   handle fapl = latest_format_access(context);
   return checked(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), context,
                  fmt::format("opening \"{}\" for appending", path));
+}
+
+handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                   const double* data, std::string_view context) {
+  handle space = checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                         context, "H5Screate_simple");
+  handle dataset = checked(H5Dcreate2(loc, path.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+                                      H5P_DEFAULT, H5P_DEFAULT),
+                           context, fmt::format("creating the dataset \"{}\"", path));
+  check(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), context,
+        fmt::format("writing \"{}\"", path));
+  return dataset;
 }
 
 handle open_file_for_reading(const std::string& path, std::string_view context) {
@@ -218,6 +235,21 @@ void write_attribute(hid_t loc, const std::string& name, const std::vector<std::
   handle space = checked(H5Screate_simple(1, &n, nullptr), context, "H5Screate_simple");
   write_raw_attribute(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, space.get(), values.data(),
                       context);
+}
+
+void write_root_attributes(hid_t root, std::uint64_t seed, const std::string& config,
+                           std::string_view context) {
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char created[32];
+  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  write_attribute(root, "format", std::string("ratesim"), context);
+  write_attribute(root, "format_version", format_version, context);
+  write_attribute(root, "ratesim_version", std::string(version), context);
+  write_attribute(root, "created", std::string(created), context);
+  write_attribute(root, "seed", seed, context);
+  write_attribute(root, "config", config, context);
 }
 
 std::string read_string_attribute(hid_t loc, const std::string& name, std::string_view context) {

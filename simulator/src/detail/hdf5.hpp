@@ -14,6 +14,9 @@
 
 namespace ratesim::detail::hdf5 {
 
+// The version of the layout documented in docs/hdf5-layout.md.
+inline constexpr std::uint64_t format_version = 1;
+
 // An owned HDF5 identifier, closed with H5Idec_ref.
 class handle {
  public:
@@ -76,6 +79,9 @@ handle create_column_view(hid_t loc, const std::string& path, const std::string&
 handle open_dataset(hid_t loc, const std::string& path, std::string_view context);
 // The current shape.
 std::vector<hsize_t> shape(hid_t dataset, std::string_view context);
+// A fixed-size dataset of doubles with shape `dims`, from row-major `data`.
+handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                   const double* data, std::string_view context);
 // Every value of a dataset of doubles, row-major.
 std::vector<double> read_all(hid_t dataset, std::string_view context);
 // Appends `rows` rows (row-major, each the dataset's row size) to an extendible dataset.
@@ -88,6 +94,10 @@ void write_attribute(hid_t loc, const std::string& name, std::uint64_t value,
                      std::string_view context);
 void write_attribute(hid_t loc, const std::string& name, const std::vector<std::int64_t>& values,
                      std::string_view context);
+// The attributes every ratesim file carries at /: format "ratesim", format_version,
+// ratesim_version, created (ISO 8601, UTC), seed and config.
+void write_root_attributes(hid_t root, std::uint64_t seed, const std::string& config,
+                           std::string_view context);
 std::string read_string_attribute(hid_t loc, const std::string& name, std::string_view context);
 
 }  // namespace ratesim::detail::hdf5

@@ -1,9 +1,15 @@
 #pragma once
 // The generative model the circuit learns: a mixture of C Poisson distributions with a
-// uniform prior, p(c) = 1/C, and p(ỹ | c, W) = Π_d Poisson(ỹ_d; W_cd).
+// uniform prior, p(c) = 1/C, and p(y | c, W) = Π_d Poisson(y_d; W_cd), with lgamma(y + 1)
+// in place of log y! so that y need not be integer (the normalised input is not).
+//
+// The E-step posterior p(c | y) = softmax_c(Σ_d y_d ln W_cd − Σ_d W_cd) is the circuit's
+// output s_c when Σ_d W_cd is the same for every c; EM's M-step, W_c ∝ Σ_n p(c|y_n) y_n
+// rescaled to Σ_d W_cd = A, is the fixed point of its online learning rule.
 
 #include <ratesim/types.hpp>
 
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -14,7 +20,45 @@ struct mixture_sample {
   std::vector<int> labels;  // the component c that generated each sample
 };
 
-// Draws n samples: c uniform in [0, C), then ỹ_d ~ Poisson(W_cd). W is C × D, W_cd ≥ 0.
+// Draws n samples: c uniform in [0, C), then y_d ~ Poisson(W_cd). W is C × D, W_cd ≥ 0.
 mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937_64& rng);
+
+class poisson_mixture {
+ public:
+  // W is C × D with finite entries > 0.
+  explicit poisson_mixture(matrix W);
+
+  const matrix& weights() const { return W_; }
+  Eigen::Index components() const { return W_.rows(); }
+  Eigen::Index dimensions() const { return W_.cols(); }
+
+  // p(c | y_n) for every data point (columns of Y, D × N): C × N.
+  matrix posterior(matrix_view Y) const;
+  // Mean over the data points of ln p(y_n), natural log, lgamma term included.
+  double log_likelihood(matrix_view Y) const;
+
+ private:
+  matrix W_;
+};
+
+// Batch EM with the constraint Σ_d W_cd = A.
+struct em_options {
+  int iterations = 100;       // at most this many E/M steps
+  double tolerance = 0.0;     // stop once the log-likelihood gains less than this (per point)
+  double anneal_start = 1.0;  // deterministic annealing: inverse temperature β at step 0
+  int anneal_iterations = 0;  // β rises linearly to 1 over this many steps
+  std::size_t chunk = 2048;   // data points per block of the two matrix products
+  // Called after every step with the step number (from 1) and the log-likelihood of the
+  // parameters that step produced.
+  std::function<void(int, const matrix& W, double)> on_iteration;
+};
+
+struct em_result {
+  matrix W;                            // the learned parameters
+  std::vector<double> log_likelihood;  // per data point: of W0, then after every step
+};
+
+// Fits W (C × D, rows rescaled to A) to the data Y (D × N) from the start W0.
+em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options = {});
 
 }  // namespace ratesim

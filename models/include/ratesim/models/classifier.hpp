@@ -1,0 +1,32 @@
+#pragma once
+// Classification with a learned mixture (Keck, Savin & Lücke 2012): B_kc is the mean
+// posterior p(c | y) over the training examples of class k, so row k of B (K × C) sums to
+// one; then p(k | y) = Σ_c B_kc p(c | y) / Σ_k' Σ_c B_k'c p(c | y), which equals the rule
+// with p(y | c) because the prior p(c) is uniform.
+
+#include <ratesim/types.hpp>
+
+#include <vector>
+
+namespace ratesim {
+
+class mixture_classifier {
+ public:
+  // `posteriors` is C × N (columns p(c | y_n)), `labels` the N class labels in [0, K).
+  static mixture_classifier fit(matrix_view posteriors, const std::vector<int>& labels, int K);
+
+  const matrix& B() const { return B_; }  // K × C
+  int classes() const { return static_cast<int>(B_.rows()); }
+
+  // p(k | y_n) for every column of `posteriors`: K × N.
+  matrix class_probabilities(matrix_view posteriors) const;
+  std::vector<int> predict(matrix_view posteriors) const;
+  // The fraction of wrongly classified examples, in [0, 1].
+  double error(matrix_view posteriors, const std::vector<int>& labels) const;
+
+ private:
+  explicit mixture_classifier(matrix B) : B_(std::move(B)) {}
+  matrix B_;
+};
+
+}  // namespace ratesim

@@ -1,0 +1,180 @@
+// The ratesim command-line tool.
+//
+//   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
+//               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
+//
+// Exit codes: 0 success; 2 a usage error (bad command line, parameter or name); 3 bad
+// input data; 1 any other failure.
+
+#include <ratesim/error.hpp>
+#include <ratesim/fit.hpp>
+#include <ratesim/version.hpp>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <optional>
+#include <sstream>
+#include <string>
+
+namespace {
+
+constexpr int exit_usage = 2;
+constexpr int exit_input = 3;
+constexpr int exit_failure = 1;
+
+struct fit_command {
+  std::string train_images, train_labels, test_images, test_labels, data, output;
+  bool overwrite = false, json = false, quiet = false;
+  ratesim::fit_options options;
+};
+
+// `--data mnist` or `--data fashion-mnist`: the bundled sets under data/ (scripts/fetch-data).
+void apply_bundled(fit_command& c) {
+  if (c.data.empty()) return;
+  std::string dir;
+  if (c.data == "mnist")
+    dir = "data/mnist/";
+  else if (c.data == "fashion-mnist")
+    dir = "data/fashion-mnist/";
+  else
+    throw ratesim::lookup_error(
+        fmt::format("--data: unknown data set \"{}\"; known: mnist, fashion-mnist", c.data));
+  if (!c.train_images.empty() || !c.train_labels.empty())
+    throw ratesim::usage_error("--data and --train-images/--train-labels exclude each other");
+  c.train_images = dir + "train-images-idx3-ubyte.gz";
+  c.train_labels = dir + "train-labels-idx1-ubyte.gz";
+  if (c.test_images.empty() && c.test_labels.empty()) {
+    c.test_images = dir + "t10k-images-idx3-ubyte.gz";
+    c.test_labels = dir + "t10k-labels-idx1-ubyte.gz";
+  }
+}
+
+void add_fit(CLI::App& app, fit_command& c) {
+  auto* fit = app.add_subcommand(
+      "fit", "Fit a Poisson mixture by EM or learn it with the circuit; report log-likelihood "
+             "and classification error");
+  auto& o = c.options;
+  fit->add_option("--train-images", c.train_images, "IDX file (.gz or plain) or FILE.h5:/dataset");
+  fit->add_option("--train-labels", c.train_labels, "IDX file or FILE.h5:/dataset");
+  fit->add_option("--test-images", c.test_images, "test images, as --train-images");
+  fit->add_option("--test-labels", c.test_labels, "test labels, as --train-labels");
+  fit->add_option("--data", c.data, "a bundled data set instead: mnist or fashion-mnist");
+  fit->add_option("-C,--components", o.components, "number of mixture components C")
+      ->capture_default_str();
+  fit->add_option("-A", o.A, "Σ_d y_d after normalisation and Σ_d W_cd; > D")
+      ->capture_default_str();
+  fit->add_option("--method", o.method, "em, online (quasi-static circuit) or ode (full circuit)")
+      ->capture_default_str();
+  fit->add_option("--iterations", o.iterations, "em: at most this many steps")->capture_default_str();
+  fit->add_option("--tolerance", o.tolerance, "em: stop when a step gains less (nats per point)")
+      ->capture_default_str();
+  fit->add_option("--anneal-start", o.anneal_start, "em: inverse temperature of the first step")
+      ->capture_default_str();
+  fit->add_option("--anneal-iterations", o.anneal_iterations, "em: steps to anneal to 1")
+      ->capture_default_str();
+  fit->add_option("--epochs", o.epochs, "online/ode: passes over the training data")
+      ->capture_default_str();
+  fit->add_option("--learning-rate", o.learning_rate, "online/ode: ε = T/τ_W of the first epoch")
+      ->capture_default_str();
+  fit->add_option("--schedule", o.schedule, "constant, exponential (ε decay^e), inverse (ε/(1+e/decay))")
+      ->capture_default_str();
+  fit->add_option("--decay", o.decay, "parameter of the schedule")->capture_default_str();
+  fit->add_option("--batch-size", o.batch_size, "online: presentations per weight update")
+      ->capture_default_str();
+  fit->add_option("--init-noise", o.init_noise, "initial W: data mean plus this much noise")
+      ->capture_default_str();
+  fit->add_option("--presentation", o.presentation, "ode: presentation time T [ms]")
+      ->capture_default_str();
+  fit->add_option("--tau", o.tau, "ode: time constants τ_y = τ_h = τ_u [ms]")->capture_default_str();
+  fit->add_option("--dt", o.dt, "ode: step [ms]")->capture_default_str();
+  fit->add_option("--stepper", o.stepper, "ode: euler, rk4 or dopri5")->capture_default_str();
+  fit->add_option("--seed", o.seed, "initial weights and presentation order")->capture_default_str();
+  fit->add_option("-o,--output", c.output, "write W, B and the learning curves to this HDF5 file");
+  fit->add_flag("--overwrite", c.overwrite, "replace an existing output file");
+  fit->add_flag("--json", c.json, "print the results as one JSON object on stdout");
+  fit->add_flag("-q,--quiet", c.quiet, "no progress on stderr");
+}
+
+std::string describe(const fit_command& c, int argc, char** argv) {
+  std::string line = "ratesim";
+  for (int i = 1; i < argc; ++i) line += fmt::format(" {}", argv[i]);
+  return fmt::format("{}\n# ratesim {}; train {} / {}; test {} / {}\n", line, ratesim::version,
+                     c.train_images, c.train_labels, c.test_images, c.test_labels);
+}
+
+int run_fit(fit_command& c, int argc, char** argv) {
+  apply_bundled(c);
+  if (c.train_images.empty() || c.train_labels.empty())
+    throw ratesim::usage_error("fit: give --train-images and --train-labels, or --data");
+  if (c.test_images.empty() != c.test_labels.empty())
+    throw ratesim::usage_error("fit: give both --test-images and --test-labels, or neither");
+  if (!c.output.empty() && !c.overwrite) {
+    if (std::FILE* f = std::fopen(c.output.c_str(), "r")) {
+      std::fclose(f);
+      throw ratesim::usage_error(
+          fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", c.output));
+    }
+  }
+  const auto train = ratesim::read_labeled(c.train_images, c.train_labels);
+  std::optional<ratesim::labeled_data> test;
+  if (!c.test_images.empty()) test = ratesim::read_labeled(c.test_images, c.test_labels);
+  if (!c.quiet)
+    c.options.progress = [&](int step, double ll) {
+      std::fprintf(stderr, "%s %d: log-likelihood %.6f\n",
+                   c.options.method == "em" ? "iteration" : "epoch", step, ll);
+    };
+  const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options);
+  if (!c.output.empty())
+    ratesim::write_fit(c.output, result, c.options, describe(c, argc, argv), c.overwrite);
+  if (c.json) {
+    std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
+  } else {
+    std::printf("method %s, C = %d, A = %g: log-likelihood train %.6f, test %.6f; "
+                "test error %.4f; %.1f s\n",
+                c.options.method.c_str(), c.options.components, c.options.A, result.loglik_train,
+                result.loglik_test, result.error, result.seconds);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{fmt::format("ratesim {}: rate-based neural circuits with plastic synapses",
+                           ratesim::version)};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(ratesim::version));
+  fit_command fit;
+  add_fit(app, fit);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_usage;
+  }
+  try {
+    if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
+  } catch (const ratesim::input_error& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_input;
+  } catch (const ratesim::parameter_error& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_usage;
+  } catch (const ratesim::lookup_error& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_usage;
+  } catch (const ratesim::usage_error& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_usage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_failure;
+  }
+  return exit_failure;
+}

@@ -1,0 +1,31 @@
+#pragma once
+// Reading data sets. A data spec is either an IDX file (the format of MNIST and
+// Fashion-MNIST, plain or gzip-compressed: "train-images-idx3-ubyte.gz") or a dataset in
+// an HDF5 file ("digits.h5:/train/images"). Images come back one per column (D × N) with
+// the values as stored (0–255 for MNIST); labels as integers.
+
+#include <ratesim/types.hpp>
+
+#include <string>
+#include <vector>
+
+namespace ratesim {
+
+// Images: IDX with 2 dimensions [N, D] or 3 [N, rows, cols]; HDF5 likewise.
+matrix read_images(const std::string& spec);
+// Labels: IDX or HDF5 with 1 dimension [N] of non-negative integers.
+std::vector<int> read_labels(const std::string& spec);
+
+struct labeled_data {
+  matrix images;            // D × N
+  std::vector<int> labels;  // N
+};
+// Both, checked to have the same number of examples.
+labeled_data read_labeled(const std::string& images, const std::string& labels);
+
+// Writes IDX files of unsigned bytes (gzip-compressed when the path ends in ".gz"):
+// images as [N, rows, cols] (every value an integer in 0–255), labels as [N].
+void write_idx_images(const std::string& path, matrix_view images, int rows, int cols);
+void write_idx_labels(const std::string& path, const std::vector<int>& labels);
+
+}  // namespace ratesim

@@ -1,0 +1,76 @@
+#pragma once
+// Fitting a Poisson mixture to labelled data three ways, the experiment of Keck, Savin &
+// Lücke (2012): batch EM ("em"), the circuit in the quasi-static regime ("online"), and
+// the circuit integrated as an ODE ("ode"). All three start from the same initial W (the
+// data's mean plus noise), are scored the same way (log-likelihood per data point of the
+// normalised data, and the classification error of DESIGN.md section 1), and can write
+// their results to HDF5. `ratesim fit` is the command-line face of this.
+
+#include <ratesim/data.hpp>
+#include <ratesim/types.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ratesim {
+
+struct fit_options {
+  std::string method = "em";  // "em", "online" or "ode"
+  int components = 100;       // C
+  double A = 900.0;           // Σ_d y_d of the normalised input and Σ_d W_cd; > D
+  std::uint64_t seed = 1;     // initial weights and presentation order
+  double init_noise = 0.5;    // W_cd ∝ mean_d + noise · mean · U(0, 1)
+
+  // em
+  int iterations = 200;       // at most
+  double tolerance = 1e-6;    // stop when the log-likelihood gains less per step
+  double anneal_start = 1.0;  // deterministic annealing: β at the first step
+  int anneal_iterations = 0;
+
+  // online and ode: passes over the training data, the learning rate ε = T/τ_W of the
+  // first epoch, and its schedule: "constant", "exponential" (ε_e = ε decay^e) or
+  // "inverse" (ε_e = ε / (1 + e / decay)).
+  int epochs = 20;
+  double learning_rate = 0.1;
+  std::string schedule = "exponential";
+  double decay = 0.8;
+  std::size_t batch_size = 1;  // online: presentations per weight update
+
+  // ode: the circuit's time constants and stepping
+  double presentation = 10.0;  // T [ms]
+  double tau = 1.0;            // τ_y = τ_h = τ_u [ms]
+  double dt = 0.5;             // [ms]
+  std::string stepper = "euler";
+
+  // Called after every EM step or epoch: (step, log-likelihood per training point).
+  std::function<void(int, double)> progress;
+};
+
+struct fit_result {
+  matrix W;                         // C × D, rows sum to A
+  matrix B;                         // K × C classifier, rows sum to 1
+  std::vector<double> curve_train;  // log-likelihood per point: initial, then every step
+  std::vector<double> curve_test;   // the same on the test data (empty without it)
+  double loglik_train = 0.0;
+  double loglik_test = 0.0;  // NaN without test data
+  double error = 0.0;        // test classification error in [0, 1] (NaN without test data)
+  double train_error = 0.0;  // classification error on the training data
+  double seconds = 0.0;      // wall-clock time of the fit itself (not of loading data)
+};
+
+// `test` may be absent. Labels must lie in [0, K) with K = 1 + the largest training label.
+fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options);
+
+// Writes a fit's results (layout: docs/hdf5-layout.md, "Fit results"); refuses an existing
+// file unless `overwrite`.
+void write_fit(const std::string& path, const fit_result& result, const fit_options& options,
+               const std::string& config, bool overwrite);
+
+// The result as one JSON object: loglik_train, loglik_test, error, train_error, seconds,
+// method, C, A, and the learning curves.
+std::string to_json(const fit_result& result, const fit_options& options);
+
+}  // namespace ratesim
