@@ -1,0 +1,165 @@
+// Fitting labelled data by EM, by the circuit in the quasi-static regime and by the full
+// ODE circuit; and `ratesim fit` as a program: its JSON, its output file, its exit codes.
+
+#include <ratesim/data.hpp>
+#include <ratesim/error.hpp>
+#include <ratesim/fit.hpp>
+#include <ratesim/models/bars.hpp>
+#include <ratesim/models/poisson_mixture.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace ratesim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bars images labelled with the bar that generated them.
+labeled_data bars_data(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const mixture_sample s = sample_poisson_mixture(bars_components(5, 10.0, 1.0), n, rng);
+  return {s.data, s.labels};
+}
+
+TEST(Fit, OnlineCircuitReachesEmOnTheBars) {
+  const labeled_data train = bars_data(2000, 1), test = bars_data(500, 2);
+  fit_options o{.components = 10, .A = 40.0, .iterations = 300};
+  const fit_result em = fit(train, &test, o);
+  o.method = "online";
+  o.epochs = 15;
+  o.learning_rate = 0.05;
+  const fit_result online = fit(train, &test, o);
+
+  EXPECT_EQ(em.W.rows(), 10);
+  EXPECT_EQ(em.B.rows(), 10);
+  EXPECT_LT(em.error, 0.02);
+  EXPECT_NEAR(online.loglik_train, em.loglik_train, 0.002 * std::abs(em.loglik_train));
+  EXPECT_LT(online.error, em.error + 0.02);
+  ASSERT_EQ(online.curve_train.size(), 16u);
+  EXPECT_GT(online.curve_train.back(), online.curve_train.front());
+  EXPECT_EQ(online.curve_test.size(), online.curve_train.size());
+  EXPECT_DOUBLE_EQ(em.curve_train.back(), em.loglik_train);
+  for (Eigen::Index k = 0; k < online.B.rows(); ++k)
+    EXPECT_NEAR(online.B.row(k).sum(), 1.0, 1e-12);
+}
+
+TEST(Fit, OdeCircuitLearnsToo) {
+  const labeled_data train = bars_data(300, 3);
+  const fit_options o{.method = "ode", .components = 10, .A = 40.0, .epochs = 2,
+                      .learning_rate = 0.05, .presentation = 5.0, .tau = 0.5, .dt = 0.25};
+  const fit_result r = fit(train, nullptr, o);
+  EXPECT_GT(r.loglik_train, r.curve_train.front() + 0.1);
+  EXPECT_TRUE(std::isnan(r.error));
+  // Raw patterns differ in total, so Σ_d y_d leaves A while the pool h catches up after
+  // each change, and the weight sums follow it a little.
+  const vector sums = r.W.rowwise().sum();
+  EXPECT_LT((sums.array() - 40.0).abs().maxCoeff(), 1e-3 * 40.0);
+}
+
+TEST(Fit, BadOptionsAreRefused) {
+  const labeled_data train = bars_data(50, 4);
+  EXPECT_THROW(fit(train, nullptr, {.method = "gradient"}), lookup_error);
+  EXPECT_THROW(fit(train, nullptr, {.components = 0, .A = 40.0}), parameter_error);
+  EXPECT_THROW(fit(train, nullptr, {.components = 2, .A = 20.0}), parameter_error);  // A ≤ D
+  EXPECT_THROW(fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
+                                    .learning_rate = 0.5, .batch_size = 4}),
+               parameter_error);
+  EXPECT_THROW(fit(train, nullptr, {.components = 2, .A = 40.0, .schedule = "cosine"}),
+               lookup_error);
+  labeled_data test = bars_data(10, 5);
+  test.labels[0] = 42;
+  EXPECT_THROW(fit(train, &test, {.components = 2, .A = 40.0}), input_error);
+}
+
+// ---- The command-line tool --------------------------------------------------------------
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ratesim-cli-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    const labeled_data train = bars_data(600, 6), test = bars_data(200, 7);
+    write_idx_images(path("train-images.gz"), train.images, 5, 5);
+    write_idx_labels(path("train-labels.gz"), train.labels);
+    write_idx_images(path("test-images.gz"), test.images, 5, 5);
+    write_idx_labels(path("test-labels.gz"), test.labels);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string data_args() const {
+    return fmt::format("--train-images {} --train-labels {} --test-images {} --test-labels {}",
+                       path("train-images.gz"), path("train-labels.gz"), path("test-images.gz"),
+                       path("test-labels.gz"));
+  }
+  // Runs the CLI; returns its exit code and fills `out` with its standard output.
+  int run(const std::string& args, std::string* out = nullptr) const {
+    const std::string command = fmt::format("{} {} 2>{}", RATESIM_CLI, args, path("stderr"));
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    std::string text;
+    char buffer[4096];
+    while (std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) text.append(buffer, n);
+    const int status = ::pclose(pipe);
+    if (out) *out = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  fs::path dir_;
+};
+
+double json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  const std::regex pattern("\"" + key + "\": (-?[0-9.eE+-]+)");
+  if (!std::regex_search(json, m, pattern)) ADD_FAILURE() << "no " << key << " in " << json;
+  return std::stod(m[1]);
+}
+
+TEST_F(Cli, FitPrintsJsonAndWritesItsResults) {
+  std::string out;
+  ASSERT_EQ(run(fmt::format("fit {} -C 10 -A 40 --method em --json -q -o {}", data_args(),
+                            path("fit.h5")),
+                &out),
+            0);
+  const double train = json_number(out, "loglik_train"), test = json_number(out, "loglik_test");
+  const double error = json_number(out, "error"), seconds = json_number(out, "seconds");
+  EXPECT_LT(train, 0.0);
+  EXPECT_LT(test, 0.0);
+  EXPECT_GE(error, 0.0);
+  EXPECT_LT(error, 0.2);  // 600 training images, C = 10: EM may merge two bars
+  EXPECT_GE(seconds, 0.0);
+  EXPECT_TRUE(fs::exists(path("fit.h5")));
+  EXPECT_FALSE(fs::exists(path("fit.h5.partial")));
+  // The same numbers from the library directly.
+  const auto data = read_labeled(path("train-images.gz"), path("train-labels.gz"));
+  const auto held = read_labeled(path("test-images.gz"), path("test-labels.gz"));
+  const fit_result r = fit(data, &held, {.components = 10, .A = 40.0});
+  EXPECT_NEAR(train, r.loglik_train, 1e-9 * std::abs(train));
+  EXPECT_NEAR(error, r.error, 1e-12);
+}
+
+TEST_F(Cli, ExitCodesSeparateUsageInputAndSuccess) {
+  EXPECT_EQ(run("fit --help"), 0);
+  EXPECT_EQ(run("--help"), 0);
+  EXPECT_EQ(run(""), 2);                                         // no command
+  EXPECT_EQ(run("fit --nonsense"), 2);                           // unknown flag
+  EXPECT_EQ(run("fit -C 10"), 2);                                // no data
+  EXPECT_EQ(run(fmt::format("fit {} -C 0 -A 40", data_args())), 2);
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method sgd", data_args())), 2);
+  EXPECT_EQ(run(fmt::format("fit --train-images {0} --train-labels {0} -A 40",
+                            path("train-labels.gz"))),
+            3);  // labels given as images
+  ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 -q -o {}", data_args(), path("twice.h5"))), 0);
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 -q -o {}", data_args(), path("twice.h5"))), 2);
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 -q --overwrite -o {}", data_args(),
+                            path("twice.h5"))),
+            0);
+}
+
+}  // namespace
+}  // namespace ratesim
