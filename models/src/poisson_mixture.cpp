@@ -122,40 +122,55 @@ double poisson_mixture::log_likelihood(matrix_view Y) const {
   return e_step(Y, lgamma_sums(Y), W_, 1.0, 2048, nullptr, nullptr);
 }
 
+em_trainer::em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk)
+    : Y_(Y), W_(std::move(W0)), A_(A), chunk_(chunk) {
+  check_weights(W_, "em: initial");
+  check_data(Y_, W_.cols(), "em");
+  require_positive("em", "A", A_);
+  lgammas_ = lgamma_sums(Y_);
+}
+
+double em_trainer::step(double beta) {
+  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr);
+  // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights; a
+  // floor far below any weight that matters keeps ln W finite where the data are 0.
+  for (Eigen::Index c = 0; c < S_.rows(); ++c) {
+    const double total = S_.row(c).sum();
+    if (total > 0.0) W_.row(c) = (A_ / total) * S_.row(c);
+  }
+  W_ = W_.cwiseMax(1e-12 * A_ / static_cast<double>(W_.cols()));
+  return ll;
+}
+
+double em_trainer::log_likelihood() const {
+  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr);
+}
+
 em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) {
-  check_weights(W0, "fit_em: initial");
-  check_data(Y, W0.cols(), "fit_em");
-  require_positive("fit_em", "A", A);
-  if (options.iterations < 0) throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
+  if (options.iterations < 0)
+    throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
   if (!(options.anneal_start > 0.0 && options.anneal_start <= 1.0))
     throw_parameter_error("fit_em", "anneal_start", "in (0, 1]", options.anneal_start);
-  em_result result{std::move(W0), {}};
-  const vector lgammas = lgamma_sums(Y);
-  const double floor = 1e-12 * A / static_cast<double>(result.W.cols());
+  em_trainer em(Y, std::move(W0), A, options.chunk);
   auto beta_at = [&](int step) {  // inverse temperature of the E-step that makes step+1
     if (step >= options.anneal_iterations) return 1.0;
     return options.anneal_start +
            (1.0 - options.anneal_start) * step / static_cast<double>(options.anneal_iterations);
   };
-  // Every pass scores the current W and gathers the statistics for the next one.
-  matrix S;
-  result.log_likelihood.push_back(
-      e_step(Y, lgammas, result.W, beta_at(0), options.chunk, &S, nullptr));
-  for (int it = 1; it <= options.iterations; ++it) {
-    // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights;
-    // a floor far below any weight that matters keeps ln W finite where the data are 0.
-    for (Eigen::Index c = 0; c < S.rows(); ++c) {
-      const double total = S.row(c).sum();
-      if (total > 0.0) result.W.row(c) = (A / total) * S.row(c);
-    }
-    result.W = result.W.cwiseMax(floor);
+  em_result result;
+  double previous = 0.0;
+  for (int it = 0; it <= options.iterations; ++it) {
+    matrix W = em.W();  // W after `it` steps, scored by this pass
     const bool last = it == options.iterations;
-    const double ll =
-        e_step(Y, lgammas, result.W, beta_at(it), options.chunk, last ? nullptr : &S, nullptr);
-    const double gain = ll - result.log_likelihood.back();
+    const double ll = last ? em.log_likelihood() : em.step(beta_at(it));
     result.log_likelihood.push_back(ll);
-    if (options.on_iteration) options.on_iteration(it, result.W, ll);
-    if (beta_at(it - 1) == 1.0 && gain < options.tolerance) break;
+    if (it > 0 && options.on_iteration) options.on_iteration(it, W, ll);
+    const bool converged = it > 0 && beta_at(it - 1) == 1.0 && ll - previous < options.tolerance;
+    if (last || converged) {
+      result.W = std::move(W);
+      break;
+    }
+    previous = ll;
   }
   return result;
 }

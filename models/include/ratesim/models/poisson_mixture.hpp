@@ -61,4 +61,26 @@ struct em_result {
 // Fits W (C × D, rows rescaled to A) to the data Y (D × N) from the start W0.
 em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options = {});
 
+// EM one step at a time, for loops of one's own (fit_em is one). Each step is one pass
+// over the data: it scores the current W and gathers the statistics of the next.
+class em_trainer {
+ public:
+  // Y must outlive the trainer. `chunk` as in em_options.
+  em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk = 2048);
+
+  // One E-step at inverse temperature `beta` and one M-step. Returns the log-likelihood
+  // per data point of W before the step.
+  double step(double beta = 1.0);
+  // The log-likelihood per data point of the current W (one pass, no statistics).
+  double log_likelihood() const;
+  const matrix& W() const { return W_; }
+
+ private:
+  matrix_view Y_;
+  vector lgammas_;  // Σ_d lgamma(y_dn + 1), computed once
+  matrix W_, S_;
+  double A_;
+  std::size_t chunk_;
+};
+
 }  // namespace ratesim

@@ -1,0 +1,147 @@
+"""Figures and a summary of `ratesim fit` results, from the HDF5 files alone.
+
+    /usr/bin/python3 scripts/plot_results.py OUT_DIR
+
+Reads every OUT_DIR/*.h5 written by `ratesim fit -o` (attribute content = "fit") and
+writes into OUT_DIR/figures/:
+  W-<method>-C<C>.png   the learned W of each fit as a grid of images
+  loglik-C<C>.png       log-likelihood per EM iteration and per epoch of the circuit
+  errors.png            test error and final log-likelihood for every C and method
+and OUT_DIR/summary.md with the same table, which it also prints.
+"""
+
+import glob
+import math
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def load(path):
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("content") != "fit":
+            return None
+        return {
+            "path": path,
+            "method": f.attrs["method"],
+            "C": int(f.attrs["C"]),
+            "A": float(f.attrs["A"]),
+            "W": f["model/W"][()],
+            "train": f["curves/log_likelihood_train"][()],
+            "test": f["curves/log_likelihood_test"][()],
+            "loglik_train": float(f.attrs["loglik_train"]),
+            "loglik_test": float(f.attrs["loglik_test"]),
+            "error": float(f.attrs["error"]),
+            "seconds": float(f.attrs["seconds"]),
+        }
+
+
+def plot_weights(fit, path):
+    W = fit["W"]
+    side = int(round(math.sqrt(W.shape[1])))
+    cols = int(math.ceil(math.sqrt(W.shape[0])))
+    rows = int(math.ceil(W.shape[0] / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9))
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i < W.shape[0]:
+            ax.imshow(W[i].reshape(side, side), cmap="gray_r", interpolation="nearest")
+    fig.suptitle(f"learned W: {fit['method']}, C = {fit['C']}, A = {fit['A']:g}")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(fits, C, path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    em = fits.get("em")
+    for ax, method, xlabel in ((axes[0], "em", "EM iteration"), (axes[1], "online", "epoch of the circuit")):
+        fit = fits.get(method)
+        if fit is None:
+            ax.set_visible(False)
+            continue
+        steps = np.arange(len(fit["train"]))
+        ax.plot(steps, fit["train"], label="train")
+        if len(fit["test"]):
+            ax.plot(steps, fit["test"], label="test")
+        if em is not None:
+            ax.axhline(em["loglik_train"], color="gray", linestyle="--", label="EM's final (train)")
+        ax.set_xlabel(xlabel)
+        ax.set_title(method)
+        ax.legend()
+    axes[0].set_ylabel("log-likelihood per data point [nats]")
+    fig.suptitle(f"C = {C}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def table(fits_by_C):
+    lines = [
+        "| C | method | test error | log-lik train | log-lik test | gap to EM (train) | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for C in sorted(fits_by_C):
+        em = fits_by_C[C].get("em")
+        for method in sorted(fits_by_C[C]):
+            fit = fits_by_C[C][method]
+            gap = ""
+            if em is not None:
+                gap = f"{100 * (fit['loglik_train'] - em['loglik_train']) / abs(em['loglik_train']):+.3f}%"
+            lines.append(
+                f"| {C} | {method} | {100 * fit['error']:.2f}% | {fit['loglik_train']:.3f} | "
+                f"{fit['loglik_test']:.3f} | {gap} | {fit['seconds']:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def plot_errors(fits_by_C, path):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    methods = sorted({m for fits in fits_by_C.values() for m in fits})
+    Cs = sorted(fits_by_C)
+    for method in methods:
+        present = [C for C in Cs if method in fits_by_C[C]]
+        axes[0].plot(present, [100 * fits_by_C[C][method]["error"] for C in present], "o-", label=method)
+        axes[1].plot(present, [fits_by_C[C][method]["loglik_test"] for C in present], "o-", label=method)
+    axes[0].set_ylabel("test error [%]")
+    axes[1].set_ylabel("test log-likelihood per point [nats]")
+    for ax in axes:
+        ax.set_xlabel("C")
+        ax.set_xscale("log")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(out_dir):
+    fits_by_C = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "*.h5"))):
+        fit = load(path)
+        if fit is not None:
+            fits_by_C.setdefault(fit["C"], {})[fit["method"]] = fit
+    if not fits_by_C:
+        raise SystemExit(f"{out_dir}: no fit results (*.h5 written by ratesim fit -o)")
+    figures = os.path.join(out_dir, "figures")
+    os.makedirs(figures, exist_ok=True)
+    for C, fits in fits_by_C.items():
+        for method, fit in fits.items():
+            plot_weights(fit, os.path.join(figures, f"W-{method}-C{C}.png"))
+        plot_curves(fits, C, os.path.join(figures, f"loglik-C{C}.png"))
+    plot_errors(fits_by_C, os.path.join(figures, "errors.png"))
+    summary = table(fits_by_C)
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write(summary + "\n")
+    print(summary)
+    print(f"figures: {figures}/")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    main(sys.argv[1])
