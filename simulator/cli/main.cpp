@@ -1,16 +1,21 @@
 // The ratesim command-line tool.
 //
+//   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
 //   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
 //               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
 //
-// Exit codes: 0 success; 2 a usage error (bad command line, parameter or name); 3 bad
-// input data; 1 any other failure.
+// Exit codes: 0 success; 2 a usage error (bad command line, configuration, parameter or
+// name); 3 bad input data; 1 any other failure (the run itself).
 
 #include <ratesim/error.hpp>
+#include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
 #include <ratesim/version.hpp>
 
+#include "progress.hpp"
+
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -139,6 +144,32 @@ int run_fit(fit_command& c, int argc, char** argv) {
   return 0;
 }
 
+struct run_command {
+  std::string config;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+};
+
+void add_run(CLI::App& app, run_command& c) {
+  auto* run = app.add_subcommand("run", "Run an experiment described in a TOML file");
+  run->add_option("config", c.config, "the experiment (docs/config.md)")->required();
+  run->add_option("--set", c.overrides,
+                  "override a value: --set projection.ff.rule.tau=500 (repeatable)");
+  run->add_flag("-q,--quiet", c.quiet, "no progress bar");
+}
+
+int run_experiment(const run_command& c) {
+  auto e = ratesim::experiment::load(c.config, c.overrides);
+  std::optional<ratesim::cli::progress_bar> bar;
+  if (!c.quiet && ::isatty(STDERR_FILENO)) bar.emplace(e->total_steps());
+  e->run(bar ? &*bar : nullptr);
+  std::printf("ran %s: %lld steps, t = %g ms%s%s\n", c.config.c_str(),
+              static_cast<long long>(e->total_steps()), e->sim().time(),
+              e->recorder() ? ", recorded to " : "",
+              e->recorder() ? e->recorder()->path().c_str() : "");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +179,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(ratesim::version));
   fit_command fit;
   add_fit(app, fit);
+  run_command run;
+  add_run(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -160,6 +193,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
+    if (app.got_subcommand("run")) return run_experiment(run);
   } catch (const ratesim::input_error& e) {
     std::fprintf(stderr, "ratesim: %s\n", e.what());
     return exit_input;

@@ -41,6 +41,13 @@ class usage_error : public error {
   using error::error;
 };
 
+// A mistake in an experiment's description (a config file or a --set override); the
+// message starts with where it is: `run.toml:12:7: projection "ff": rule ...`.
+class config_error : public usage_error {
+ public:
+  using usage_error::usage_error;
+};
+
 // `component` is e.g. `feedforward_inhibition "input"`, `expected` e.g. `> 0`.
 template <class Value>
 [[noreturn]] void throw_parameter_error(std::string_view component, std::string_view parameter,

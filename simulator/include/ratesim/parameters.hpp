@@ -1,7 +1,7 @@
 #pragma once
-// Named numeric parameters for components created by name (from a registry, a config file
-// or Python). Each component takes the values it knows; any key left over is a misspelling
-// and an error, never silently ignored.
+// Named parameters for components created by name (from a registry, a config file or
+// Python): numbers and strings. Each component takes the values it knows; any key left
+// over is a misspelling and an error, never silently ignored.
 
 #include <initializer_list>
 #include <map>
@@ -9,26 +9,38 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
+#include <vector>
 
 namespace ratesim {
 
 class parameters {
  public:
+  using value = std::variant<double, std::string>;
+
   parameters() = default;
-  parameters(std::initializer_list<std::pair<const std::string, double>> values)
+  parameters(std::initializer_list<std::pair<const std::string, value>> values)
       : values_(values) {}
 
-  void set(std::string key, double value) { values_[std::move(key)] = value; }
+  void set(std::string key, value v) { values_[std::move(key)] = std::move(v); }
   bool contains(std::string_view key) const { return values_.find(key) != values_.end(); }
 
-  // The value of `key`, or `fallback` when it is absent; marks the key as used.
+  // The number under `key`, or `fallback` when it is absent; marks the key as used. A
+  // string where a number belongs is a parameter_error.
   double get(std::string_view key, double fallback) const;
+  // The same for strings.
+  std::string get(std::string_view key, const std::string& fallback) const;
+  std::string get(std::string_view key, const char* fallback) const {
+    return get(key, std::string(fallback));
+  }
 
+  // Keys no `get` has asked for.
+  std::vector<std::string> unused() const;
   // Throws a parameter_error naming `component` for any key no `get` has asked for.
   void require_all_used(std::string_view component) const;
 
  private:
-  std::map<std::string, double, std::less<>> values_;
+  std::map<std::string, value, std::less<>> values_;
   mutable std::set<std::string, std::less<>> used_;
 };
 

@@ -7,9 +7,13 @@
 // struct, and implement the five pure virtual functions. models/src/rate_population.cpp
 // is the shortest complete example; models/src/feedforward_inhibition.cpp has extra state.
 
+#include <ratesim/parameters.hpp>
+#include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,5 +72,16 @@ class population {
   std::string name_;
   std::size_t size_;
 };
+
+// Population models by name, for config files and scripts: a factory takes the instance's
+// name and its parameters (e.g. {"size", 25}, {"A", 40}) and checks them. The built-in
+// models are registered in models/src/models.cpp; a user adds one with
+// population_models().add("my_model", factory).
+using population_factory =
+    std::function<std::unique_ptr<population>(std::string name, const parameters& values)>;
+registry<population_factory>& population_models();
+
+// A size parameter: a whole number >= 1 (parameters hold numbers as double).
+std::size_t size_parameter(const parameters& values, std::string_view component);
 
 }  // namespace ratesim

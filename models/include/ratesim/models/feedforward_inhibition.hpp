@@ -23,6 +23,8 @@ class feedforward_inhibition : public population {
   };
 
   feedforward_inhibition(std::string name, params p);
+  // From named parameters (config files): the fields of params.
+  static std::unique_ptr<population> create(std::string name, const ratesim::parameters& values);
 
   const params& parameters() const { return p_; }
 

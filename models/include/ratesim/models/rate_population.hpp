@@ -30,6 +30,8 @@ class rate_population : public population {
   };
 
   rate_population(std::string name, params p);
+  // From named parameters (config files): the fields of params.
+  static std::unique_ptr<population> create(std::string name, const ratesim::parameters& values);
 
   const params& parameters() const { return p_; }
 

@@ -22,6 +22,8 @@ class softmax_competition : public rate_population {
       : rate_population("softmax_competition", std::move(name),
                         {.size = p.size, .tau = p.tau_u, .transfer = "softmax"},
                         "tau_u") {}
+  // From named parameters (config files): size, tau_u.
+  static std::unique_ptr<population> create(std::string name, const ratesim::parameters& values);
 };
 
 }  // namespace ratesim

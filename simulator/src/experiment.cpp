@@ -1,0 +1,562 @@
+#include <ratesim/data.hpp>
+#include <ratesim/error.hpp>
+#include <ratesim/experiment.hpp>
+#include <ratesim/models/bars.hpp>
+#include <ratesim/models/poisson_mixture.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace ratesim {
+namespace {
+
+std::string where(const toml::node& node, const std::string& fallback) {
+  const auto& src = node.source();
+  if (!src.path || src.begin.line == 0) return fallback;
+  if (src.path->rfind("--set ", 0) == 0) return *src.path;  // an override has no line
+  return fmt::format("{}:{}:{}", *src.path, src.begin.line, src.begin.column);
+}
+
+// Reads one TOML table: typed values, remembered as used; finish() rejects the rest.
+class table_reader {
+ public:
+  table_reader(const toml::table& t, std::string path, std::string source)
+      : t_(t), path_(std::move(path)), source_(std::move(source)) {}
+
+  const toml::table& table() const { return t_; }
+  const std::string& path() const { return path_; }
+  std::string here() const { return where(t_, source_); }
+  std::string at(std::string_view key) const {
+    const toml::node* n = t_.get(key);
+    return n ? where(*n, here()) : here();
+  }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    throw config_error(fmt::format("{}: {}{}{}: {}", at(key), path_, path_.empty() ? "" : ".",
+                                   key, what));
+  }
+
+  bool has(std::string_view key) const { return t_.contains(key); }
+  // The node under `key`, read as it is (nullptr when absent).
+  const toml::node* raw(std::string_view key) { return node(key); }
+
+  double number(std::string_view key, double fallback) {
+    const toml::node* n = node(key);
+    if (!n) return fallback;
+    if (auto v = n->value<double>()) return *v;
+    fail(key, fmt::format("expected a number, got {}", type_name(*n)));
+  }
+  double number(std::string_view key) {
+    if (!has(key)) fail(key, "is required (a number)");
+    return number(key, 0.0);
+  }
+  std::string string(std::string_view key, const std::string& fallback) {
+    const toml::node* n = node(key);
+    if (!n) return fallback;
+    if (auto v = n->value<std::string>()) return *v;
+    fail(key, fmt::format("expected a string, got {}", type_name(*n)));
+  }
+  std::string string(std::string_view key) {
+    if (!has(key)) fail(key, "is required (a string)");
+    return string(key, "");
+  }
+  bool boolean(std::string_view key, bool fallback) {
+    const toml::node* n = node(key);
+    if (!n) return fallback;
+    if (auto v = n->value<bool>()) return *v;
+    fail(key, fmt::format("expected true or false, got {}", type_name(*n)));
+  }
+  const toml::table* subtable(std::string_view key) {
+    const toml::node* n = node(key);
+    if (!n) return nullptr;
+    if (!n->is_table()) fail(key, fmt::format("expected a table, got {}", type_name(*n)));
+    return n->as_table();
+  }
+  std::vector<double> numbers(std::string_view key) {
+    const toml::node* n = node(key);
+    std::vector<double> out;
+    if (!n) return out;
+    if (auto v = n->value<double>()) return {*v};
+    if (!n->is_array()) fail(key, "expected a number or an array of numbers");
+    for (const auto& item : *n->as_array()) {
+      auto v = item.value<double>();
+      if (!v) fail(key, "expected an array of numbers");
+      out.push_back(*v);
+    }
+    return out;
+  }
+  // Every value not yet read, as named parameters (numbers and strings).
+  parameters rest(const std::set<std::string>& skip = {}) {
+    parameters out;
+    for (const auto& [k, n] : t_) {
+      const std::string key(k.str());
+      if (used_.count(key) || skip.count(key)) continue;
+      used_.insert(key);
+      if (auto v = n.value<double>())
+        out.set(key, *v);
+      else if (auto s = n.value<std::string>())
+        out.set(key, *s);
+      else
+        fail(key, fmt::format("expected a number or a string, got {}", type_name(n)));
+    }
+    return out;
+  }
+  // Throws for the first key nobody read.
+  void finish(std::string_view expected) {
+    for (const auto& [k, n] : t_) {
+      const std::string key(k.str());
+      if (!used_.count(key))
+        throw config_error(fmt::format("{}: {}: unknown key \"{}\"; expected {}", where(n, here()),
+                                       path_.empty() ? "top level" : path_, key, expected));
+    }
+  }
+
+ private:
+  const toml::node* node(std::string_view key) {
+    const toml::node* n = t_.get(key);
+    if (n) used_.insert(std::string(key));
+    return n;
+  }
+  static std::string_view type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::string: return "a string";
+      case toml::node_type::boolean: return "a boolean";
+      default: return "a number or date";
+    }
+  }
+
+  const toml::table& t_;
+  std::string path_, source_;
+  std::set<std::string> used_;
+};
+
+// Runs `build`; a ratesim error it throws becomes a config_error at `where` about `what`.
+// Unknown parameters are reported at the first unknown key.
+template <class F>
+auto building(table_reader& r, const parameters& values, const std::string& what, F&& build) {
+  try {
+    return build();
+  } catch (const config_error&) {
+    throw;
+  } catch (const error& e) {
+    // Point at the key the message is about: an unknown one, or one that "must" be else.
+    const auto unknown = values.unused();
+    std::string place = unknown.empty() ? r.here() : r.at(unknown.front());
+    const std::string message = e.what();
+    for (const auto& [k, n] : r.table())
+      if (unknown.empty() && message.find(fmt::format("{} must", k.str())) != std::string::npos)
+        place = r.at(k.str());
+    throw config_error(fmt::format("{}: {}: {}", place, what, message));
+  }
+}
+
+void apply_override(toml::table& root, const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw config_error(fmt::format("--set {}: expected KEY.PATH=VALUE", text));
+  const std::string key = text.substr(0, eq), value = text.substr(eq + 1);
+  const std::string source = fmt::format("--set {}", text);
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value, source);
+  } catch (const toml::parse_error&) {
+    std::string quoted;  // a bare word: a string
+    for (char ch : value) {
+      if (ch == '"' || ch == '\\') quoted += '\\';
+      quoted += ch;
+    }
+    parsed = toml::parse("v = \"" + quoted + "\"", source);
+  }
+  // Walk the dotted key through tables (created where missing) and arrays of tables
+  // (a whole-number part indexes one: record.0.every).
+  toml::table* t = &root;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (part.empty()) throw config_error(fmt::format("{}: empty part in the key", source));
+    if (dot == std::string::npos) {
+      t->insert_or_assign(part, std::move(*parsed.get("v")));
+      return;
+    }
+    toml::node* next = t->get(part);
+    if (!next) next = &t->insert_or_assign(part, toml::table{}).first->second;
+    if (next->is_array()) {
+      const auto close = key.find('.', dot + 1);
+      const std::string index = key.substr(dot + 1, close == std::string::npos ? close : close - dot - 1);
+      toml::array& array = *next->as_array();
+      std::size_t i = 0;
+      try {
+        i = std::stoul(index);
+      } catch (const std::exception&) {
+        i = array.size();
+      }
+      if (i >= array.size() || !array[i].is_table() || close == std::string::npos)
+        throw config_error(fmt::format("{}: \"{}\" has no table number {}", source, part, index));
+      next = &array[i];
+      start = close + 1;
+      t = next->as_table();
+      continue;
+    }
+    if (!next->is_table())
+      throw config_error(fmt::format("{}: \"{}\" is not a table", source, key.substr(0, dot)));
+    t = next->as_table();
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+class experiment_builder {
+ public:
+  experiment_builder(toml::table root, std::string source)
+      : root_(std::move(root)), source_(std::move(source)) {}
+
+  std::unique_ptr<experiment> build() {
+    auto e = std::unique_ptr<experiment>(new experiment());
+    std::ostringstream text;
+    text << root_;
+    e->effective_ = text.str();
+    e->net_ = std::make_unique<network>();
+    table_reader top(root_, "", source_);
+    const auto seed = static_cast<std::uint64_t>(top.number("seed", 1.0));
+    rng_.seed(seed);
+    populations(top, *e->net_);
+    stimuli(top, *e->net_);
+    projections(top, *e->net_);
+    run(top, *e);
+    output(top, *e, seed);
+    top.finish("seed, population, stimulus, projection, run, output, record");
+    return e;
+  }
+
+ private:
+  void populations(table_reader& top, network& net) {
+    const toml::table* pops = top.subtable("population");
+    if (!pops || pops->empty())
+      throw config_error(fmt::format("{}: no [population.NAME] table", source_));
+    for (const auto& [k, n] : *pops) {
+      const std::string name(k.str());
+      if (!n.is_table())
+        throw config_error(fmt::format("{}: population.{}: expected a table", where(n, source_), name));
+      table_reader r(*n.as_table(), "population." + name, source_);
+      const std::string model = r.string("model");
+      const parameters values = r.rest();
+      const std::string what = fmt::format("population \"{}\"", name);
+      building(r, values, what, [&] {
+        net.add(population_models().get(model)(name, values));
+        return 0;
+      });
+    }
+  }
+
+  void stimuli(table_reader& top, network& net) {
+    const toml::table* stims = top.subtable("stimulus");
+    if (!stims) return;
+    for (const auto& [k, n] : *stims) {
+      const std::string target(k.str());
+      if (!n.is_table())
+        throw config_error(fmt::format("{}: stimulus.{}: expected a table", where(n, source_), target));
+      table_reader r(*n.as_table(), "stimulus." + target, source_);
+      const std::string source = r.string("source");
+      const std::string what = fmt::format("stimulus of \"{}\"", target);
+      const parameters none;
+      if (source == "constant") {
+        const std::vector<double> value = r.numbers("value");
+        if (value.empty()) r.fail("value", "is required (a number or an array of numbers)");
+        r.finish("source, value");
+        building(r, none, what, [&] {
+          const std::size_t size = net.get_population(target).size();
+          vector v = Eigen::Map<const vector>(value.data(), Eigen::Index(value.size()));
+          if (value.size() == 1) v = vector::Constant(Eigen::Index(size), value[0]);
+          net.stimulate(target, std::make_unique<constant_input>(v));
+          return 0;
+        });
+        continue;
+      }
+      matrix patterns;
+      if (source == "file") {
+        const std::string images = r.string("images");
+        patterns = building(r, none, what, [&] { return read_images(images); });
+      } else if (source == "bars") {
+        const double side = r.number("side", 5), bar = r.number("bar", 10),
+                     background = r.number("background", 1), samples = r.number("samples", 1000);
+        if (!(samples >= 1 && samples == std::floor(samples))) r.fail("samples", "must be a whole number >= 1");
+        patterns = building(r, none, what, [&] {
+          return sample_poisson_mixture(bars_components(int(side), bar, background),
+                                        std::size_t(samples), rng_).data;
+        });
+      } else {
+        r.fail("source", fmt::format("unknown source \"{}\"; expected file, bars or constant", source));
+      }
+      pattern_set::params p;
+      p.duration = r.number("duration", p.duration);
+      const std::string order = r.string("order", "sequential");
+      if (order == "shuffled")
+        p.ordering = pattern_set::order::shuffled;
+      else if (order != "sequential")
+        r.fail("order", fmt::format("expected sequential or shuffled, got \"{}\"", order));
+      p.seed = static_cast<std::uint64_t>(r.number("seed", 0));
+      r.finish(source == "file" ? "source, images, duration, order, seed"
+                                : "source, side, bar, background, samples, duration, order, seed");
+      patterns_[target] = patterns;
+      building(r, none, what, [&] {
+        net.stimulate(target, std::make_unique<pattern_set>(patterns, p));
+        return 0;
+      });
+    }
+  }
+
+  // The initial weights of a projection from its `weights` table.
+  matrix initial_weights(table_reader& parent, const toml::table& t, const network& net,
+                         const std::string& pre, Eigen::Index rows, Eigen::Index cols) {
+    table_reader r(t, parent.path() + ".weights", source_);
+    const std::string init = r.string("init");
+    const double row_sum = r.number("row_sum", 0.0);
+    const parameters none;
+    matrix W;
+    if (init == "uniform") {
+      const double low = r.number("low"), high = r.number("high");
+      W = building(r, none, "weights", [&] { return uniform_weights(rows, cols, low, high, rng_); });
+    } else if (init == "constant") {
+      W = matrix::Constant(rows, cols, r.number("value"));
+    } else if (init == "data_mean") {
+      const double noise = r.number("noise", 0.5);
+      auto it = patterns_.find(pre);
+      if (it == patterns_.end())
+        r.fail("init", fmt::format("data_mean needs a stimulus of patterns on \"{}\"", pre));
+      // The mean of the rates the presynaptic population settles to under each pattern.
+      const population& p = net.get_population(pre);
+      matrix rates(p.size(), it->second.cols());
+      vector state(p.state_size()), out(p.size());
+      for (Eigen::Index n = 0; n < rates.cols(); ++n) {
+        p.fixed_point(it->second.col(n), state);
+        p.rates(state, out);
+        rates.col(n) = out;
+      }
+      if (!(row_sum > 0)) r.fail("row_sum", "data_mean needs row_sum > 0");
+      W = building(r, none, "weights", [&] {
+        return data_mean_weights(rates, rows, noise, row_sum, rng_);
+      });
+    } else {
+      r.fail("init", fmt::format("unknown init \"{}\"; expected uniform, constant or data_mean", init));
+    }
+    if (row_sum > 0 && init != "data_mean")
+      building(r, none, "weights", [&] {
+        normalize_rows(W, row_sum);
+        return 0;
+      });
+    r.finish("init, row_sum, low, high, value, noise");
+    return W;
+  }
+
+  void projections(table_reader& top, network& net) {
+    const toml::table* projs = top.subtable("projection");
+    if (!projs) return;
+    for (const auto& [k, n] : *projs) {
+      const std::string name(k.str());
+      if (!n.is_table())
+        throw config_error(fmt::format("{}: projection.{}: expected a table", where(n, source_), name));
+      table_reader r(*n.as_table(), "projection." + name, source_);
+      const std::string what = fmt::format("projection \"{}\"", name);
+      const std::string pre = r.string("pre"), post = r.string("post");
+      const std::string current = r.string("current", "log_weight");
+      const parameters none;
+      const auto [rows, cols] = building(r, none, what, [&] {
+        return std::pair{Eigen::Index(net.get_population(post).size()),
+                         Eigen::Index(net.get_population(pre).size())};
+      });
+      const toml::table* w = r.subtable("weights");
+      if (!w) r.fail("weights", "is required: a table with init = uniform, constant or data_mean");
+      connection c{.name = name, .weights = initial_weights(r, *w, net, pre, rows, cols),
+                   .current = current};
+      if (const toml::table* rule = r.subtable("rule")) {
+        table_reader rr(*rule, r.path() + ".rule", source_);
+        const std::string rule_name = rr.string("name");
+        const parameters values = rr.rest();
+        c.rule = building(rr, values, what, [&] { return make_rule(rule_name, values); });
+      }
+      r.finish("pre, post, current, weights, rule");
+      building(r, none, what, [&] {
+        net.connect(pre, post, std::move(c));
+        return 0;
+      });
+    }
+  }
+
+  void run(table_reader& top, experiment& e) {
+    const toml::table* t = top.subtable("run");
+    if (!t) throw config_error(fmt::format("{}: no [run] table", source_));
+    table_reader r(*t, "run", source_);
+    const std::string regime = r.string("regime");
+    const parameters none;
+    const std::string what = "run";
+    double T = 0.0;  // the presentation duration shared by the stimuli, if any
+    for (auto& slot : e.net_->stimuli())
+      if (std::isfinite(slot.source->duration())) T = slot.source->duration();
+    if (regime == "ode") {
+      ode_options o;
+      o.stepper = r.string("stepper", o.stepper);
+      o.dt = r.number("dt", o.dt);
+      o.abs_tol = r.number("abs_tol", o.abs_tol);
+      o.rel_tol = r.number("rel_tol", o.rel_tol);
+      const bool settle = r.boolean("settle", true);
+      auto sim = building(r, none, what, [&] { return std::make_unique<ode_simulation>(*e.net_, o); });
+      if (settle) building(r, none, what, [&] { sim->settle(); return 0; });
+      e.sim_ = std::move(sim);
+    } else if (regime == "quasi_static") {
+      quasi_static_options o;
+      o.dt = r.number("dt", o.dt);
+      const double batch = r.number("batch_size", 1);
+      if (!(batch >= 1 && batch == std::floor(batch))) r.fail("batch_size", "must be a whole number >= 1");
+      o.batch_size = std::size_t(batch);
+      e.sim_ = building(r, none, what,
+                        [&] { return std::make_unique<quasi_static_simulation>(*e.net_, o); });
+    } else {
+      r.fail("regime", fmt::format("expected ode or quasi_static, got \"{}\"", regime));
+    }
+    // The length: duration [ms], presentations, or epochs of the first pattern set.
+    const int given = r.has("duration") + r.has("presentations") + r.has("epochs");
+    if (given != 1) r.fail("duration", "give exactly one of duration [ms], presentations, epochs");
+    double duration = 0.0;
+    if (r.has("duration")) {
+      duration = r.number("duration");
+    } else {
+      const char* key = r.has("presentations") ? "presentations" : "epochs";
+      double count = r.number(key);
+      if (!(T > 0)) r.fail(key, "needs a stimulus of patterns with a duration");
+      if (r.has("epochs")) {
+        if (patterns_.empty()) r.fail("epochs", "needs a stimulus of patterns");
+        count *= double(patterns_.begin()->second.cols());
+      }
+      duration = count * T;
+    }
+    const double steps = duration / e.sim_->dt();
+    if (!(steps >= 0 && std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, steps)))
+      r.fail("duration", fmt::format("{} ms is not a whole number of steps dt = {} ms", duration,
+                                     e.sim_->dt()));
+    e.total_steps_ = step_count(std::llround(steps));
+    r.finish(regime == "ode" ? "regime, stepper, dt, abs_tol, rel_tol, settle, duration, presentations, epochs"
+                             : "regime, dt, batch_size, duration, presentations, epochs");
+  }
+
+  void output(table_reader& top, experiment& e, std::uint64_t seed) {
+    const toml::table* out = top.subtable("output");
+    const toml::node* records = top.raw("record");  // an array of tables, checked below
+    if (!out) {
+      if (records) throw config_error(fmt::format("{}: [[record]] needs an [output] file", where(*records, source_)));
+      return;
+    }
+    table_reader r(*out, "output", source_);
+    hdf5_recorder::options o;
+    const std::string mode = r.string("mode", "create");
+    if (mode == "overwrite")
+      o.mode = hdf5_recorder::file_mode::overwrite;
+    else if (mode == "append")
+      o.mode = hdf5_recorder::file_mode::append;
+    else if (mode != "create")
+      r.fail("mode", fmt::format("expected create, overwrite or append, got \"{}\"", mode));
+    const double flush = r.number("flush_every", double(o.flush_every));
+    if (!(flush >= 1 && flush == std::floor(flush))) r.fail("flush_every", "must be a whole number >= 1");
+    o.flush_every = std::size_t(flush);
+    o.compression = int(r.number("compression", o.compression));
+    o.config = e.effective_;
+    o.seed = seed;
+    const std::string file = r.string("file");
+    r.finish("file, mode, flush_every, compression");
+    const parameters none;
+    e.recorder_ = building(r, none, "output",
+                           [&] { return std::make_unique<hdf5_recorder>(file, o); });
+    if (records) {
+      if (!records->is_array_of_tables())
+        throw config_error(fmt::format("{}: record: expected [[record]] tables", where(*records, source_)));
+      int i = 0;
+      for (const auto& n : *records->as_array()) record(*n.as_table(), *e.recorder_, i++);
+    }
+    building(r, none, "output", [&] {
+      e.sim_->attach(*e.recorder_);
+      return 0;
+    });
+  }
+
+  void record(const toml::table& t, hdf5_recorder& out, int index) {
+    table_reader r(t, fmt::format("record[{}]", index), source_);
+    schedule s;
+    s.every = r.number("every", 0.0);
+    const double every_steps = r.number("every_steps", 0.0);
+    if (!(every_steps >= 0 && every_steps == std::floor(every_steps))) r.fail("every_steps", "must be a whole number");
+    s.every_steps = step_count(every_steps);
+    s.start = r.number("start", s.start);
+    s.stop = r.number("stop", s.stop);
+    const parameters none;
+    if (r.has("population")) {
+      const std::string pop = r.string("population"), variable = r.string("variable", "rate");
+      std::optional<std::vector<std::size_t>> units;
+      if (r.has("units")) {
+        units.emplace();
+        for (double u : r.numbers("units")) {
+          if (!(u >= 0 && u == std::floor(u))) r.fail("units", "expected unit indices (whole numbers >= 0)");
+          units->push_back(std::size_t(u));
+        }
+      }
+      r.finish("population, variable, units, every, every_steps, start, stop");
+      building(r, none, "record", [&] { out.record(pop, variable, s, units); return 0; });
+    } else if (r.has("projection")) {
+      const std::string proj = r.string("projection"), what = r.string("what", "weights");
+      r.finish("projection, what, every, every_steps, start, stop");
+      if (what == "weights")
+        out.record_weights(proj, s);
+      else if (what == "weight_sums")
+        out.record_weight_sums(proj, s);
+      else
+        r.fail("what", fmt::format("expected weights or weight_sums, got \"{}\"", what));
+    } else {
+      r.fail("population", "a record needs population (and variable) or projection");
+    }
+  }
+
+  toml::table root_;
+  std::string source_;
+  std::mt19937_64 rng_;
+  std::map<std::string, matrix> patterns_;  // pattern sets by target population
+};
+
+std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::string& source,
+                                              const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw config_error(fmt::format("{}:{}:{}: {}", source, b.line, b.column, e.description()));
+  }
+  for (const auto& o : overrides) apply_override(root, o);
+  return experiment_builder(std::move(root), source).build();
+}
+
+std::unique_ptr<experiment> experiment::load(const std::string& path,
+                                             const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw config_error(fmt::format("{}: cannot read the file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), path, overrides);
+}
+
+experiment::~experiment() = default;
+
+void experiment::run(observer* progress) {
+  if (progress) sim_->attach(*progress);
+  sim_->run_steps(total_steps_);
+}
+
+}  // namespace ratesim

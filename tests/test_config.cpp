@@ -1,0 +1,145 @@
+// Experiments from TOML: the example runs, overrides change values, and every kind of
+// mistake is a config_error naming the place, the key and what was expected.
+
+#include <ratesim/error.hpp>
+#include <ratesim/experiment.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace ratesim {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string base = R"(
+seed = 3
+[population.input]
+model = "feedforward_inhibition"
+size = 16
+A = 48.0
+
+[population.output]
+model = "softmax_competition"
+size = 4
+
+[stimulus.input]
+source = "bars"
+side = 4
+samples = 200
+duration = 1.0
+order = "shuffled"
+
+[projection.ff]
+pre = "input"
+post = "output"
+weights = { init = "data_mean", noise = 0.5, row_sum = 48.0 }
+rule = { name = "synaptic_scaling", tau = 100.0 }
+
+[run]
+regime = "quasi_static"
+presentations = 500
+)";
+
+// The message of the config_error that parsing `text` with `overrides` throws.
+std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  try {
+    experiment::parse(text, "test.toml", overrides);
+  } catch (const config_error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no error";
+}
+
+void expect_contains(const std::string& message, const std::vector<std::string>& parts) {
+  for (const auto& p : parts)
+    EXPECT_NE(message.find(p), std::string::npos) << "\"" << message << "\" lacks \"" << p << "\"";
+}
+
+TEST(Config, ExperimentRunsAndKeepsTheInvariant) {
+  auto e = experiment::parse(base, "test.toml");
+  EXPECT_EQ(e->total_steps(), 500);
+  e->run();
+  EXPECT_DOUBLE_EQ(e->sim().time(), 500.0);
+  const vector sums = e->net().weights("ff").rowwise().sum();
+  EXPECT_LT((sums.array() - 48.0).abs().maxCoeff(), 1e-9 * 48.0);
+}
+
+TEST(Config, OverridesChangeValuesAndAddKeys) {
+  auto e = experiment::parse(base, "test.toml",
+                             {"run.presentations=20", "run.regime=ode", "run.dt=0.5"});
+  EXPECT_EQ(e->total_steps(), 40);  // 20 patterns of 1 ms at dt = 0.5 ms
+  EXPECT_NE(e->effective_config().find("regime = 'ode'"), std::string::npos)
+      << e->effective_config();
+  e->run();
+  EXPECT_DOUBLE_EQ(e->sim().time(), 20.0);
+}
+
+TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
+  expect_contains(error_of(base + "\n[run2]\nx = 1\n"), {"test.toml:29:1", "unknown key \"run2\""});
+  std::string misspelt = base;
+  misspelt.replace(misspelt.find("size = 4"), 8, "size = 4\ntua_u = 2.0");
+  expect_contains(error_of(misspelt), {"test.toml:11:", "softmax_competition \"output\"",
+                                       "unknown parameter(s) tua_u"});
+  expect_contains(error_of(base, {"projection.ff.rule.tau=-5"}),
+                  {"--set projection.ff.rule.tau=-5", "projection \"ff\"",
+                   "rule \"synaptic_scaling\": tau must be finite and > 0, got -5"});
+  expect_contains(error_of(base, {"projection.ff.rule.taw=5"}), {"unknown parameter(s) taw"});
+  expect_contains(error_of(base, {"run.regime=fast"}),
+                  {"run.regime: expected ode or quasi_static, got \"fast\""});
+  expect_contains(error_of(base, {"run.presentations=\"many\""}),
+                  {"run.presentations: expected a number, got a string"});
+  expect_contains(error_of(base, {"population.input.A=10"}),
+                  {"population \"input\"", "A must be > D = 16, got 10"});
+  expect_contains(error_of(base, {"population.input.model=lif"}),
+                  {"unknown population model \"lif\"", "feedforward_inhibition"});
+  expect_contains(error_of(base, {"stimulus.input.order=random"}),
+                  {"expected sequential or shuffled"});
+  expect_contains(error_of(base, {"run.duration=5"}), {"exactly one of duration"});
+  expect_contains(error_of("seed = \n"), {"test.toml:1:"});
+  expect_contains(error_of("seed = 1\n"), {"no [population.NAME] table"});
+  expect_contains(error_of(base + "\n[[record]]\npopulation = \"output\"\n"),
+                  {"[[record]] needs an [output] file"});
+}
+
+TEST(Config, RecordsGoToTheOutputFile) {
+  const fs::path path = fs::temp_directory_path() / ("ratesim-config-" + std::to_string(::getpid()) + ".h5");
+  {
+    auto e = experiment::parse(base + "\n[output]\nfile = \"" + path.string() +
+                                   "\"\nmode = \"overwrite\"\n[[record]]\npopulation = \"output\"\n"
+                                   "variable = \"rate\"\nevery = 10.0\n",
+                               "test.toml");
+    ASSERT_NE(e->recorder(), nullptr);
+    e->run();
+  }
+  EXPECT_TRUE(fs::exists(path));
+  fs::remove(path);
+}
+
+TEST(Config, RunCommandExitCodes) {
+  const fs::path dir = fs::temp_directory_path() / ("ratesim-run-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "good.toml") << base;
+  std::ofstream(dir / "bad.toml") << base << "\nbogus = 1\n";
+  auto run = [&](const std::string& args) {
+    const int status = std::system(fmt::format("{} {} >/dev/null 2>&1", RATESIM_CLI, args).c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(run(fmt::format("run {} -q", (dir / "good.toml").string())), 0);
+  EXPECT_EQ(run(fmt::format("run {} -q --set run.presentations=10", (dir / "good.toml").string())), 0);
+  EXPECT_EQ(run(fmt::format("run {}", (dir / "bad.toml").string())), 2);
+  EXPECT_EQ(run(fmt::format("run {}", (dir / "missing.toml").string())), 2);
+  EXPECT_EQ(run("run --help"), 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ratesim
