@@ -10,6 +10,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
+#include <ratesim/plugin.hpp>
 #include <ratesim/version.hpp>
 
 #include "progress.hpp"
@@ -147,6 +148,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
 struct run_command {
   std::string config;
   std::vector<std::string> overrides;
+  std::vector<std::string> plugins;
   bool quiet = false;
 };
 
@@ -155,10 +157,13 @@ void add_run(CLI::App& app, run_command& c) {
   run->add_option("config", c.config, "the experiment (docs/config.md)")->required();
   run->add_option("--set", c.overrides,
                   "override a value: --set projection.ff.rule.tau=500 (repeatable)");
+  run->add_option("--plugin", c.plugins,
+                  "load a plug-in (a shared library) that registers components (repeatable)");
   run->add_flag("-q,--quiet", c.quiet, "no progress bar");
 }
 
 int run_experiment(const run_command& c) {
+  for (const auto& p : c.plugins) ratesim::load_plugin(p);
   auto e = ratesim::experiment::load(c.config, c.overrides);
   std::optional<ratesim::cli::progress_bar> bar;
   if (!c.quiet && ::isatty(STDERR_FILENO)) bar.emplace(e->total_steps());
