@@ -1,5 +1,58 @@
-"""ratesim's Python tooling.
+"""ratesim: rate-based neural circuits with plastic synapses, from Python.
 
-`ratesim.traces` reads the HDF5 files that ratesim's recorders write; it needs only numpy
-and h5py.
+    import numpy as np
+    import ratesim
+
+    net = ratesim.Network()
+    net.add_population("feedforward_inhibition", "input", size=25, A=40.0)
+    net.add_population("softmax_competition", "output", size=10)
+    net.connect("input", "output", "ff", W0, rule="synaptic_scaling", tau=500.0)
+    net.stimulate_patterns("input", patterns, duration=1.0, shuffle=True)
+    sim = ratesim.QuasiStaticSimulation(net)
+    sim.run_presentations(40000)
+    W = net.weights("ff")          # a numpy view of the live weights
+
+A plasticity rule can be a Python class (slow, but right for trying an idea): subclass
+ratesim.Rule and pass an instance as `rule=`. `ratesim.traces` reads the HDF5 traces and
+needs only h5py; it works without the compiled module.
 """
+
+try:
+    from ._core import (  # noqa: F401
+        ConfigError,
+        Error,
+        InputError,
+        NameError,
+        Network,
+        OdeSimulation,
+        ParameterError,
+        QuasiStaticSimulation,
+        Recorder,
+        Simulation,
+        UsageError,
+        __version__,
+        load_plugin,
+        population_models,
+        read_images,
+        read_labels,
+        rules,
+        run_experiment,
+    )
+except ModuleNotFoundError as missing:  # only the pure-Python tooling is available
+    if missing.name != "ratesim._core":
+        raise
+
+
+class Rule:
+    """A plasticity rule written in Python.
+
+    derivative(W, pre, post) returns dW/dt [1/ms] as an array shaped like W (n_post,
+    n_pre); W, pre and post are read-only views. Optionally constrain(W) changes W in place
+    after every step (an explicit normalisation, say). `name` names it in messages.
+    """
+
+    name = "python"
+    constrain = None
+
+    def derivative(self, W, pre, post):
+        raise NotImplementedError("a ratesim.Rule must define derivative(W, pre, post)")

@@ -1,0 +1,126 @@
+"""The Python module: the same engine as C++, numpy views without copies, Python rules,
+recorders, experiments, errors. Run with PYTHONPATH=<build>/python."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+import ratesim
+from ratesim import traces
+
+SOURCE = os.environ.get("RATESIM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def circuit(rule="synaptic_scaling", seed=1, **rule_parameters):
+    rng = np.random.default_rng(seed)
+    D, C, A = 16, 4, 48.0
+    patterns = rng.uniform(0.5, 10.0, size=(50, D))
+    W0 = rng.uniform(1.0, 2.0, size=(C, D))
+    W0 *= A / W0.sum(axis=1, keepdims=True)
+    net = ratesim.Network()
+    net.add_population("feedforward_inhibition", "input", size=D, A=A)
+    net.add_population("softmax_competition", "output", size=C)
+    net.connect("input", "output", "ff", W0, rule=rule, **rule_parameters)
+    net.stimulate_patterns("input", patterns, duration=1.0, shuffle=True, seed=3)
+    return net, W0, patterns
+
+
+class PythonScaling(ratesim.Rule):
+    """Synaptic scaling written in Python: s_c (y_d - W_cd) / tau."""
+
+    name = "python_scaling"
+
+    def __init__(self, tau):
+        self.tau = tau
+
+    def derivative(self, W, pre, post):
+        return post[:, None] * (pre[None, :] - W) / self.tau
+
+
+class Module(unittest.TestCase):
+    def test_weights_are_views_and_sums_stay_at_A(self):
+        net, W0, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net)
+        W = net.weights("ff")
+        self.assertTrue(np.shares_memory(W, net.state()))
+        np.testing.assert_array_equal(W, W0)
+        sim.run_presentations(2000)
+        self.assertFalse(np.array_equal(W, W0))  # the view follows the learning
+        np.testing.assert_allclose(W.sum(axis=1), 48.0, rtol=1e-9)
+        self.assertEqual(sim.presentations, 2000)
+        self.assertEqual(sim.time, 2000.0)
+
+    def test_python_rule_gives_the_same_weights_as_the_builtin(self):
+        results = []
+        for rule in ("synaptic_scaling", PythonScaling(50.0)):
+            net, _, _ = circuit(rule=rule, **({"tau": 50.0} if isinstance(rule, str) else {}))
+            ratesim.QuasiStaticSimulation(net).run_presentations(300)
+            results.append(np.array(net.weights("ff")))
+        np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+    def test_ode_regime_and_state_variables(self):
+        net = ratesim.Network()
+        net.add_population("rate_population", "u", size=2, tau=1.0, transfer="tanh")
+        net.stimulate_constant("u", np.array([0.5, -1.0]))
+        sim = ratesim.OdeSimulation(net, stepper="rk4", dt=0.01)
+        sim.run(20.0)
+        np.testing.assert_allclose(net.variable("u", "u"), [0.5, -1.0], atol=1e-7)
+        np.testing.assert_allclose(net.rates("u"), np.tanh([0.5, -1.0]), atol=1e-7)
+
+    def test_recorder_writes_the_documented_layout(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "run.h5")
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(net)
+            out = ratesim.Recorder(path, seed=5)
+            out.record("output", "rate", every=1.0)
+            out.record_weights("ff", every=10.0)
+            sim.attach(out)
+            sim.run_presentations(100)
+            out.close()
+            with traces.open_run(path) as run:
+                self.assertEqual(traces.check_layout(run), [])
+                t, rates = traces.read(run, "output/rate")
+                self.assertEqual(rates.shape, (101, 4))
+                _, w = traces.read(run, "ff/weights")
+                np.testing.assert_array_equal(w[-1], net.weights("ff"))
+
+    def test_errors_are_ratesim_exceptions_with_context(self):
+        net = ratesim.Network()
+        with self.assertRaisesRegex(ratesim.ParameterError, r'feedforward_inhibition "input": A must be > D = 16, got 10'):
+            net.add_population("feedforward_inhibition", "input", size=16, A=10.0)
+        with self.assertRaisesRegex(ratesim.NameError, r'unknown population model "lif"'):
+            net.add_population("lif", "x", size=3)
+        with self.assertRaisesRegex(ratesim.ParameterError, "unknown parameter"):
+            net.add_population("softmax_competition", "out", size=3, tua_u=2.0)
+        with self.assertRaisesRegex(ratesim.UsageError, "cannot load it"):
+            ratesim.load_plugin("/nonexistent/libnothing.so")
+        self.assertTrue(issubclass(ratesim.ConfigError, ratesim.UsageError))
+        self.assertTrue(issubclass(ratesim.Error, RuntimeError))
+
+    def test_experiment_files_run_from_python(self):
+        with tempfile.TemporaryDirectory() as d:
+            t = ratesim.run_experiment(
+                os.path.join(SOURCE, "examples", "keck2012.toml"),
+                ["run.presentations=100", f"output.file={os.path.join(d, 'k.h5')}"],
+            )
+            self.assertEqual(t, 100.0)
+            with self.assertRaises(ratesim.ConfigError):
+                ratesim.run_experiment(os.path.join(SOURCE, "examples", "keck2012.toml"), ["run.regim=ode"])
+
+    def test_the_example_script_learns_the_bars(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = subprocess.run(
+                [sys.executable, os.path.join(SOURCE, "examples", "keck2012.py"), os.path.join(d, "k.h5")],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            worst = float(out.split("worst relative L1 error over the bars: ")[1].split()[0])
+            self.assertLess(worst, 0.10)
+
+
+if __name__ == "__main__":
+    unittest.main()
