@@ -377,8 +377,10 @@ class experiment_builder {
       });
       const toml::table* w = r.subtable("weights");
       if (!w) r.fail("weights", "is required: a table with init = uniform, constant or data_mean");
-      connection c{.name = name, .weights = initial_weights(r, *w, net, pre, rows, cols),
-                   .current = current};
+      connection c{.name = name,
+                   .weights = initial_weights(r, *w, net, pre, rows, cols),
+                   .current = current,
+                   .rule = nullptr};
       if (const toml::table* rule = r.subtable("rule")) {
         table_reader rr(*rule, r.path() + ".rule", source_);
         const std::string rule_name = rr.string("name");

@@ -113,10 +113,11 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
 
   if (o.method == "em") {
     score(W0, 0);
-    em_options em{.iterations = o.iterations,
-                  .tolerance = o.tolerance,
-                  .anneal_start = o.anneal_start,
-                  .anneal_iterations = o.anneal_iterations};
+    em_options em;
+    em.iterations = o.iterations;
+    em.tolerance = o.tolerance;
+    em.anneal_start = o.anneal_start;
+    em.anneal_iterations = o.anneal_iterations;
     em.on_iteration = [&](int it, const matrix& W, double ll) {
       r.curve_train.push_back(ll);
       if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test));
