@@ -242,6 +242,32 @@ void network::weight_derivative(vector_span dw) const {
   }
 }
 
+void network::check_finite(const vector& x, double t) const {
+  if (x.allFinite()) return;
+  Eigen::Index i = 0;
+  while (std::isfinite(x[i])) ++i;
+  const double value = x[i];
+  for (std::size_t p = 0; p < pops_.size(); ++p) {
+    const Eigen::Index offset = pop_offset_[p];
+    if (i >= offset + static_cast<Eigen::Index>(pops_[p]->state_size())) continue;
+    for (const auto& v : pops_[p]->state_variables()) {
+      const auto first = offset + static_cast<Eigen::Index>(v.offset);
+      if (i >= first && i < first + static_cast<Eigen::Index>(v.size))
+        throw numerical_error(fmt::format(
+            "{}: variable {}, unit {} became {} at t = {} ms", pops_[p]->label(), v.name,
+            i - first, value, t));
+    }
+  }
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (!p.plastic() || i < proj_offset_[k] || i >= proj_offset_[k] + p.rows() * p.cols()) continue;
+    const Eigen::Index j = i - proj_offset_[k];  // column-major: j = c + d · n_post
+    throw numerical_error(fmt::format("{}: weight W({}, {}) became {} at t = {} ms", p.label(),
+                                      j % p.rows(), j / p.rows(), value, t));
+  }
+  throw numerical_error(fmt::format("network: state entry {} became {} at t = {} ms", i, value, t));
+}
+
 bool network::constrain(vector& x) const {
   bool any = false;
   for (std::size_t k = 0; k < projs_.size(); ++k) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 
 namespace ratesim {
 namespace {
@@ -23,7 +24,9 @@ class log_weight_current : public synaptic_current {
   }
 
   void add(matrix_view W, vector_view pre, vector_span out) const override {
-    log_w_.array() = W.array().log();  // vectorised by Eigen
+    // The floor: a weight that learning drives to 0 (or below) counts as the smallest
+    // normal double, ln = −708.4, instead of making the current −inf or NaN.
+    log_w_.array() = W.array().max(std::numeric_limits<double>::min()).log();
     out.noalias() += log_w_ * pre;
   }
 

@@ -111,7 +111,12 @@ void ode_simulation::run_steps(step_count n) {
   observe(steps_);
   while (steps_ < end) {
     const step_count hold = update_inputs(std::min(end, next_observation()) - steps_);
-    integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
+    try {
+      integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
+    } catch (const numerical_error&) {
+      finish_run();  // what was recorded up to here reaches the files
+      throw;
+    }
     inputs_changed_ = false;
     steps_ += hold;
     observe(steps_);
@@ -184,6 +189,12 @@ void quasi_static_simulation::run_presentations(step_count n) {
       if (++pending_ == options_.batch_size) apply_batch();
     }
     steps_ += T;
+    try {
+      net_.check_finite(x, time());
+    } catch (const numerical_error&) {
+      finish_run();
+      throw;
+    }
     ++presentations_;
     // Observers due during the presentation see its end state (the weights then wait
     // for the rest of a mini-batch).

@@ -41,6 +41,13 @@ class usage_error : public error {
   using error::error;
 };
 
+// The simulation produced a NaN or an infinity; the message names the component, the
+// variable, the unit and the simulated time.
+class numerical_error : public error {
+ public:
+  using error::error;
+};
+
 // A mistake in an experiment's description (a config file or a --set override); the
 // message starts with where it is: `run.toml:12:7: projection "ff": rule ...`.
 class config_error : public usage_error {

@@ -98,6 +98,11 @@ class network {
   // dW/dt of every plastic weight at the current state and the rates of the last
   // settle(); `dw` has weight_count() entries.
   void weight_derivative(vector_span dw) const;
+  // Throws a numerical_error if x holds a NaN or an infinity, naming the population and
+  // variable (or projection and weight) and unit, and the time t [ms]. Allocates nothing
+  // when all is finite.
+  void check_finite(const vector& x, double t) const;
+
   // Applies every rule's explicit constraint to the weights in x; false if no rule has one.
   bool constrain(vector& x) const;
 

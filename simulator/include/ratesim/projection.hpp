@@ -30,8 +30,10 @@ class synaptic_current {
 using current_factory =
     std::function<std::unique_ptr<synaptic_current>(Eigen::Index n_post, Eigen::Index n_pre)>;
 
-// Built in: "log_weight" (I_c = Σ_d ln(W_cd) r_d, the weights are Poisson means) and
-// "linear" (I_c = Σ_d W_cd r_d).
+// Built in: "log_weight" (I_c = Σ_d ln(W_cd) r_d, the weights are Poisson means; initial
+// weights must be > 0, and a weight that learning drives to 0 or below counts as the
+// smallest normal double, ln W = −708.4, so the current stays finite) and "linear"
+// (I_c = Σ_d W_cd r_d).
 registry<current_factory>& synaptic_currents();
 
 // What `network::connect` takes.
