@@ -4,7 +4,10 @@
 
 #include "circuit.hpp"
 
+#include <ratesim/models/bars.hpp>
+#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/plasticity/synaptic_scaling.hpp>
 #include <ratesim/plasticity/rule.hpp>
 #include <ratesim/simulation.hpp>
 
@@ -208,6 +211,55 @@ TEST(PlasticityRegistry, UserRulePlugsInByName) {
   EXPECT_DOUBLE_EQ(net.weights("xy")(0, 0), 0.5 - 1.5 * 1.0 / 4.0);
   EXPECT_DOUBLE_EQ(net.weights("xy")(0, 1), 0.5 - 1.5 * 2.0 / 4.0);
   EXPECT_TRUE(plasticity_rules().contains("synaptic_scaling"));
+}
+
+}  // namespace
+}  // namespace ratesim
+
+namespace ratesim {
+namespace {
+
+// synaptic_scaling_rule that counts how often its sparse path did the work.
+class counting_rule : public synaptic_scaling_rule {
+ public:
+  using synaptic_scaling_rule::synaptic_scaling_rule;
+  bool step_sparse(matrix_span W, vector_view pre, vector_view post, double factor,
+                   std::vector<Eigen::Index>& changed) const override {
+    const bool used = synaptic_scaling_rule::step_sparse(W, pre, post, factor, changed);
+    sparse_steps += used;
+    return used;
+  }
+  mutable int sparse_steps = 0;
+};
+
+TEST(SynapticScaling, ExactSparseUpdateIsBitIdenticalToTheDenseOne) {
+  // A large A makes the posterior one-hot: most rows' updates round away.
+  std::mt19937_64 rng(12);
+  const matrix generating = bars_components(4, 20.0, 0.5);
+  const mixture_sample data = sample_poisson_mixture(generating, 300, rng);
+  matrix results[2];
+  int sparse_steps = 0;
+  for (int sparse = 0; sparse < 2; ++sparse) {
+    std::mt19937_64 init(13);
+    network net;
+    auto& input = net.add<feedforward_inhibition>("input", {.size = 16, .A = 2000.0});
+    net.add<softmax_competition>("output", {.size = 16});
+    auto rule = std::make_unique<counting_rule>(synaptic_scaling_rule::params{.tau = 20.0});
+    const counting_rule& counter = *rule;
+    net.connect("input", "output",
+                {.name = "ff",
+                 .weights = data_mean_weights(input.normalize(data.data), 16, 0.5, 2000.0, init),
+                 .rule = std::move(rule)});
+    net.stimulate("input", std::make_unique<pattern_set>(
+                               data.data, pattern_set::params{
+                                              .ordering = pattern_set::order::shuffled, .seed = 3}));
+    quasi_static_simulation sim(net, {.exact_sparse = sparse == 1});
+    sim.run_presentations(3000);
+    results[sparse] = net.weights("ff");
+    if (sparse) sparse_steps = counter.sparse_steps;
+  }
+  EXPECT_GT(sparse_steps, 2000) << "the sparse path was hardly used";
+  EXPECT_TRUE((results[0].array() == results[1].array()).all()) << "not bit-identical";
 }
 
 }  // namespace

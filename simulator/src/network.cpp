@@ -105,7 +105,12 @@ void network::freeze() {
     input_.emplace_back(vector::Zero(pops_[i]->size()));
     external_.emplace_back(vector::Zero(pops_[i]->size()));
   }
+  changed_rows_.assign(projs_.size(), {});
+  all_changed_.assign(projs_.size(), 1);
+  dense_dw_.assign(projs_.size(), matrix());
   for (std::size_t k = 0; k < projs_.size(); ++k) {
+    changed_rows_[k].reserve(static_cast<std::size_t>(projs_[k].rows()));
+    if (projs_[k].plastic()) dense_dw_[k].resize(projs_[k].rows(), projs_[k].cols());
     incoming_[projs_[k].post()].push_back(k);
     if (projs_[k].plastic())
       Eigen::Map<matrix>(x_.data() + proj_offset_[k], projs_[k].rows(), projs_[k].cols()) =
@@ -209,6 +214,24 @@ void network::set_learning_rate_scale(double scale) {
   learning_rate_scale_ = scale;
 }
 
+void network::quasi_static_step(double factor, bool sparse) {
+  factor *= learning_rate_scale_;
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (!p.plastic()) continue;
+    Eigen::Map<matrix> W(x_.data() + proj_offset_[k], p.rows(), p.cols());
+    const vector& pre = rates_[p.pre()];
+    const vector& post = rates_[p.post()];
+    // The rows changed here add to those changed before the currents last looked.
+    if (sparse && all_changed_[k] == 0 && changed_rows_[k].empty() &&
+        p.rule()->step_sparse(W, pre, post, factor, changed_rows_[k]))
+      continue;
+    p.rule()->derivative(W, pre, post, dense_dw_[k]);
+    W += factor * dense_dw_[k];
+    all_changed_[k] = 1;
+  }
+}
+
 void network::check_feedforward() const {
   for (const auto& p : projs_)
     if (p.pre() >= p.post())
@@ -220,11 +243,25 @@ void network::check_feedforward() const {
 }
 
 void network::settle() {
+  forget_cached_currents();
+  settle_incremental();
+}
+
+void network::forget_cached_currents() {
+  freeze();
+  std::fill(all_changed_.begin(), all_changed_.end(), 1);
+}
+
+void network::settle_incremental() {
   freeze();
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     input_[i] = external_[i];
-    for (std::size_t k : incoming_[i])
-      projs_[k].current().add(weights_in(k, x_), rates_[projs_[k].pre()], input_[i]);
+    for (std::size_t k : incoming_[i]) {
+      projs_[k].current().add_incremental(weights_in(k, x_), rates_[projs_[k].pre()], input_[i],
+                                          changed_rows_[k], all_changed_[k] != 0);
+      changed_rows_[k].clear();
+      all_changed_[k] = 0;
+    }
     auto xi = x_.segment(pop_offset_[i], static_cast<Eigen::Index>(pops_[i]->state_size()));
     pops_[i]->fixed_point(input_[i], xi);
     pops_[i]->rates(xi, rates_[i]);
@@ -274,6 +311,7 @@ bool network::constrain(vector& x) const {
     const projection& p = projs_[k];
     if (!p.plastic() || !p.rule()->has_constraint()) continue;
     p.rule()->constrain(Eigen::Map<matrix>(x.data() + proj_offset_[k], p.rows(), p.cols()));
+    if (&x == &x_) all_changed_[k] = 1;
     any = true;
   }
   return any;

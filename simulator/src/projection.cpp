@@ -11,7 +11,8 @@ namespace {
 
 class log_weight_current : public synaptic_current {
  public:
-  log_weight_current(Eigen::Index n_post, Eigen::Index n_pre) : log_w_(n_post, n_pre) {}
+  log_weight_current(Eigen::Index n_post, Eigen::Index n_pre)
+      : log_w_(n_post, n_pre), cached_log_w_(n_post, n_pre) {}
   std::string_view name() const override { return "log_weight"; }
 
   void check_weights(matrix_view W, std::string_view component) const override {
@@ -26,12 +27,26 @@ class log_weight_current : public synaptic_current {
   void add(matrix_view W, vector_view pre, vector_span out) const override {
     // The floor: a weight that learning drives to 0 (or below) counts as the smallest
     // normal double, ln = −708.4, instead of making the current −inf or NaN.
-    log_w_.array() = W.array().max(std::numeric_limits<double>::min()).log();
+    log_w_.array() = W.array().max(floor).log();
     out.noalias() += log_w_ * pre;
   }
 
+  // ln W is kept between calls; only changed rows are recomputed. With the nearly one-hot
+  // posterior of the quasi-static regime that is a few rows of C per pattern.
+  void add_incremental(matrix_view W, vector_view pre, vector_span out,
+                       const std::vector<Eigen::Index>& changed, bool all_changed) const override {
+    if (all_changed)
+      cached_log_w_.array() = W.array().max(floor).log();
+    else
+      for (Eigen::Index c : changed)
+        cached_log_w_.row(c).array() = W.row(c).array().max(floor).log();
+    out.noalias() += cached_log_w_ * pre;
+  }
+
  private:
-  mutable matrix log_w_;  // ln W, sized once
+  static constexpr double floor = std::numeric_limits<double>::min();
+  mutable matrix log_w_;         // ln W, scratch of add()
+  mutable matrix cached_log_w_;  // ln W of add_incremental()
 };
 
 class linear_current : public synaptic_current {

@@ -174,17 +174,17 @@ void quasi_static_simulation::run_presentations(step_count n) {
   if (n < 0) throw_parameter_error(label_, "presentations", ">= 0", n);
   const step_count T = period();
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
-  const Eigen::Index weights = net_.weight_count();
   vector& x = net_.state();
+  net_.forget_cached_currents();  // the weights may have been changed since the last run
   observe(steps_);
   for (step_count i = 0; i < n; ++i) {
     update_inputs(T);
-    net_.settle();
-    net_.weight_derivative(dw_);
+    net_.settle_incremental();
     if (options_.batch_size == 1) {
-      x.tail(weights) += duration * dw_;
+      net_.quasi_static_step(duration, options_.exact_sparse);
       net_.constrain(x);
     } else {
+      net_.weight_derivative(dw_);
       batch_ += duration * dw_;
       if (++pending_ == options_.batch_size) apply_batch();
     }
@@ -210,6 +210,7 @@ void quasi_static_simulation::apply_batch() {
   x.tail(net_.weight_count()) += batch_;
   batch_.setZero();
   pending_ = 0;
+  net_.forget_cached_currents();
   net_.constrain(x);
 }
 

@@ -93,6 +93,17 @@ class network {
   // order the populations were added (needs a feedforward network; see
   // check_feedforward()), and leaves their rates ready for weight_derivative().
   void settle();
+  // The quasi-static regime's settle(): currents may reuse work for weight rows that no
+  // step has changed since the last call (the regime calls forget_cached_currents() at the
+  // start of every run, so changes made between runs are seen).
+  void settle_incremental();
+  void forget_cached_currents();
+  // The quasi-static weight step W += factor · dW/dt (times the learning-rate scale) at
+  // the rates of the last settle, for every plastic projection: exactly, skipping rows
+  // that keep every bit where the rule knows how (plasticity_rule::step_sparse), dense
+  // otherwise. No allocation.
+  // `sparse = false` forces the dense path (to compare the two).
+  void quasi_static_step(double factor, bool sparse = true);
   // Throws unless every projection goes from an earlier to a later population.
   void check_feedforward() const;
   // dW/dt of every plastic weight at the current state and the rates of the last
@@ -141,6 +152,11 @@ class network {
   std::vector<Eigen::Index> proj_offset_;  // start of each plastic projection's W, else -1
   Eigen::Index population_state_size_ = 0;
   std::vector<std::vector<std::size_t>> incoming_;  // projections into each population
+
+  // Per projection: rows whose weights changed since the currents last saw them.
+  std::vector<std::vector<Eigen::Index>> changed_rows_;
+  mutable std::vector<char> all_changed_;  // mutable: constrain() is const
+  std::vector<matrix> dense_dw_;  // per plastic projection without a sparse path
 
   // Scratch buffers, sized once (mutable: the ODE right-hand side is const).
   double learning_rate_scale_ = 1.0;

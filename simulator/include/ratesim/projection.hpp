@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ratesim {
 
@@ -24,6 +25,15 @@ class synaptic_current {
   virtual void check_weights(matrix_view /*W*/, std::string_view /*component*/) const {}
   // out += I(W, pre). Called in the step loop: must not allocate.
   virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
+  // The same result as add(), for the quasi-static regime: W differs from the W of the
+  // previous add_incremental() call only in the rows listed in `changed` (in every row
+  // when `all_changed`), so work done for the other rows may be kept.
+  virtual void add_incremental(matrix_view W, vector_view pre, vector_span out,
+                               const std::vector<Eigen::Index>& changed, bool all_changed) const {
+    (void)changed;
+    (void)all_changed;
+    add(W, pre, out);
+  }
 };
 
 // Creates a current for a projection of the given shape (so it can size its buffers once).

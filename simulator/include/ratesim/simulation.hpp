@@ -109,6 +109,9 @@ class ode_simulation : public simulation {
 struct quasi_static_options {
   double dt = 1.0;             // clock resolution [ms]; the stimulus duration T is a multiple
   std::size_t batch_size = 1;  // presentations whose weight steps are summed before applying
+  // Skip weight rows whose update provably rounds away (rules with step_sparse); the
+  // weights are bit-identical to the dense update's either way.
+  bool exact_sparse = true;
 };
 
 class quasi_static_simulation : public simulation {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ratesim {
 
@@ -32,6 +33,17 @@ class plasticity_rule {
   // Writes every element of dWdt.
   virtual void derivative(matrix_view W, vector_view pre, vector_view post,
                           matrix_span dWdt) const = 0;
+
+  // Optional exact fast path of the quasi-static regime: W += factor · dW/dt, where
+  // dW/dt is what derivative() computes, bit for bit, but skipping rows that provably keep
+  // every bit (a postsynaptic rate so small that every change rounds away). Lists the rows
+  // it changed in `changed` (cleared first; its capacity suffices, no allocation). Returns
+  // false, doing nothing, when the rule has no such path or judges the dense update
+  // faster (when many rows move).
+  virtual bool step_sparse(matrix_span /*W*/, vector_view /*pre*/, vector_view /*post*/,
+                           double /*factor*/, std::vector<Eigen::Index>& /*changed*/) const {
+    return false;
+  }
 
   // Rules with an explicit constraint (e.g. multiplicative normalisation) return true
   // and enforce it in `constrain`, which runs after every integration step and every

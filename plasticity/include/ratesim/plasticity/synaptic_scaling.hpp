@@ -22,6 +22,8 @@ class synaptic_scaling_rule : public plasticity_rule {
   std::string_view name() const override { return "synaptic_scaling"; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
+  bool step_sparse(matrix_span W, vector_view pre, vector_view post, double factor,
+                   std::vector<Eigen::Index>& changed) const override;
 
  private:
   params p_;
