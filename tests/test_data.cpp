@@ -113,6 +113,10 @@ TEST_F(Data, BrokenIdxFilesAreRejected) {
   write_bytes(file("huge.idx"), {0, 0, 8, 3, 0xee, 0x6b, 0x28, 0, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2});
   expect_input_error([&] { read_images(file("huge.idx")); }, "truncated");
 
+  // Dimensions whose product overflows 64 bits (found by the fuzzer).
+  write_bytes(file("overflow.idx"), {0, 0, 8, 3, 7, 0, 0, 0, 0x2c, 0, 0, 0, 9, 0, 0, 0});
+  expect_input_error([&] { read_images(file("overflow.idx")); }, "more values than can exist");
+
   write_bytes(file("empty.idx"), {0, 0});
   expect_input_error([&] { read_images(file("empty.idx")); }, "too short");
   expect_input_error([&] { read_images(file("missing.idx")); }, "cannot open");

@@ -85,9 +85,12 @@ idx_array read_idx(const std::string& path) {
     if (gzread(f.get(), bytes.data(), 4) != 4)
       throw input_error(fmt::format("{}: the IDX header is truncated", path));
     out.dims.push_back(static_cast<std::uint32_t>(big_endian(bytes.data(), 4)));
-    count *= out.dims.back();
+    if (__builtin_mul_overflow(count, std::uint64_t{out.dims.back()}, &count))
+      throw input_error(fmt::format("{}: the IDX header claims more values than can exist", path));
   }
-  const std::uint64_t expected = count * element_size(type);
+  std::uint64_t expected = 0;
+  if (__builtin_mul_overflow(count, std::uint64_t{element_size(type)}, &expected))
+    throw input_error(fmt::format("{}: the IDX header claims more values than can exist", path));
   std::vector<unsigned char> bytes;
   std::array<unsigned char, 1 << 16> block{};
   while (true) {
@@ -168,7 +171,9 @@ matrix read_images(const std::string& spec) {
                                   spec, a.dims.size()));
   const auto N = static_cast<Eigen::Index>(a.dims[0]);
   Eigen::Index D = 1;
-  for (std::size_t i = 1; i < a.dims.size(); ++i) D *= a.dims[i];
+  for (std::size_t i = 1; i < a.dims.size(); ++i)
+    if (__builtin_mul_overflow(D, static_cast<Eigen::Index>(a.dims[i]), &D))
+      throw input_error(fmt::format("{}: images of more pixels than can exist", spec));
   if (N == 0 || D == 0) throw input_error(fmt::format("{}: no images", spec));
   // Row-major [N, D] in the file is column-major D × N here: one image per column.
   matrix images = Eigen::Map<const matrix>(a.values.data(), D, N);
