@@ -1,0 +1,60 @@
+// Quasi-static online learning: the seed's circuit presented Fashion-MNIST images at
+// C = 100, 400, 1000 (D = 784, A = 900, ε = 0.01), patterns per second. bench/online_numpy.py
+// does the same in numpy; bench/compare_online.sh runs both and prints the ratio.
+//
+//   build/bench/bench_online [images.idx.gz] --benchmark_repetitions=5
+
+#include <ratesim/data.hpp>
+#include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/softmax_competition.hpp>
+#include <ratesim/network.hpp>
+#include <ratesim/simulation.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+
+namespace {
+
+using namespace ratesim;
+
+std::string images_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+constexpr double A = 900.0;
+constexpr Eigen::Index N = 2000;  // images presented in order
+
+const matrix& images() {
+  static const matrix X = read_images(images_path).leftCols(N);
+  return X;
+}
+
+void presentations(benchmark::State& state) {
+  const matrix& X = images();
+  const auto C = static_cast<std::size_t>(state.range(0));
+  const auto D = static_cast<std::size_t>(X.rows());
+  network net;
+  auto& input = net.add<feedforward_inhibition>("input", {.size = D, .A = A});
+  net.add<softmax_competition>("output", {.size = C});
+  std::mt19937_64 rng(1);
+  net.connect("input", "output",
+              {.name = "ff",
+               .weights = data_mean_weights(input.normalize(X), Eigen::Index(C), 0.5, A, rng),
+               .rule = make_rule("synaptic_scaling", {{"tau", 100.0}})});  // ε = 1/100
+  net.stimulate("input", std::make_unique<pattern_set>(X, pattern_set::params{}));
+  quasi_static_simulation sim(net);
+  constexpr int batch = 200;
+  for (auto _ : state) sim.run_presentations(batch);
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+
+BENCHMARK(presentations)->Arg(100)->Arg(400)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (argc > 1 && std::strncmp(argv[1], "--", 2) != 0) images_path = argv[1];
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}
