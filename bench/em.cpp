@@ -1,30 +1,28 @@
 // One batch-EM step (E-step, both matrix products, M-step) on Fashion-MNIST, 60,000 × 784,
 // normalised with A = 900, at C = 100 and 400. bench/em_numpy.py does the same in numpy;
-// bench/compare_em.sh runs both and prints the ratio.
+// `bench/compare.sh em` runs both and prints the ratio.
 //
 //   build/bench/bench_em [images.idx.gz] --benchmark_repetitions=5
 
-#include <ratesim/data.hpp>
+#include "fashion_mnist.hpp"
+
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/projection.hpp>
 
 #include <benchmark/benchmark.h>
 
-#include <cstring>
 #include <random>
-#include <string>
 
 namespace {
 
 using namespace ratesim;
 
-std::string images_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 constexpr double A = 900.0;
 
 const matrix& data() {
   static const matrix Y = [] {
-    const matrix raw = read_images(images_path);
+    const matrix& raw = bench::fashion_mnist();
     return feedforward_inhibition("input", {.size = std::size_t(raw.rows()), .A = A}).normalize(raw);
   }();
   return Y;
@@ -36,6 +34,7 @@ void em_step(benchmark::State& state) {
   std::mt19937_64 rng(1);
   em_trainer em(Y, data_mean_weights(Y, C, 0.5, A, rng), A);
   for (auto _ : state) benchmark::DoNotOptimize(em.step());
+  state.SetItemsProcessed(state.iterations());
   // Two matrix products of C × D × N multiply-adds each.
   const double flops = 2.0 * 2.0 * double(C) * double(Y.rows()) * double(Y.cols());
   state.counters["GFLOP/s"] =
@@ -46,9 +45,4 @@ BENCHMARK(em_step)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTi
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (argc > 1 && std::strncmp(argv[1], "--", 2) != 0) images_path = argv[1];
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return bench::run(argc, argv); }

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 bench/em_numpy.py [images.idx.gz] [repetitions]
 
-Prints one line per C: "numpy em_step/C <median seconds> <GFLOP/s>".
+Prints one line per C: "numpy em_step/C <median seconds per step> <GFLOP/s>".
 """
 
 import gzip

@@ -1,10 +1,11 @@
 // Quasi-static online learning: the seed's circuit presented Fashion-MNIST images at
 // C = 100, 400, 1000 (D = 784, A = 900, ε = 0.01), patterns per second. bench/online_numpy.py
-// does the same in numpy; bench/compare_online.sh runs both and prints the ratio.
+// does the same in numpy; `bench/compare.sh online` runs both and prints the ratio.
 //
 //   build/bench/bench_online [images.idx.gz] --benchmark_repetitions=5
 
-#include <ratesim/data.hpp>
+#include "fashion_mnist.hpp"
+
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
@@ -12,20 +13,17 @@
 
 #include <benchmark/benchmark.h>
 
-#include <cstring>
 #include <random>
-#include <string>
 
 namespace {
 
 using namespace ratesim;
 
-std::string images_path = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 constexpr double A = 900.0;
 constexpr Eigen::Index N = 2000;  // images presented in order
 
 const matrix& images() {
-  static const matrix X = read_images(images_path).leftCols(N);
+  static const matrix X = bench::fashion_mnist().leftCols(N);
   return X;
 }
 
@@ -52,9 +50,4 @@ BENCHMARK(presentations)->Arg(100)->Arg(400)->Arg(1000)->Unit(benchmark::kMillis
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (argc > 1 && std::strncmp(argv[1], "--", 2) != 0) images_path = argv[1];
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-}
+int main(int argc, char** argv) { return bench::run(argc, argv); }
