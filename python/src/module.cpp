@@ -104,6 +104,14 @@ schedule make_schedule(double every, step_count every_steps, double start, doubl
   return schedule{every, every_steps, start, stop};
 }
 
+// Binds a recorder method that records something of a projection on a schedule.
+auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule)) {
+  return [what](hdf5_recorder& r, const std::string& projection, double every,
+                step_count every_steps, double start, double stop) {
+    (r.*what)(projection, make_schedule(every, every_steps, start, stop));
+  };
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -275,22 +283,12 @@ PYBIND11_MODULE(_core, m) {
           py::arg("population"), py::arg("variable") = "rate", py::arg("every") = 0.0,
           py::arg("every_steps") = 0, py::arg("start") = 0.0,
           py::arg("stop") = std::numeric_limits<double>::infinity(), py::arg("units") = py::none())
-      .def(
-          "record_weights",
-          [](hdf5_recorder& r, const std::string& proj, double every, step_count every_steps,
-             double start, double stop) {
-            r.record_weights(proj, make_schedule(every, every_steps, start, stop));
-          },
-          py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
-          py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
-      .def(
-          "record_weight_sums",
-          [](hdf5_recorder& r, const std::string& proj, double every, step_count every_steps,
-             double start, double stop) {
-            r.record_weight_sums(proj, make_schedule(every, every_steps, start, stop));
-          },
-          py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
-          py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
+      .def("record_weights", projection_recording(&hdf5_recorder::record_weights),
+           py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
+           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
+      .def("record_weight_sums", projection_recording(&hdf5_recorder::record_weight_sums),
+           py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
+           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
       .def("flush", &hdf5_recorder::flush)
       .def(
           "close", [](hdf5_recorder& r) { r.flush(); }, "write what is buffered")
