@@ -102,3 +102,24 @@ TEST(Guards, LogWeightCurrentFloorsWeightsAtZero) {
 
 }  // namespace
 }  // namespace ratesim
+
+namespace ratesim {
+namespace {
+
+TEST(Guards, Dopri5ReportsAToleranceItCannotMeetInsteadOfStalling) {
+  network net;
+  net.add<rate_population>("u", {.size = 1, .tau = 1.0});
+  net.stimulate("u", std::make_unique<constant_input>(vector::Constant(1, 1.0)));
+  // A relative and absolute tolerance of 1e-300 is below what any double step can meet.
+  ode_simulation sim(net, {.stepper = "dopri5", .dt = 1.0, .abs_tol = 1e-300, .rel_tol = 1e-300});
+  try {
+    sim.run(1.0);
+    ADD_FAILURE() << "no error";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("dopri5 cannot meet abs_tol = 1e-300"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ratesim
