@@ -241,31 +241,20 @@ void hdf5_recorder::start(const network& net, double dt) {
         break;
       }
       case entry::kind::weights: {
-        const auto& projs = net.projections();
-        auto it = std::find_if(projs.begin(), projs.end(),
-                               [&](const projection& p) { return p.name() == e.owner; });
-        if (it == projs.end())
-          throw lookup_error(fmt::format("{}: network has no projection named \"{}\"", context,
-                                         e.owner));
-        e.index = static_cast<std::size_t>(it - projs.begin());
-        e.row_shape = {static_cast<hsize_t>(it->rows()), static_cast<hsize_t>(it->cols())};
+        e.index = net.projection_index(e.owner);
+        const projection& p = net.projections()[e.index];
+        e.row_shape = {static_cast<hsize_t>(p.rows()), static_cast<hsize_t>(p.cols())};
         e.value_units = dimensionless;
         e.group = fmt::format("{}/weights", e.owner);
         break;
       }
       case entry::kind::metric: {
         if (!e.compute) {  // the built-in weight sums of projection e.variable
-          const auto& projs = net.projections();
-          auto it = std::find_if(projs.begin(), projs.end(),
-                                 [&](const projection& p) { return p.name() == e.variable; });
-          if (it == projs.end())
-            throw lookup_error(fmt::format("{}: network has no projection named \"{}\"", context,
-                                           e.variable));
-          const std::size_t k = static_cast<std::size_t>(it - projs.begin());
+          const std::size_t k = net.projection_index(e.variable);
           e.compute = [k](const network& n, vector_span out) {
             out = n.weights(k).rowwise().sum();
           };
-          e.metric_size = static_cast<std::size_t>(it->rows());
+          e.metric_size = static_cast<std::size_t>(net.projections()[k].rows());
           e.metric_units = dimensionless;
         }
         e.row_shape = {e.metric_size};

@@ -77,10 +77,14 @@ const population& network::get_population(std::string_view name) const {
   return *pops_[population_index(name)];
 }
 
-const projection& network::get_projection(std::string_view name) const {
-  for (const auto& p : projs_)
-    if (p.name() == name) return p;
+std::size_t network::projection_index(std::string_view name) const {
+  for (std::size_t k = 0; k < projs_.size(); ++k)
+    if (projs_[k].name() == name) return k;
   throw lookup_error(fmt::format("network: no projection named \"{}\"", name));
+}
+
+const projection& network::get_projection(std::string_view name) const {
+  return projs_[projection_index(name)];
 }
 
 // ---- State ----------------------------------------------------------------------------
@@ -155,14 +159,11 @@ Eigen::VectorBlock<vector> network::variable(std::string_view population,
 }
 
 Eigen::Map<matrix> network::weights(std::string_view name) {
+  const std::size_t k = projection_index(name);
   freeze();
-  for (std::size_t k = 0; k < projs_.size(); ++k) {
-    auto& p = projs_[k];
-    if (p.name() != name) continue;
-    double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
-    return Eigen::Map<matrix>(data, p.rows(), p.cols());
-  }
-  throw lookup_error(fmt::format("network: no projection named \"{}\"", name));
+  projection& p = projs_[k];
+  double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
+  return Eigen::Map<matrix>(data, p.rows(), p.cols());
 }
 
 vector network::rates(std::string_view population) {

@@ -55,6 +55,7 @@ class network {
   std::size_t population_index(std::string_view name) const;
   const std::deque<projection>& projections() const { return projs_; }
   const projection& get_projection(std::string_view name) const;
+  std::size_t projection_index(std::string_view name) const;
 
   // ---- State ------------------------------------------------------------------------
 
