@@ -5,6 +5,7 @@
 #include <ratesim/error.hpp>
 
 #include "detail/hdf5.hpp"
+#include "scratch.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -19,16 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Data : public ::testing::Test {
+class Data : public testing::scratch_test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ratesim-data-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
   void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) const {
     std::ofstream(path, std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
@@ -43,7 +36,6 @@ class Data : public ::testing::Test {
       EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
     }
   }
-  fs::path dir_;
 };
 
 // 3 images of 2 × 2 pixels, values 0–255.

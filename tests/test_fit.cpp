@@ -1,6 +1,8 @@
 // Fitting labelled data by EM, by the circuit in the quasi-static regime and by the full
 // ODE circuit; and `ratesim fit` as a program: its JSON, its output file, its exit codes.
 
+#include "scratch.hpp"
+
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
@@ -80,20 +82,17 @@ TEST(Fit, BadOptionsAreRefused) {
 
 // ---- The command-line tool --------------------------------------------------------------
 
-class Cli : public ::testing::Test {
+class Cli : public testing::scratch_test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ratesim-cli-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    scratch_test::SetUp();
     const labeled_data train = bars_data(600, 6), test = bars_data(200, 7);
     write_idx_images(path("train-images.gz"), train.images, 5, 5);
     write_idx_labels(path("train-labels.gz"), train.labels);
     write_idx_images(path("test-images.gz"), test.images, 5, 5);
     write_idx_labels(path("test-labels.gz"), test.labels);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  std::string path(const std::string& name) const { return file(name); }
   std::string data_args() const {
     return fmt::format("--train-images {} --train-labels {} --test-images {} --test-labels {}",
                        path("train-images.gz"), path("train-labels.gz"), path("test-images.gz"),
@@ -110,7 +109,6 @@ class Cli : public ::testing::Test {
     if (out) *out = text;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  fs::path dir_;
 };
 
 double json_number(const std::string& json, const std::string& key) {

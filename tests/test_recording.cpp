@@ -2,6 +2,7 @@
 // recorders, file modes, errors, and a run killed with SIGKILL.
 
 #include "circuit.hpp"
+#include "scratch.hpp"
 
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/models/rate_population.hpp>
@@ -25,20 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace h5 = detail::hdf5;
 
-// A scratch folder per test, removed afterwards.
-class Recording : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ratesim-{}-{}", ::getpid(),
-                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using Recording = testing::scratch_test;
 
 struct dataset {
   std::vector<hsize_t> shape;

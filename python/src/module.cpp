@@ -2,6 +2,7 @@
 // state vector come back as numpy views of the network's memory (no copies); a
 // plasticity rule can be a Python class (python/ratesim/__init__.py: ratesim.Rule).
 
+#include <ratesim/checkpoint.hpp>
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
@@ -9,6 +10,7 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
+#include <ratesim/signals.hpp>
 #include <ratesim/simulation.hpp>
 #include <ratesim/version.hpp>
 
@@ -233,6 +235,23 @@ PYBIND11_MODULE(_core, m) {
       .def("run", &simulation::run, py::arg("duration"), "advance by `duration` ms")
       .def("run_steps", &simulation::run_steps, py::arg("steps"))
       .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>())
+      .def(
+          "save_checkpoint",
+          [](const simulation& sim, const std::string& path) {
+            write_checkpoint(path, sim.save());
+          },
+          py::arg("path"),
+          "write everything the rest of the run depends on to an HDF5 file (atomically)")
+      .def(
+          "restore_checkpoint",
+          [](simulation& sim, const std::string& path, bool force) {
+            const checkpoint c = read_checkpoint(path);
+            check_resumable(c, nullptr, force);
+            sim.restore(c);
+          },
+          py::arg("path"), py::arg("force") = false,
+          "go on from a checkpoint of a simulation of the same network and regime (another "
+          "ratesim version only with force=True)")
       .def_property_readonly("time", &simulation::time)
       .def_property_readonly("steps", &simulation::steps)
       .def_property_readonly("dt", &simulation::dt);
@@ -300,13 +319,40 @@ PYBIND11_MODULE(_core, m) {
   m.def("population_models", [] { return population_models().names(); });
   m.def(
       "run_experiment",
-      [](const std::string& path, const std::vector<std::string>& overrides) {
-        auto e = experiment::load(path, overrides);
-        e->run();
+      [](const std::string& path, const std::vector<std::string>& overrides,
+         const std::string& resume, bool force, const std::string& checkpoint_file,
+         double checkpoint_every, double stop_at) {
+        if (path.empty() && resume.empty())
+          throw usage_error("run_experiment: give a path, or resume=CHECKPOINT");
+        auto e = resume.empty()
+                     ? experiment::load(path, overrides)
+                     : experiment::resume(read_checkpoint(resume), path, overrides, force);
+        for (const auto& w : e->warnings())
+          PyErr_WarnEx(PyExc_UserWarning, ("resuming although " + w).c_str(), 1);
+        run_control control{.checkpoint = checkpoint_file.empty() ? resume : checkpoint_file,
+                            .checkpoint_every = checkpoint_every,
+                            .stop_at = stop_at};
+        stop_signals signals;  // Ctrl-C pauses the run, writes the checkpoint, then raises
+        control.stop = &signals.flag();
+        e->run(nullptr, control);
+        if (signals.caught() == SIGINT) {
+          PyErr_SetNone(PyExc_KeyboardInterrupt);
+          throw py::error_already_set();
+        }
+        if (signals.caught() != 0) {
+          PyErr_SetObject(PyExc_SystemExit, py::int_(128 + signals.caught()).ptr());
+          throw py::error_already_set();
+        }
         return e->sim().time();
       },
-      py::arg("path"), py::arg("overrides") = std::vector<std::string>{},
-      "run a TOML experiment (docs/config.md); returns the simulated time [ms]");
+      py::arg("path") = "", py::arg("overrides") = std::vector<std::string>{},
+      py::arg("resume") = "", py::arg("force") = false, py::arg("checkpoint") = "",
+      py::arg("checkpoint_every") = 0.0,
+      py::arg("stop_at") = std::numeric_limits<double>::infinity(),
+      "run a TOML experiment (docs/config.md), or go on from a checkpoint (resume=FILE; "
+      "path then defaults to the checkpoint's configuration); writes checkpoints to "
+      "`checkpoint` (default: the file resumed from) every `checkpoint_every` ms and when "
+      "stopped by stop_at [ms] or Ctrl-C. Returns the simulated time reached [ms]");
   m.def(
       "read_images",
       [](const std::string& spec) {

@@ -1,16 +1,21 @@
 // The ratesim command-line tool.
 //
 //   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
+//               [--checkpoint FILE [--checkpoint-every MS]] [--stop-at MS]
+//   ratesim run --resume FILE [experiment.toml] [--force] [...]
 //   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
 //               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
 //
-// Exit codes: 0 success; 2 a usage error (bad command line, configuration, parameter or
-// name); 3 bad input data; 1 any other failure (the run itself).
+// Exit codes: 0 success (also a run stopped by --stop-at); 2 a usage error (bad command
+// line, configuration, parameter or name); 3 bad input data; 1 any other failure (the run
+// itself); 128 + the signal for a run stopped by SIGINT (130) or SIGTERM (143), after
+// writing its checkpoint and recordings.
 
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
 #include <ratesim/plugin.hpp>
+#include <ratesim/signals.hpp>
 #include <ratesim/version.hpp>
 
 #include "progress.hpp"
@@ -20,6 +25,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -149,26 +155,67 @@ struct run_command {
   std::string config;
   std::vector<std::string> overrides;
   std::vector<std::string> plugins;
-  bool quiet = false;
+  std::string resume;
+  bool force = false, quiet = false;
+  ratesim::run_control control;
 };
 
 void add_run(CLI::App& app, run_command& c) {
   auto* run = app.add_subcommand("run", "Run an experiment described in a TOML file");
-  run->add_option("config", c.config, "the experiment (docs/config.md)")->required();
+  run->add_option("config", c.config,
+                  "the experiment (docs/config.md); with --resume, the checkpoint's by default");
   run->add_option("--set", c.overrides,
                   "override a value: --set projection.ff.rule.tau=500 (repeatable)");
   run->add_option("--plugin", c.plugins,
                   "load a plug-in (a shared library) that registers components (repeatable)");
+  run->add_option("--checkpoint", c.control.checkpoint,
+                  "write checkpoints to this HDF5 file (on SIGINT/SIGTERM, at --stop-at and "
+                  "every --checkpoint-every ms); default: the file resumed from, else "
+                  "CONFIG-NAME.ckpt.h5 here");
+  run->add_option("--checkpoint-every", c.control.checkpoint_every,
+                  "simulated time between checkpoints [ms]");
+  run->add_option("--stop-at", c.control.stop_at,
+                  "stop at this simulated time [ms] (or the end of its presentation), after "
+                  "writing the checkpoint");
+  run->add_option("--resume", c.resume, "go on from this checkpoint");
+  run->add_flag("--force", c.force,
+                "resume even from a checkpoint of another ratesim version or configuration");
   run->add_flag("-q,--quiet", c.quiet, "no progress bar");
 }
 
-int run_experiment(const run_command& c) {
+int run_experiment(run_command& c) {
   for (const auto& p : c.plugins) ratesim::load_plugin(p);
-  auto e = ratesim::experiment::load(c.config, c.overrides);
+  if (c.config.empty() && c.resume.empty())
+    throw ratesim::usage_error("run: give an experiment file, or --resume CHECKPOINT");
+  if (c.force && c.resume.empty()) throw ratesim::usage_error("run: --force goes with --resume");
+  std::unique_ptr<ratesim::experiment> e;
+  if (c.resume.empty()) {
+    e = ratesim::experiment::load(c.config, c.overrides);
+  } else {
+    e = ratesim::experiment::resume(ratesim::read_checkpoint(c.resume), c.config, c.overrides,
+                                    c.force);
+    for (const auto& w : e->warnings())
+      std::fprintf(stderr, "ratesim: warning: resuming although %s\n", w.c_str());
+    if (c.control.checkpoint.empty()) c.control.checkpoint = c.resume;
+  }
+  if (c.control.checkpoint.empty()) {  // a stopped run is never lost: next to the config
+    const std::string stem = std::filesystem::path(c.config).stem().string();
+    c.control.checkpoint = stem + ".ckpt.h5";
+  }
+  const std::string name = c.config.empty() ? c.resume : c.config;
+  ratesim::stop_signals signals;
+  c.control.stop = &signals.flag();
   std::optional<ratesim::cli::progress_bar> bar;
   if (!c.quiet && ::isatty(STDERR_FILENO)) bar.emplace(e->total_steps());
-  e->run(bar ? &*bar : nullptr);
-  std::printf("ran %s: %lld steps, t = %g ms%s%s\n", c.config.c_str(),
+  const bool complete = e->run(bar ? &*bar : nullptr, c.control);
+  if (!complete) {
+    const int signal = signals.caught();
+    std::fprintf(stderr, "ratesim: stopped at t = %g ms%s, checkpoint written%s%s\n", e->sim().time(),
+                 signal == SIGINT ? " by SIGINT" : signal == SIGTERM ? " by SIGTERM" : "",
+                 "; go on with: ratesim run --resume ", c.control.checkpoint.c_str());
+    return signal != 0 ? 128 + signal : 0;
+  }
+  std::printf("ran %s: %lld steps, t = %g ms%s%s\n", name.c_str(),
               static_cast<long long>(e->total_steps()), e->sim().time(),
               e->recorder() ? ", recorded to " : "",
               e->recorder() ? e->recorder()->path().c_str() : "");

@@ -218,14 +218,16 @@ void apply_override(toml::table& root, const std::string& text) {
 
 class experiment_builder {
  public:
-  experiment_builder(toml::table root, std::string source)
-      : root_(std::move(root)), source_(std::move(source)) {}
+  experiment_builder(toml::table root, std::string source, const checkpoint* resume = nullptr,
+                     bool force = false)
+      : root_(std::move(root)), source_(std::move(source)), resume_(resume), force_(force) {}
 
   std::unique_ptr<experiment> build() {
     auto e = std::unique_ptr<experiment>(new experiment());
     std::ostringstream text;
     text << root_;
     e->effective_ = text.str();
+    if (resume_) e->warnings_ = check_resumable(*resume_, &e->effective_, force_);
     e->net_ = std::make_unique<network>();
     table_reader top(root_, "", source_);
     const auto seed = static_cast<std::uint64_t>(top.number("seed", 1.0));
@@ -234,6 +236,7 @@ class experiment_builder {
     stimuli(top, *e->net_);
     projections(top, *e->net_);
     run(top, *e);
+    if (resume_) e->sim_->restore(*resume_);
     output(top, *e, seed);
     top.finish("seed, population, stimulus, projection, run, output, record");
     return e;
@@ -475,9 +478,11 @@ class experiment_builder {
     o.seed = seed;
     const std::string file = r.string("file");
     r.finish("file, mode, flush_every, compression");
+    if (resume_) o.mode = hdf5_recorder::file_mode::append;  // the stopped run's file
     const parameters none;
     e.recorder_ = building(r, none, "output",
                            [&] { return std::make_unique<hdf5_recorder>(file, o); });
+    if (resume_) e.recorder_->resume(recorded_rows(*resume_));
     if (records) {
       if (!records->is_array_of_tables())
         throw config_error(fmt::format("{}: record: expected [[record]] tables", where(*records, source_)));
@@ -526,14 +531,33 @@ class experiment_builder {
     }
   }
 
+  // The sample counts experiment::save() kept.
+  static std::vector<std::pair<std::string, std::uint64_t>> recorded_rows(const checkpoint& c) {
+    std::vector<std::pair<std::string, std::uint64_t>> rows;
+    if (!c.has("recorder.groups")) return rows;
+    std::istringstream groups(c.text("recorder.groups"));
+    const auto& counts = c.integers("recorder.rows");
+    std::string group;
+    for (std::size_t i = 0; std::getline(groups, group); ++i) {
+      if (i >= counts.size() || counts[i] < 0)
+        throw input_error("checkpoint: recorder.groups and recorder.rows do not match");
+      rows.emplace_back(group, static_cast<std::uint64_t>(counts[i]));
+    }
+    return rows;
+  }
+
   toml::table root_;
   std::string source_;
+  const checkpoint* resume_;
+  bool force_;
   std::mt19937_64 rng_;
   std::map<std::string, matrix> patterns_;  // pattern sets by target population
 };
 
-std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::string& source,
-                                              const std::vector<std::string>& overrides) {
+namespace {
+
+toml::table parse_config(std::string_view text, const std::string& source,
+                         const std::vector<std::string>& overrides) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -542,23 +566,92 @@ std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::
     throw config_error(fmt::format("{}:{}:{}: {}", source, b.line, b.column, e.description()));
   }
   for (const auto& o : overrides) apply_override(root, o);
-  return experiment_builder(std::move(root), source).build();
+  return root;
 }
 
-std::unique_ptr<experiment> experiment::load(const std::string& path,
-                                             const std::vector<std::string>& overrides) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw config_error(fmt::format("{}: cannot read the file", path));
   std::stringstream text;
   text << in.rdbuf();
-  return parse(text.str(), path, overrides);
+  return text.str();
+}
+
+}  // namespace
+
+std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::string& source,
+                                              const std::vector<std::string>& overrides) {
+  return experiment_builder(parse_config(text, source, overrides), source).build();
+}
+
+std::unique_ptr<experiment> experiment::load(const std::string& path,
+                                             const std::vector<std::string>& overrides) {
+  return parse(read_text(path), path, overrides);
+}
+
+std::unique_ptr<experiment> experiment::resume(const checkpoint& from,
+                                               const std::string& config_path,
+                                               const std::vector<std::string>& overrides,
+                                               bool force) {
+  const bool own = config_path.empty();
+  const std::string source = own ? "the checkpoint's configuration" : config_path;
+  toml::table root = parse_config(own ? from.text("config") : read_text(config_path), source,
+                                  overrides);
+  return experiment_builder(std::move(root), source, &from, force).build();
 }
 
 experiment::~experiment() = default;
 
-void experiment::run(observer* progress) {
+checkpoint experiment::save() {
+  checkpoint c = sim_->save();
+  c.set("config", effective_);
+  c.set_integer("experiment.total_steps", total_steps_);
+  if (recorder_) {
+    std::string groups;
+    std::vector<std::int64_t> rows;
+    for (const auto& [group, count] : recorder_->sample_counts()) {
+      groups += group + "\n";
+      rows.push_back(static_cast<std::int64_t>(count));
+    }
+    c.set("recorder.file", recorder_->path());
+    c.set("recorder.groups", groups);
+    c.set("recorder.rows", std::move(rows));
+  }
+  return c;
+}
+
+bool experiment::run(observer* progress, const run_control& control) {
+  constexpr step_count never = std::numeric_limits<step_count>::max();
+  const double dt = sim_->dt();
+  auto to_steps = [&](double ms, const char* what) -> step_count {
+    if (std::isinf(ms) && ms > 0) return never;
+    if (!(ms >= 0) || !std::isfinite(ms))
+      throw_parameter_error("experiment", what, "finite and >= 0 [ms]", ms);
+    return static_cast<step_count>(std::ceil(ms / dt - 1e-9));
+  };
+  const step_count every = to_steps(control.checkpoint_every, "checkpoint_every");
+  const step_count stop_at = to_steps(control.stop_at, "stop_at");
+  if (every > 0 && control.checkpoint.empty())
+    throw usage_error("experiment: checkpoint_every needs a checkpoint file");
   if (progress) sim_->attach(*progress);
-  sim_->run_steps(total_steps_);
+  sim_->pause_on(control.stop);
+  struct unpause {  // the simulation may outlive this run
+    simulation& sim;
+    ~unpause() {
+      sim.pause_on(nullptr);
+      sim.pause_at(std::numeric_limits<step_count>::max());
+    }
+  } guard{*sim_};
+  while (true) {
+    step_count next = stop_at;
+    if (every > 0) next = std::min(next, (sim_->steps() / every + 1) * every);
+    sim_->pause_at(next);
+    sim_->run_steps(total_steps_ - sim_->steps());
+    if (!sim_->paused()) return true;
+    if (!control.checkpoint.empty()) write_checkpoint(control.checkpoint, save());
+    const bool stopped = (control.stop && control.stop->load() != 0) || sim_->steps() >= stop_at;
+    if (stopped) return false;
+  }
 }
 
 }  // namespace ratesim

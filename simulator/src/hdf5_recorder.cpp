@@ -304,11 +304,31 @@ void hdf5_recorder::start(const network& net, double dt) {
       const auto columns = static_cast<hsize_t>(1 + e.row_size);
       if (h5::exists(root, storage)) {
         e.samples = h5::open_dataset(root, storage, context);
-        if (h5::shape(e.samples.get(), context).back() != columns)
+        const auto have = h5::shape(e.samples.get(), context);
+        if (have.back() != columns)
           throw error(fmt::format(
               "{}: cannot append to \"{}\": its samples have another shape", context, e.group));
+        if (resume_rows_) {
+          auto it = std::find_if(resume_rows_->begin(), resume_rows_->end(),
+                                 [&](const auto& r) { return r.first == e.group; });
+          const hsize_t keep = it == resume_rows_->end() ? 0 : it->second;
+          if (have.front() < keep)
+            throw error(fmt::format("{}: \"{}\" holds {} samples, fewer than the {} of the "
+                                    "checkpoint: is this the file of the checkpointed run?",
+                                    context, e.group, have.front(), keep));
+          std::vector<hsize_t> cut = have;
+          cut.front() = keep;
+          h5::check(H5Dset_extent(e.samples.get(), cut.data()), context,
+                    fmt::format("cutting \"{}\" back to the checkpoint", e.group));
+        }
         continue;
       }
+      if (resume_rows_)
+        for (const auto& [group, rows] : *resume_rows_)
+          if (group == e.group && rows > 0)
+            throw error(fmt::format("{}: \"{}\" is missing from the file the checkpointed run "
+                                    "wrote",
+                                    context, e.group));
       h5::create_groups(root, e.group, context);
       const hsize_t chunk = std::clamp<hsize_t>((std::size_t{1} << 16) / (8 * columns), 1, 4096);
       e.samples = h5::create_extendible(root, storage, {columns}, chunk, options_.compression,
@@ -346,6 +366,24 @@ void hdf5_recorder::start(const network& net, double dt) {
   file_ = std::move(made);
   net_ = &net;
   dt_ = dt;
+}
+
+void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows) {
+  if (file_)
+    throw usage_error(fmt::format("hdf5_recorder \"{}\": resume() comes before attaching", path_));
+  options_.mode = file_mode::append;
+  resume_rows_ = std::move(rows);
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> hdf5_recorder::sample_counts() {
+  std::vector<std::pair<std::string, std::uint64_t>> counts;
+  if (!file_) return counts;
+  flush();
+  h5::quiet_errors quiet;
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  for (const auto& e : entries_)
+    counts.emplace_back(e.group, h5::shape(e.samples.get(), context).front());
+  return counts;
 }
 
 // ---- Sampling -------------------------------------------------------------------------

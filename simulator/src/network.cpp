@@ -318,6 +318,61 @@ bool network::constrain(vector& x) const {
   return any;
 }
 
+// ---- Checkpoints ----------------------------------------------------------------------
+
+std::string network::describe_structure() const {
+  std::string text;
+  for (const auto& p : pops_)
+    text += fmt::format("{}: {} units, {} state entries\n", p->label(), p->size(), p->state_size());
+  for (const auto& p : projs_)
+    text += fmt::format("{}: \"{}\" -> \"{}\", {} x {}, current {}, rule {}\n", p.label(),
+                        pops_[p.pre()]->name(), pops_[p.post()]->name(), p.rows(), p.cols(),
+                        p.current().name(), p.plastic() ? p.rule()->name() : "none");
+  return text;
+}
+
+void network::save(checkpoint& c) const {
+  const vector& x = state();
+  c.set("network.structure", describe_structure());
+  c.set("network.state", std::vector<double>(x.data(), x.data() + x.size()));
+  c.set_number("network.learning_rate_scale", learning_rate_scale_);
+  std::vector<std::int64_t> origins;
+  for (const auto& s : stimuli_) origins.push_back(s.origin);
+  c.set("network.stimulus_origin", std::move(origins));
+}
+
+void network::restore(const checkpoint& c, double t) {
+  freeze();
+  const std::string now = describe_structure();
+  const std::string& saved = c.text("network.structure");
+  if (saved != now) {
+    std::size_t i = 0;
+    while (i < saved.size() && i < now.size() && saved[i] == now[i]) ++i;
+    const std::size_t begin = saved.rfind('\n', i == 0 ? 0 : i - 1);
+    const std::size_t from = begin == std::string::npos || i == 0 ? 0 : begin + 1;
+    throw usage_error(fmt::format(
+        "network: the checkpoint is of another network: it has \"{}\", this one \"{}\"",
+        saved.substr(from, saved.find('\n', from) - from), now.substr(from, now.find('\n', from) - from)));
+  }
+  const auto& x = c.numbers("network.state");
+  const auto& origins = c.integers("network.stimulus_origin");
+  if (static_cast<Eigen::Index>(x.size()) != x_.size())
+    throw input_error(fmt::format("network: the checkpoint's state has {} entries, expected {}",
+                                  x.size(), x_.size()));
+  if (origins.size() != stimuli_.size())
+    throw usage_error(fmt::format("network: the checkpoint has {} stimuli, this network {}",
+                                  origins.size(), stimuli_.size()));
+  const vector restored = Eigen::Map<const vector>(x.data(), x_.size());
+  check_finite(restored, t);
+  set_learning_rate_scale(c.number("network.learning_rate_scale"));
+  x_ = restored;
+  for (std::size_t i = 0; i < stimuli_.size(); ++i) {
+    stimuli_[i].origin = origins[i];
+    stimuli_[i].presented = -1;  // present anew
+  }
+  forget_cached_currents();
+}
+
 void network::present(std::size_t slot, step_count k) {
   auto& s = stimuli_[slot];
   s.source->pattern(k, external_[s.target]);

@@ -12,7 +12,10 @@ namespace {
 class log_weight_current : public synaptic_current {
  public:
   log_weight_current(Eigen::Index n_post, Eigen::Index n_pre)
-      : log_w_(n_post, n_pre), cached_log_w_(n_post, n_pre) {}
+      : log_w_(n_post, n_pre),
+        cached_log_w_(n_post, n_pre),
+        row_(Eigen::ArrayXd::Ones((n_pre + 7) / 8 * 8)),
+        log_row_(row_.size()) {}
   std::string_view name() const override { return "log_weight"; }
 
   void check_weights(matrix_view W, std::string_view component) const override {
@@ -32,21 +35,34 @@ class log_weight_current : public synaptic_current {
   }
 
   // ln W is kept between calls; only changed rows are recomputed. With the nearly one-hot
-  // posterior of the quasi-static regime that is a few rows of C per pattern.
+  // posterior of the quasi-static regime that is a few rows of C per pattern. Every row,
+  // whether one changed or all did, is computed the same way (log_row), so the cache is a
+  // function of W alone: where a run is split, or resumed, never changes a bit.
   void add_incremental(matrix_view W, vector_view pre, vector_span out,
                        const std::vector<Eigen::Index>& changed, bool all_changed) const override {
     if (all_changed)
-      cached_log_w_.array() = W.array().max(floor).log();
+      for (Eigen::Index c = 0; c < W.rows(); ++c) log_row(W, c);
     else
-      for (Eigen::Index c : changed)
-        cached_log_w_.row(c).array() = W.row(c).array().max(floor).log();
+      for (Eigen::Index c : changed) log_row(W, c);
     out.noalias() += cached_log_w_ * pre;
   }
 
  private:
+  // Row c of ln max(W, floor) into the cache, through one buffer whose length is a
+  // multiple of every SIMD width: each entry takes the same (vectorised) path every time.
+  void log_row(matrix_view W, Eigen::Index c) const {
+    const Eigen::Index n = W.cols();
+    row_.head(n) = W.row(c).transpose().array().max(floor);
+    log_row_ = row_.log();
+    cached_log_w_.row(c) = log_row_.head(n).transpose();
+  }
+
   static constexpr double floor = std::numeric_limits<double>::min();
   mutable matrix log_w_;         // ln W, scratch of add()
-  mutable matrix cached_log_w_;  // ln W of add_incremental()
+  mutable Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
+      cached_log_w_;                // ln W of add_incremental(), rows contiguous
+  mutable Eigen::ArrayXd row_;      // one padded row for log_row(); the padding stays 1
+  mutable Eigen::ArrayXd log_row_;  // its logarithm
 };
 
 class linear_current : public synaptic_current {

@@ -66,7 +66,42 @@ step_count simulation::update_inputs(step_count limit) {
 void simulation::attach(observer& o) {
   o.start(net_, dt_);
   observers_.push_back(&o);
-  last_observed_.push_back(-1);
+  last_observed_.push_back(seen_until_);
+}
+
+bool simulation::pause_due() {
+  paused_ = steps_ >= pause_at_ || (pause_flag_ && pause_flag_->load() != 0);
+  return paused_;
+}
+
+// ---- Checkpoints ----------------------------------------------------------------------
+
+checkpoint simulation::save() const {
+  checkpoint c;
+  net_.save(c);
+  c.set("simulation.regime", label_);
+  c.set_number("simulation.dt", dt_);
+  c.set_integer("simulation.steps", steps_);
+  save_regime(c);
+  return c;
+}
+
+void simulation::restore(const checkpoint& c) {
+  if (c.text("simulation.regime") != label_)
+    throw usage_error(fmt::format("{}: the checkpoint is of a {}", label_,
+                                  c.text("simulation.regime")));
+  if (c.number("simulation.dt") != dt_)
+    throw usage_error(fmt::format("{}: the checkpoint has dt = {} ms, this simulation {} ms",
+                                  label_, c.number("simulation.dt"), dt_));
+  const step_count steps = c.integer("simulation.steps");
+  if (steps < 0) throw input_error(fmt::format("{}: the checkpoint's step count is {}", label_, steps));
+  net_.restore(c, static_cast<double>(steps) * dt_);
+  restore_regime(c);
+  steps_ = steps;
+  // Every observer saw the saved step before the checkpoint was taken.
+  seen_until_ = steps_;
+  std::fill(last_observed_.begin(), last_observed_.end(), steps_);
+  inputs_changed_ = true;
 }
 
 void simulation::observe(step_count after) {
@@ -107,10 +142,16 @@ void ode_simulation::run_steps(step_count n) {
   if (n < 0) throw_parameter_error(label_, "steps", ">= 0", n);
   const step_count end = steps_ + n;
   vector& x = net_.state();
+  paused_ = false;
   update_inputs(0);  // observers see the input of the state they observe
   observe(steps_);
-  while (steps_ < end) {
-    const step_count hold = update_inputs(std::min(end, next_observation()) - steps_);
+  // Integration goes in pieces of at most this many steps, so that a pause is seen soon;
+  // where the pieces end never changes the result.
+  constexpr step_count piece = 1000;
+  while (steps_ < end && !pause_due()) {
+    const step_count limit = std::min({end, next_observation(), steps_ + piece,
+                                       std::max(pause_at_, steps_ + 1)});
+    const step_count hold = update_inputs(limit - steps_);
     try {
       integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
     } catch (const numerical_error&) {
@@ -122,6 +163,18 @@ void ode_simulation::run_steps(step_count n) {
     observe(steps_);
   }
   finish_run();
+}
+
+void ode_simulation::save_regime(checkpoint& c) const {
+  c.set("ode.stepper", options_.stepper);
+  integrator_->save(c);
+}
+
+void ode_simulation::restore_regime(const checkpoint& c) {
+  if (c.text("ode.stepper") != options_.stepper)
+    throw usage_error(fmt::format("{}: the checkpoint was made with stepper {}, this one is {}",
+                                  label_, c.text("ode.stepper"), options_.stepper));
+  integrator_->restore(c);
 }
 
 void ode_simulation::settle() {
@@ -176,8 +229,9 @@ void quasi_static_simulation::run_presentations(step_count n) {
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
   vector& x = net_.state();
   net_.forget_cached_currents();  // the weights may have been changed since the last run
+  paused_ = false;
   observe(steps_);
-  for (step_count i = 0; i < n; ++i) {
+  for (step_count i = 0; i < n && !pause_due(); ++i) {
     update_inputs(T);
     net_.settle_incremental();
     if (options_.batch_size == 1) {
@@ -200,8 +254,31 @@ void quasi_static_simulation::run_presentations(step_count n) {
     // for the rest of a mini-batch).
     observe(steps_ - T + 1);
   }
-  apply_batch();  // a run ends with every weight step applied
+  if (!paused()) apply_batch();  // a run ends with every weight step applied
   finish_run();
+}
+
+void quasi_static_simulation::save_regime(checkpoint& c) const {
+  c.set_integer("quasi_static.presentations", presentations_);
+  c.set_integer("quasi_static.batch_size", static_cast<std::int64_t>(options_.batch_size));
+  c.set_integer("quasi_static.pending", static_cast<std::int64_t>(pending_));
+  c.set("quasi_static.batch", std::vector<double>(batch_.data(), batch_.data() + batch_.size()));
+}
+
+void quasi_static_simulation::restore_regime(const checkpoint& c) {
+  const auto batch_size = c.integer("quasi_static.batch_size");
+  const auto pending = c.integer("quasi_static.pending");
+  const auto& batch = c.numbers("quasi_static.batch");
+  if (batch_size != static_cast<std::int64_t>(options_.batch_size))
+    throw usage_error(fmt::format("{}: the checkpoint has batch_size {}, this simulation {}",
+                                  label_, batch_size, options_.batch_size));
+  if (pending < 0 || pending >= batch_size || static_cast<Eigen::Index>(batch.size()) != batch_.size())
+    throw input_error(fmt::format("{}: the checkpoint's mini-batch is damaged ({} pending, {} "
+                                  "values for {} weights)",
+                                  label_, pending, batch.size(), batch_.size()));
+  presentations_ = c.integer("quasi_static.presentations");
+  pending_ = static_cast<std::size_t>(pending);
+  batch_ = Eigen::Map<const vector>(batch.data(), batch_.size());
 }
 
 void quasi_static_simulation::apply_batch() {

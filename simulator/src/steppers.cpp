@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 namespace ratesim {
@@ -55,6 +56,17 @@ class dopri5_integrator : public integrator {
     if (inputs_changed) stepper_.reset();  // the cached derivative is stale
     for (step_count k = k0; k < k1; ++k)
       tick(net, x, static_cast<double>(k) * dt, static_cast<double>(k + 1) * dt);
+  }
+
+  // The step size carries over; the first-same-as-last derivative is recomputed after a
+  // restore, which gives the same bits (it is f at the same state).
+  void save(checkpoint& c) const override { c.set_number("integrator.dopri5.h", h_); }
+  void restore(const checkpoint& c) override {
+    const double h = c.number("integrator.dopri5.h");
+    if (!(std::isfinite(h) && h >= 0.0))
+      throw input_error(fmt::format("ode_simulation: the checkpoint's dopri5 step size is {}", h));
+    h_ = h;
+    stepper_.reset();
   }
 
  private:

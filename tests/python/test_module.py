@@ -89,6 +89,41 @@ class Module(unittest.TestCase):
                 _, w = traces.read(run, "ff/weights")
                 np.testing.assert_array_equal(w[-1], net.weights("ff"))
 
+    def test_a_checkpoint_resumes_bit_for_bit_in_a_new_simulation(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "c.h5")
+            straight, _, _ = circuit(tau=50.0)
+            ratesim.QuasiStaticSimulation(straight, batch_size=3).run_presentations(201)
+            first, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(first, batch_size=3)
+            sim.run_presentations(99)  # a run ends with its mini-batch applied: 99 = 33 x 3
+            sim.save_checkpoint(path)
+            resumed, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(resumed, batch_size=3)
+            sim.restore_checkpoint(path)
+            self.assertEqual(sim.steps, 99)
+            sim.run_presentations(102)
+            np.testing.assert_array_equal(resumed.weights("ff"), straight.weights("ff"))
+            with self.assertRaisesRegex(ratesim.UsageError, "batch_size 3"):
+                ratesim.QuasiStaticSimulation(circuit(tau=50.0)[0]).restore_checkpoint(path)
+
+    def test_an_experiment_stops_and_resumes_from_python(self):
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(SOURCE, "examples", "keck2012.toml")
+            out = os.path.join(d, "k.h5")
+            overrides = ["run.presentations=400", f"output.file={out}", "record.0.every=100.0"]
+            ratesim.run_experiment(config, overrides)
+            with traces.open_run(out) as run:
+                _, straight = traces.read(run, "ff/weights")
+            ck = os.path.join(d, "k.ckpt.h5")
+            t = ratesim.run_experiment(config, overrides, checkpoint=ck, stop_at=150.0)
+            self.assertEqual(t, 150.0)
+            self.assertEqual(ratesim.run_experiment(resume=ck), 400.0)
+            with traces.open_run(out) as run:
+                times, resumed = traces.read(run, "ff/weights")
+            self.assertEqual(list(times), [0.0, 100.0, 200.0, 300.0, 400.0])
+            np.testing.assert_array_equal(resumed, straight)
+
     def test_errors_are_ratesim_exceptions_with_context(self):
         net = ratesim.Network()
         with self.assertRaisesRegex(ratesim.ParameterError, r'feedforward_inhibition "input": A must be > D = 16, got 10'):

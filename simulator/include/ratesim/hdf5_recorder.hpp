@@ -78,6 +78,14 @@ class hdf5_recorder : public observer {
 
   const std::string& path() const { return path_; }
 
+  // Resuming from a checkpoint: the recorder will append to its existing file, and first
+  // cut every recording back to the samples it had when the checkpoint was taken
+  // (`rows`: recording group, e.g. "output/rate", to sample count), dropping those a
+  // stopped run wrote after it, which the resumed run writes again. Call before attaching.
+  void resume(std::vector<std::pair<std::string, std::uint64_t>> rows);
+  // The samples written so far, per recording group (after writing what is buffered).
+  std::vector<std::pair<std::string, std::uint64_t>> sample_counts();
+
   // observer
   void start(const network& net, double dt) override;
   step_count next_due(step_count from) const override;
@@ -96,6 +104,7 @@ class hdf5_recorder : public observer {
   const network* net_ = nullptr;
   double dt_ = 0.0;
   std::vector<double> scratch_;  // a population's full rate vector, sized at start
+  std::optional<std::vector<std::pair<std::string, std::uint64_t>>> resume_rows_;
 };
 
 }  // namespace ratesim

@@ -9,6 +9,7 @@
 //
 // The network is also the odeint system of the ODE regime: operator()(x, dxdt, t).
 
+#include <ratesim/checkpoint.hpp>
 #include <ratesim/population.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/stimulus.hpp>
@@ -122,6 +123,20 @@ class network {
   // epochs, in either regime. Finite and >= 0.
   void set_learning_rate_scale(double scale);
   double learning_rate_scale() const { return learning_rate_scale_; }
+
+  // ---- Checkpoints ------------------------------------------------------------------
+
+  // Adds to `c` what of the rest of a run the network holds: "network.state" (the whole
+  // state vector), "network.learning_rate_scale", "network.stimulus_origin" (the step at
+  // which each stimulus began) and "network.structure" (populations and projections, to
+  // check a restore against).
+  void save(checkpoint& c) const;
+  // Takes that back into a network of the same structure (else a usage_error that names
+  // the first difference); the stimuli present their patterns anew at the next run. A
+  // NaN or infinity in the state is a numerical_error at time t [ms] (for the message).
+  void restore(const checkpoint& c, double t);
+  // The populations and projections, one line each, as saved in "network.structure".
+  std::string describe_structure() const;
 
   // ---- Stimuli ----------------------------------------------------------------------
 

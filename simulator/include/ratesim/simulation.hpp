@@ -16,7 +16,9 @@
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
+#include <atomic>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -40,6 +42,27 @@ class simulation {
   // Lets `o` see the network on its schedule from now on; `o` must outlive the simulation.
   void attach(observer& o);
 
+  // ---- Pausing and checkpoints --------------------------------------------------------
+
+  // Pauses runs: run_steps() returns early, with every observer flushed, once the clock
+  // reaches `step` (the end of a presentation in the quasi-static regime) or `flag` is
+  // non-zero (a signal handler may set it). A mini-batch then stays open, so that the next
+  // run_steps() goes on exactly as if nothing had happened. never / nullptr: no pause.
+  void pause_at(step_count step) { pause_at_ = step; }
+  void pause_on(const std::atomic<int>* flag) { pause_flag_ = flag; }
+  // Whether the last run_steps() returned early.
+  bool paused() const { return paused_; }
+
+  // Everything of the rest of the run that the simulation and its network hold: the
+  // network's state (network::save), the clock ("simulation.steps", "simulation.dt",
+  // "simulation.regime") and the regime's own state. Take it when no run is going on
+  // (e.g. after a pause).
+  checkpoint save() const;
+  // Takes a checkpoint back into a simulation of the same regime, clock step and network
+  // structure; the next run_steps() goes on bit for bit as the saved run would have.
+  // Observers attached now or later see only steps after the restored one.
+  void restore(const checkpoint& c);
+
  protected:
   simulation(network& net, double dt, std::string label);
 
@@ -58,15 +81,24 @@ class simulation {
   step_count next_observation() const;
   // Ends a run: flushes every observer.
   void finish_run();
+  // Whether a pause is due (see pause_at); sets paused().
+  bool pause_due();
+  // The regime's part of save() and restore().
+  virtual void save_regime(checkpoint& c) const = 0;
+  virtual void restore_regime(const checkpoint& c) = 0;
 
   network& net_;
   double dt_;           // clock resolution [ms]
   step_count steps_ = 0;
   std::string label_;   // "ode_simulation", for messages
+  step_count pause_at_ = std::numeric_limits<step_count>::max();
+  bool paused_ = false;
 
  private:
   std::vector<observer*> observers_;
   std::vector<step_count> last_observed_;  // per observer; -1 before the first
+  step_count seen_until_ = -1;  // the step new observers count as seen (restore)
+  const std::atomic<int>* pause_flag_ = nullptr;
 };
 
 // ---- ODE regime -------------------------------------------------------------------------
@@ -87,6 +119,10 @@ class integrator {
   virtual ~integrator() = default;
   virtual void advance(const network& net, vector& x, step_count k0, step_count k1, double dt,
                        bool inputs_changed) = 0;
+  // What the integrator carries from one advance() to the next (e.g. dopri5's step
+  // size), for checkpoints; keys start with "integrator.".
+  virtual void save(checkpoint& /*c*/) const {}
+  virtual void restore(const checkpoint& /*c*/) {}
 };
 
 using integrator_factory = std::function<std::unique_ptr<integrator>(const ode_options&)>;
@@ -100,6 +136,9 @@ class ode_simulation : public simulation {
   void settle();
 
  private:
+  void save_regime(checkpoint& c) const override;
+  void restore_regime(const checkpoint& c) override;
+
   ode_options options_;
   std::unique_ptr<integrator> integrator_;
 };
@@ -124,6 +163,8 @@ class quasi_static_simulation : public simulation {
   step_count presentations() const { return presentations_; }
 
  private:
+  void save_regime(checkpoint& c) const override;
+  void restore_regime(const checkpoint& c) override;
   // Steps of one presentation T; all stimuli must agree.
   step_count period() const;
   void apply_batch();

@@ -48,8 +48,24 @@ handle create_file(const std::string& path, bool truncate, std::string_view cont
 
 handle open_file(const std::string& path, std::string_view context) {
   handle fapl = latest_format_access(context);
-  return checked(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), context,
-                 fmt::format("opening \"{}\" for appending", path));
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+  if (id < 0) {
+    // A writer that was killed leaves the file marked as open for writing; HDF5's file
+    // lock (taken by H5Fopen) already keeps out a writer that is still running, so the
+    // mark can be cleared, as `h5clear -s` does (with the same file-access property).
+    // Its end-of-allocation mark may also lag behind what was written: move it to the
+    // end of the file (h5clear --increment=0).
+    hbool_t clear = true;
+    if (H5Pset(fapl.get(), "clear_status_flags", &clear) >= 0)
+      id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+    if (id >= 0 && H5Fincrement_filesize(id, 0) < 0) {
+      H5Fclose(id);
+      id = H5I_INVALID_HID;
+    }
+  }
+  return checked(id, context,
+                 fmt::format("opening \"{}\" for appending (is another process writing it?)",
+                             path));
 }
 
 handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,

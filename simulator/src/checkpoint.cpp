@@ -1,0 +1,355 @@
+#include <ratesim/checkpoint.hpp>
+#include <ratesim/error.hpp>
+#include <ratesim/version.hpp>
+
+#include "detail/hdf5.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ratesim {
+
+namespace h5 = detail::hdf5;
+
+namespace {
+
+// Layout of a checkpoint file (docs/checkpoints.md): at / the attributes format =
+// "ratesim-checkpoint" and format_version; one 1-D dataset per entry in the groups
+// numbers (float64), integers (int64) and text (one UTF-8 string).
+constexpr const char* checkpoint_format = "ratesim-checkpoint";
+constexpr std::uint64_t checkpoint_format_version = 1;
+constexpr std::size_t max_entries = 100000;
+
+bool valid_key(const std::string& key) {
+  if (key.empty() || key.size() > 200) return false;
+  for (char ch : key)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '.')) return false;
+  return true;
+}
+
+template <class Map>
+const typename Map::mapped_type& find(const Map& map, const std::string& key,
+                                      std::string_view kind) {
+  auto it = map.find(key);
+  if (it == map.end())
+    throw input_error(fmt::format("checkpoint: no {} entry \"{}\"", kind, key));
+  return it->second;
+}
+
+}  // namespace
+
+// ---- The entries ----------------------------------------------------------------------
+
+void checkpoint::check_new_key(const std::string& key) const {
+  if (!valid_key(key))
+    throw parameter_error(fmt::format(
+        "checkpoint: key \"{}\" must be 1 to 200 letters, digits, '_' or '.'", key));
+}
+
+void checkpoint::set(const std::string& key, std::vector<double> values) {
+  check_new_key(key);
+  integers_.erase(key), text_.erase(key);
+  numbers_[key] = std::move(values);
+}
+
+void checkpoint::set(const std::string& key, std::vector<std::int64_t> values) {
+  check_new_key(key);
+  numbers_.erase(key), text_.erase(key);
+  integers_[key] = std::move(values);
+}
+
+void checkpoint::set(const std::string& key, std::string text) {
+  check_new_key(key);
+  numbers_.erase(key), integers_.erase(key);
+  text_[key] = std::move(text);
+}
+
+bool checkpoint::has(const std::string& key) const {
+  return numbers_.count(key) || integers_.count(key) || text_.count(key);
+}
+
+const std::vector<double>& checkpoint::numbers(const std::string& key) const {
+  return find(numbers_, key, "number");
+}
+const std::vector<std::int64_t>& checkpoint::integers(const std::string& key) const {
+  return find(integers_, key, "integer");
+}
+const std::string& checkpoint::text(const std::string& key) const {
+  return find(text_, key, "text");
+}
+
+double checkpoint::number(const std::string& key) const {
+  const auto& v = numbers(key);
+  if (v.size() != 1)
+    throw input_error(fmt::format("checkpoint: \"{}\" holds {} numbers, expected one", key, v.size()));
+  return v[0];
+}
+
+std::int64_t checkpoint::integer(const std::string& key) const {
+  const auto& v = integers(key);
+  if (v.size() != 1)
+    throw input_error(fmt::format("checkpoint: \"{}\" holds {} integers, expected one", key, v.size()));
+  return v[0];
+}
+
+// ---- Writing --------------------------------------------------------------------------
+
+namespace {
+
+void write_vector(hid_t group, const std::string& name, hid_t file_type, hid_t memory_type,
+                  std::size_t n, const void* data, std::string_view context) {
+  const hsize_t dims = n;
+  h5::handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), context, "H5Screate_simple");
+  h5::handle d = h5::checked(
+      H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      context, fmt::format("creating \"{}\"", name));
+  if (n > 0)
+    h5::check(H5Dwrite(d.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), context,
+              fmt::format("writing \"{}\"", name));
+}
+
+h5::handle string_type(std::string_view context) {
+  h5::handle type = h5::checked(H5Tcopy(H5T_C_S1), context, "H5Tcopy");
+  h5::check(H5Tset_size(type.get(), H5T_VARIABLE), context, "H5Tset_size");
+  h5::check(H5Tset_cset(type.get(), H5T_CSET_UTF8), context, "H5Tset_cset");
+  return type;
+}
+
+void write_text(hid_t group, const std::string& name, const std::string& text,
+                std::string_view context) {
+  h5::handle type = string_type(context);
+  h5::handle space = h5::checked(H5Screate(H5S_SCALAR), context, "H5Screate");
+  h5::handle d = h5::checked(
+      H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+      context, fmt::format("creating \"{}\"", name));
+  const char* p = text.c_str();
+  h5::check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context,
+            fmt::format("writing \"{}\"", name));
+}
+
+// Flushes a file or folder to disk; false when the system refuses.
+bool sync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const checkpoint& c) {
+  const std::string context = fmt::format("checkpoint \"{}\"", path);
+  if (path.empty()) throw parameter_error("checkpoint: the path must not be empty");
+  const std::string temporary = path + ".tmp";
+  checkpoint full = c;
+  full.set("ratesim_version", std::string(version));
+  {
+    h5::quiet_errors quiet;
+    h5::handle file = h5::checked(
+        H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), context,
+        fmt::format("creating \"{}\"", temporary));
+    const hid_t root = file.get();
+    h5::write_attribute(root, "format", std::string(checkpoint_format), context);
+    h5::write_attribute(root, "format_version", checkpoint_format_version, context);
+    auto group = [&](const char* name) {
+      return h5::checked(H5Gcreate2(root, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), context,
+                         fmt::format("creating the group \"{}\"", name));
+    };
+    h5::handle numbers = group("numbers"), integers = group("integers"), text = group("text");
+    for (const auto& [k, v] : full.all_numbers())
+      write_vector(numbers.get(), k, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.size(), v.data(), context);
+    for (const auto& [k, v] : full.all_integers())
+      write_vector(integers.get(), k, H5T_STD_I64LE, H5T_NATIVE_INT64, v.size(), v.data(), context);
+    for (const auto& [k, v] : full.all_text()) write_text(text.get(), k, v, context);
+    h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), context, "H5Fflush");
+  }  // closed here
+  if (!sync_path(temporary, O_RDONLY))
+    throw error(fmt::format("{}: cannot sync \"{}\" to disk: {}", context, temporary,
+                            std::strerror(errno)));
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw error(fmt::format("{}: cannot rename \"{}\" to it: {}", context, temporary,
+                            std::strerror(errno)));
+  std::error_code ec;
+  const auto folder = std::filesystem::absolute(path, ec).parent_path().string();
+  sync_path(folder, O_RDONLY | O_DIRECTORY);  // makes the rename itself durable
+}
+
+// ---- Reading --------------------------------------------------------------------------
+
+namespace {
+
+struct reader {
+  std::string context;
+  hsize_t file_bytes = 0;
+
+  std::vector<std::string> names(hid_t group) const {
+    std::vector<std::string> out;
+    H5G_info_t info;
+    h5::check(H5Gget_info(group, &info), context, "H5Gget_info");
+    if (info.nlinks > max_entries)
+      throw input_error(fmt::format("{}: {} entries in one group, more than a checkpoint holds",
+                                    context, info.nlinks));
+    for (hsize_t i = 0; i < info.nlinks; ++i) {
+      const ssize_t n = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
+                                           H5P_DEFAULT);
+      if (n < 0 || n > 200)
+        throw input_error(fmt::format("{}: entry {} has no usable name", context, i));
+      std::string name(static_cast<std::size_t>(n), '\0');
+      H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
+                         static_cast<std::size_t>(n) + 1, H5P_DEFAULT);
+      if (!valid_key(name))
+        throw input_error(fmt::format("{}: \"{}\" is not a checkpoint key", context, name));
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+
+  h5::handle open(hid_t group, const std::string& name, H5T_class_t expected,
+                  std::string_view kind, hsize_t& count) const {
+    h5::handle d = h5::checked(H5Dopen2(group, name.c_str(), H5P_DEFAULT), context,
+                               fmt::format("opening the {} entry \"{}\"", kind, name));
+    h5::handle type = h5::checked(H5Dget_type(d.get()), context, "H5Dget_type");
+    h5::handle space = h5::checked(H5Dget_space(d.get()), context, "H5Dget_space");
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (H5Tget_class(type.get()) != expected || rank < 0 || rank > 1)
+      throw input_error(fmt::format("{}: \"{}\" is not a {} entry", context, name, kind));
+    hsize_t dims = 1;
+    if (rank == 1) H5Sget_simple_extent_dims(space.get(), &dims, nullptr);
+    // Nothing is allocated beyond what the file can hold: a hostile header cannot ask
+    // for terabytes.
+    const hsize_t bytes_each = expected == H5T_STRING ? 1 : 8;
+    if (dims > file_bytes / bytes_each || H5Tget_size(type.get()) > 8 ||
+        (expected != H5T_STRING && H5Dget_storage_size(d.get()) < dims * H5Tget_size(type.get())))
+      throw input_error(fmt::format("{}: \"{}\" claims {} values, more than the file stores",
+                                    context, name, dims));
+    count = dims;
+    return d;
+  }
+};
+
+}  // namespace
+
+namespace {
+checkpoint read_checkpoint_file(const std::string& path, const std::string& context);
+}  // namespace
+
+checkpoint read_checkpoint(const std::string& path) {
+  const std::string context = fmt::format("checkpoint \"{}\"", path);
+  try {
+    return read_checkpoint_file(path, context);
+  } catch (const input_error&) {
+    throw;
+  } catch (const error& e) {  // an HDF5 call that failed on a damaged file
+    throw input_error(fmt::format("{} (the file is damaged)", e.what()));
+  }
+}
+
+namespace {
+
+checkpoint read_checkpoint_file(const std::string& path, const std::string& context) {
+  h5::quiet_errors quiet;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw input_error(fmt::format("{}: cannot read the file: {}", context, std::strerror(errno)));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw input_error(fmt::format("{}: not an HDF5 file", context));
+  h5::handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!file) throw input_error(fmt::format("{}: the file is damaged (HDF5 cannot open it)", context));
+  const hid_t root = file.get();
+  if (h5::read_string_attribute(root, "format", context) != checkpoint_format)
+    throw input_error(fmt::format("{}: not a ratesim checkpoint (no format = \"{}\" at /)",
+                                  context, checkpoint_format));
+  reader r{context, static_cast<hsize_t>(st.st_size)};
+  checkpoint c;
+  for (const char* g : {"numbers", "integers", "text"})
+    if (H5Lexists(root, g, H5P_DEFAULT) <= 0)
+      throw input_error(fmt::format("{}: the group \"{}\" is missing", context, g));
+  // The numbers and the integers: 1-D datasets read as double or int64.
+  auto read_vectors = [&](const char* group, H5T_class_t kind, hid_t memory_type, auto zero) {
+    h5::handle g = h5::checked(H5Gopen2(root, group, H5P_DEFAULT), context, "H5Gopen");
+    for (const auto& name : r.names(g.get())) {
+      hsize_t n = 0;
+      h5::handle d = r.open(g.get(), name, kind, group, n);
+      std::vector<decltype(zero)> values(n);
+      if (n > 0)
+        h5::check(H5Dread(d.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                  context, fmt::format("reading \"{}\"", name));
+      c.set(name, std::move(values));
+    }
+  };
+  read_vectors("numbers", H5T_FLOAT, H5T_NATIVE_DOUBLE, 0.0);
+  read_vectors("integers", H5T_INTEGER, H5T_NATIVE_INT64, std::int64_t{0});
+  h5::handle text = h5::checked(H5Gopen2(root, "text", H5P_DEFAULT), context, "H5Gopen");
+  for (const auto& name : r.names(text.get())) {
+    hsize_t n = 0;
+    h5::handle d = r.open(text.get(), name, H5T_STRING, "text", n);
+    h5::handle type = h5::checked(H5Dget_type(d.get()), context, "H5Dget_type");
+    if (n != 1 || H5Tis_variable_str(type.get()) <= 0)
+      throw input_error(fmt::format("{}: \"{}\" is not one text", context, name));
+    h5::handle memory = string_type(context);
+    char* p = nullptr;
+    h5::check(H5Dread(d.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context,
+              fmt::format("reading \"{}\"", name));
+    std::string value = p ? p : "";
+    H5free_memory(p);
+    c.set(name, std::move(value));
+  }
+  if (!c.has("ratesim_version"))
+    throw input_error(fmt::format("{}: no ratesim_version entry", context));
+  c.text("ratesim_version");  // of the right kind
+  return c;
+}
+
+}  // namespace
+
+// ---- Compatibility --------------------------------------------------------------------
+
+namespace {
+
+// The first line at which two texts differ, for a message.
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::size_t line = 1, i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) line += a[i++] == '\n';
+  auto line_at = [](const std::string& s, std::size_t pos) {
+    const std::size_t start = s.rfind('\n', pos == 0 ? 0 : pos - 1);
+    const std::size_t begin = start == std::string::npos || pos == 0 ? 0 : start + 1;
+    return s.substr(begin, s.find('\n', begin) - begin);
+  };
+  return fmt::format("line {}: \"{}\" in the checkpoint, \"{}\" now", line, line_at(a, i),
+                     line_at(b, i));
+}
+
+}  // namespace
+
+std::vector<std::string> check_resumable(const checkpoint& c, const std::string* config,
+                                         bool force) {
+  std::vector<std::string> differences;
+  const std::string& written_by = c.text("ratesim_version");
+  if (written_by != version)
+    differences.push_back(fmt::format("it was written by ratesim {}, this is ratesim {}",
+                                      written_by, version));
+  if (config) {
+    if (!c.has("config"))
+      differences.push_back("it holds no configuration to compare with");
+    else if (c.text("config") != *config)
+      differences.push_back(fmt::format("its configuration differs ({})",
+                                        first_difference(c.text("config"), *config)));
+  }
+  if (!differences.empty() && !force) {
+    std::string message = "checkpoint: cannot resume from it: ";
+    for (std::size_t i = 0; i < differences.size(); ++i)
+      message += (i ? "; " : "") + differences[i];
+    throw usage_error(message + ". Resume with the same version and configuration, or force it");
+  }
+  return differences;
+}
+
+}  // namespace ratesim
