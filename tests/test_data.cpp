@@ -146,5 +146,32 @@ TEST_F(Data, Hdf5DatasetsRoundTrip) {
   expect_input_error([&] { read_images(file("fake.h5") + ":/x"); }, "not a readable HDF5 file");
 }
 
+TEST_F(Data, Hdf5DatasetsThatClaimWhatTheFileDoesNotHoldAreRefused) {
+  namespace h5 = detail::hdf5;
+  const std::string path = file("claims.h5");
+  {
+    h5::handle f = h5::create_file(path, true, "test");
+    // 4·10^9 images of 784 pixels, declared but never written (chunked: a few bytes on
+    // disk), and 10^12 images, more than a dimension of the readers can hold.
+    const hsize_t dims[2] = {4000000000, 784}, chunk[2] = {1, 784};
+    h5::handle space(H5Screate_simple(2, dims, nullptr));
+    h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), 2, chunk);
+    h5::handle d(H5Dcreate2(f.get(), "claimed", H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT,
+                            dcpl.get(), H5P_DEFAULT));
+    const hsize_t more[1] = {1000000000000};
+    h5::handle space1(H5Screate_simple(1, more, nullptr));
+    h5::handle dcpl1(H5Pcreate(H5P_DATASET_CREATE));
+    const hsize_t chunk1[1] = {1024};
+    H5Pset_chunk(dcpl1.get(), 1, chunk1);
+    h5::handle d1(H5Dcreate2(f.get(), "trillion", H5T_NATIVE_UINT8, space1.get(), H5P_DEFAULT,
+                             dcpl1.get(), H5P_DEFAULT));
+    h5::create_groups(f.get(), "group", "test");
+  }
+  expect_input_error([&] { read_images(path + ":/claimed"); }, "but the file stores 0 bytes");
+  expect_input_error([&] { read_labels(path + ":/trillion"); }, "claims a dimension of 1000000000000");
+  expect_input_error([&] { read_images(path + ":/group"); }, "is not a dataset");
+}
+
 }  // namespace
 }  // namespace ratesim

@@ -27,25 +27,34 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
 
 bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_view post,
                                         double factor, std::vector<Eigen::Index>& changed) const {
-  // Row c changes by Δ_cd = factor · (s_c/τ) (y_d − W_cd), computed as derivative() and the
-  // dense update do. If |Δ_cd| < ulp(W_cd)/2 for every d, W_cd + Δ_cd rounds back to W_cd.
-  // ulp(w) >= |w| 2^-53 for normal w, so |Δ_cd| <= factor (s_c/τ)(max|y| + max_d|W_cd|)
-  // below 2^-54 min_d|W_cd| (with a margin for the roundings) leaves the row as it is.
+  // Row c changes by Δ_cd = factor · (y_d − W_cd) · s_c/τ, computed as derivative() and the
+  // dense update do. Next to a normal w, the doubles are at least |w| 2^-53 apart, so
+  // |Δ_cd| < 2^-54 |W_cd| rounds W_cd + Δ_cd back to W_cd. Since
+  // |y_d − W_cd| <= |W_cd| (|y_d| / |W_cd| + 1), a row keeps every bit when its weights are
+  // normal and |factor · s_c/τ| (r_c + 1) < 2^-54 (with a margin for the roundings), where
+  // r_c = max_d |y_d| / |W_cd| runs over the active inputs only (y_d ≠ 0). Both are
+  // computed a column of W at a time (columns are contiguous; rows are not).
   //
-  // Rows are strided in the column-major W, so the row-by-row path pays only when few rows
-  // move; otherwise the dense update (vectorised, and bit-identical: the rows it would
-  // have skipped round back to themselves) is faster.
+  // The row-by-row update pays only when few rows move; otherwise the dense update
+  // (vectorised, and bit-identical: the rows it would have skipped round back to
+  // themselves) is faster.
   changed.clear();
-  const double y_max = pre.cwiseAbs().maxCoeff();
+  const Eigen::Index C = W.rows(), D = W.cols();
+  if (ratio_.size() != C) ratio_.resize(C), w_min_.resize(C);
+  ratio_.setZero();
+  w_min_.setConstant(std::numeric_limits<double>::infinity());
+  for (Eigen::Index d = 0; d < D; ++d) {
+    const auto column = W.col(d).array().abs();
+    w_min_ = w_min_.min(column);
+    if (pre[d] != 0.0) ratio_ = ratio_.max(std::abs(pre[d]) / column);
+  }
   constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
-  const Eigen::Index most = std::max<Eigen::Index>(1, W.rows() / 8);
-  for (Eigen::Index c = 0; c < W.rows(); ++c) {
+  const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);
+  for (Eigen::Index c = 0; c < C; ++c) {
     const double q = post[c] / p_.tau;
     if (q == 0.0) continue;
-    const double w_min = W.row(c).cwiseAbs().minCoeff();
-    const double bound =
-        std::abs(factor * q) * (y_max + W.row(c).cwiseAbs().maxCoeff()) * (1.0 + 1e-12);
-    if (w_min >= std::numeric_limits<double>::min() && bound < tiny * w_min) continue;
+    const double bound = std::abs(factor * q) * (ratio_[c] + 1.0) * (1.0 + 1e-12);
+    if (w_min_[c] >= std::numeric_limits<double>::min() && bound < tiny) continue;
     if (static_cast<Eigen::Index>(changed.size()) == most) {
       changed.clear();
       return false;  // nothing changed yet: the dense path takes over
@@ -55,8 +64,7 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_v
   for (Eigen::Index c : changed) {
     const double q = post[c] / p_.tau;
     // Exactly the dense arithmetic: d = (y − W) · q, then W + factor · d.
-    for (Eigen::Index d = 0; d < W.cols(); ++d)
-      W(c, d) = W(c, d) + factor * ((pre[d] - W(c, d)) * q);
+    for (Eigen::Index d = 0; d < D; ++d) W(c, d) = W(c, d) + factor * ((pre[d] - W(c, d)) * q);
   }
   return true;
 }

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <limits>
 #include <memory>
 
 namespace ratesim {
@@ -121,24 +123,66 @@ bool is_hdf5_spec(const std::string& spec, std::string& file, std::string& datas
   return true;
 }
 
-idx_array read_hdf5(const std::string& spec, const std::string& path, const std::string& name) {
+// The most raw bytes a dataset may expand to per byte it stores: gzip's limit is about
+// 1032:1. Beyond that (or beyond unwritten chunks of fill values), a header claims data
+// that is not in the file.
+constexpr hsize_t max_expansion = 1100;
+constexpr hsize_t unstored_allowance = hsize_t{64} << 20;  // bytes
+
+idx_array read_hdf5_dataset(const std::string& spec, const std::string& path,
+                            const std::string& name) {
   namespace h5 = detail::hdf5;
   h5::quiet_errors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw input_error(fmt::format("{}: not a readable HDF5 file", spec));
-  h5::handle f = h5::checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), spec, "H5Fopen");
-  if (!h5::exists(f.get(), name.substr(1)))
+  h5::handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!f) throw input_error(fmt::format("{}: HDF5 cannot open the file (damaged?)", spec));
+  if (name.size() < 2 || !h5::exists(f.get(), name.substr(1)))
     throw input_error(fmt::format("{}: no dataset \"{}\" in the file", spec, name));
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(f.get(), name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+      info.type != H5O_TYPE_DATASET)
+    throw input_error(fmt::format("{}: \"{}\" is not a dataset", spec, name));
   h5::handle d = h5::open_dataset(f.get(), name, spec);
+  h5::handle type = h5::checked(H5Dget_type(d.get()), spec, "H5Dget_type");
+  const H5T_class_t kind = H5Tget_class(type.get());
+  if (kind != H5T_INTEGER && kind != H5T_FLOAT)
+    throw input_error(fmt::format("{}: holds no numbers (HDF5 type class {})", spec,
+                                  static_cast<int>(kind)));
+  const auto shape = h5::shape(d.get(), spec);
+  if (shape.empty() || shape.size() > 4)
+    throw input_error(fmt::format("{}: {} dimensions, expected 1 to 4", spec, shape.size()));
   idx_array out;
-  for (hsize_t n : h5::shape(d.get(), spec)) out.dims.push_back(static_cast<std::uint32_t>(n));
-  out.values = h5::read_all(d.get(), spec);
+  hsize_t count = 1;
+  for (hsize_t n : shape) {
+    if (n > std::numeric_limits<std::uint32_t>::max() || __builtin_mul_overflow(count, n, &count))
+      throw input_error(fmt::format("{}: claims a dimension of {}, more than can be read", spec, n));
+    out.dims.push_back(static_cast<std::uint32_t>(n));
+  }
+  const hsize_t element = std::max<std::size_t>(H5Tget_size(type.get()), 1);
+  std::error_code ec;
+  const hsize_t stored = std::min<hsize_t>(H5Dget_storage_size(d.get()),
+                                           std::filesystem::file_size(path, ec));
+  hsize_t raw = 0;
+  if (__builtin_mul_overflow(count, element, &raw) ||
+      raw > max_expansion * stored + unstored_allowance)
+    throw input_error(fmt::format(
+        "{}: claims {} values ({} bytes) but the file stores {} bytes of them", spec, count, raw,
+        stored));
+  try {
+    out.values = h5::read_all(d.get(), spec);
+  } catch (const std::bad_alloc&) {
+    throw input_error(fmt::format("{}: {} values do not fit in memory", spec, count));
+  } catch (const error& e) {
+    throw input_error(fmt::format("{} (damaged data)", e.what()));
+  }
   return out;
 }
 
 idx_array read_any(const std::string& spec) {
   std::string file, dataset;
-  return is_hdf5_spec(spec, file, dataset) ? read_hdf5(spec, file, dataset) : read_idx(spec);
+  return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset)
+                                           : read_idx(spec);
 }
 
 // ---- Writing --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ namespace ratesim {
 namespace {
 
 constexpr step_count never = std::numeric_limits<step_count>::max();
+constexpr step_count max_steps = step_count{1} << 62;  // a clock that cannot overflow
 
 // `duration` [ms] as a whole number of steps of `dt`, or an error naming `what`.
 step_count to_steps(double duration, double dt, std::string_view component,
@@ -94,7 +95,13 @@ void simulation::restore(const checkpoint& c) {
     throw usage_error(fmt::format("{}: the checkpoint has dt = {} ms, this simulation {} ms",
                                   label_, c.number("simulation.dt"), dt_));
   const step_count steps = c.integer("simulation.steps");
-  if (steps < 0) throw input_error(fmt::format("{}: the checkpoint's step count is {}", label_, steps));
+  if (steps < 0 || steps > max_steps)
+    throw input_error(fmt::format("{}: the checkpoint's step count is {}", label_, steps));
+  for (std::int64_t origin : c.integers("network.stimulus_origin"))
+    if (origin < -1 || origin > steps)
+      throw input_error(fmt::format("{}: the checkpoint has a stimulus that began at step {}, "
+                                    "outside [-1, {}]",
+                                    label_, origin, steps));
   net_.restore(c, static_cast<double>(steps) * dt_);
   restore_regime(c);
   steps_ = steps;
@@ -139,7 +146,8 @@ ode_simulation::ode_simulation(network& net, ode_options options)
 }
 
 void ode_simulation::run_steps(step_count n) {
-  if (n < 0) throw_parameter_error(label_, "steps", ">= 0", n);
+  if (n < 0 || n > max_steps - steps_)
+    throw_parameter_error(label_, "steps", fmt::format(">= 0 and <= {}", max_steps - steps_), n);
   const step_count end = steps_ + n;
   vector& x = net_.state();
   paused_ = false;
@@ -224,8 +232,9 @@ void quasi_static_simulation::run_steps(step_count n) {
 }
 
 void quasi_static_simulation::run_presentations(step_count n) {
-  if (n < 0) throw_parameter_error(label_, "presentations", ">= 0", n);
   const step_count T = period();
+  if (n < 0 || n > (max_steps - steps_) / T)
+    throw_parameter_error(label_, "presentations", fmt::format(">= 0 and <= {}", (max_steps - steps_) / T), n);
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
   vector& x = net_.state();
   net_.forget_cached_currents();  // the weights may have been changed since the last run
@@ -277,6 +286,8 @@ void quasi_static_simulation::restore_regime(const checkpoint& c) {
                                   "values for {} weights)",
                                   label_, pending, batch.size(), batch_.size()));
   presentations_ = c.integer("quasi_static.presentations");
+  if (presentations_ < 0)
+    throw input_error(fmt::format("{}: the checkpoint has {} presentations", label_, presentations_));
   pending_ = static_cast<std::size_t>(pending);
   batch_ = Eigen::Map<const vector>(batch.data(), batch_.size());
 }

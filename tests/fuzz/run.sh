@@ -10,15 +10,15 @@ cmake -S "$source_dir" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DRATESIM_FUZZ=ON \
   -DBUILD_SHARED_LIBS=OFF -DRATESIM_BUILD_TESTS=OFF -DRATESIM_BUILD_EXAMPLES=OFF \
   -DRATESIM_BUILD_PYTHON=OFF -DRATESIM_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target config_fuzzer idx_fuzzer
-mkdir -p "$build"/corpus/config "$build"/corpus/idx
+cmake --build "$build" -j "$(nproc)" --target config_fuzzer idx_fuzzer hdf5_fuzzer checkpoint_fuzzer
+mkdir -p "$build"/corpus/config "$build"/corpus/idx "$build"/corpus/hdf5 "$build"/corpus/checkpoint
 cp "$source_dir"/examples/*.toml "$source_dir"/examples/plugin/*.toml "$build"/corpus/config/
 # Seeds for the IDX reader: a tiny valid image file and a label file.
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05\x06\x07\x08' \
   >"$build"/corpus/idx/images.idx
 printf '\x00\x00\x08\x01\x00\x00\x00\x03\x07\x00\x03' >"$build"/corpus/idx/labels.idx
 # -rss_limit_mb and -timeout turn runaway memory or time into failures too.
-for target in config idx; do
+for target in config idx hdf5 checkpoint; do
   echo "== ${target}_fuzzer, ${seconds} s"
   "$build"/tests/fuzz/${target}_fuzzer "$build"/corpus/$target -max_total_time="$seconds" \
     -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | tail -6

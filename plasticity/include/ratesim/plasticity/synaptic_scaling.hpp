@@ -27,6 +27,9 @@ class synaptic_scaling_rule : public plasticity_rule {
 
  private:
   params p_;
+  // Scratch of step_sparse, sized at its first call: per row, max |y_d| / |W_cd| over the
+  // active inputs, and min |W_cd|.
+  mutable Eigen::ArrayXd ratio_, w_min_;
 };
 
 }  // namespace ratesim
