@@ -43,6 +43,25 @@ void em_step(benchmark::State& state) {
 
 BENCHMARK(em_step)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The machine's matrix-product peak as ratesim's build reaches it: Eigen's GEMM on square
+// n × n doubles, on every core (Eigen's own OpenMP threading). EM's products run at
+// em_step's GFLOP/s; their fraction of this peak is in bench/RESULTS.md.
+void gemm_peak(benchmark::State& state) {
+  const auto n = static_cast<Eigen::Index>(state.range(0));
+  const matrix a = matrix::Random(n, n), b = matrix::Random(n, n);
+  matrix c(n, n);
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * double(n) * double(n) * double(n) * double(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(gemm_peak)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 }  // namespace
 
 int main(int argc, char** argv) { return bench::run(argc, argv); }

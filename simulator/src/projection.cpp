@@ -1,6 +1,8 @@
 #include <ratesim/error.hpp>
 #include <ratesim/projection.hpp>
 
+#include "detail/vector_log.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -14,8 +16,7 @@ class log_weight_current : public synaptic_current {
   log_weight_current(Eigen::Index n_post, Eigen::Index n_pre)
       : log_w_(n_post, n_pre),
         cached_log_w_(n_post, n_pre),
-        row_(Eigen::ArrayXd::Ones((n_pre + 7) / 8 * 8)),
-        log_row_(row_.size()) {}
+        row_(n_pre) {}
   std::string_view name() const override { return "log_weight"; }
 
   void check_weights(matrix_view W, std::string_view component) const override {
@@ -30,7 +31,13 @@ class log_weight_current : public synaptic_current {
   void add(matrix_view W, vector_view pre, vector_span out) const override {
     // The floor: a weight that learning drives to 0 (or below) counts as the smallest
     // normal double, ln = −708.4, instead of making the current −inf or NaN.
-    log_w_.array() = W.array().max(floor).log();
+    if (W.outerStride() == W.rows()) {
+      detail::log_floored(W.data(), log_w_.data(), static_cast<std::size_t>(W.size()), floor);
+    } else {
+      for (Eigen::Index d = 0; d < W.cols(); ++d)
+        detail::log_floored(W.col(d).data(), log_w_.col(d).data(),
+                            static_cast<std::size_t>(W.rows()), floor);
+    }
     out.noalias() += log_w_ * pre;
   }
 
@@ -48,21 +55,19 @@ class log_weight_current : public synaptic_current {
   }
 
  private:
-  // Row c of ln max(W, floor) into the cache, through one buffer whose length is a
-  // multiple of every SIMD width: each entry takes the same (vectorised) path every time.
+  // Row c of ln max(W, floor) into the cache (the same function of each weight as in
+  // add(), whichever rows are recomputed).
   void log_row(matrix_view W, Eigen::Index c) const {
-    const Eigen::Index n = W.cols();
-    row_.head(n) = W.row(c).transpose().array().max(floor);
-    log_row_ = row_.log();
-    cached_log_w_.row(c) = log_row_.head(n).transpose();
+    row_ = W.row(c).transpose();
+    auto target = cached_log_w_.row(c);
+    detail::log_floored(row_.data(), target.data(), static_cast<std::size_t>(row_.size()), floor);
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();
   mutable matrix log_w_;         // ln W, scratch of add()
   mutable Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
       cached_log_w_;                // ln W of add_incremental(), rows contiguous
-  mutable Eigen::ArrayXd row_;      // one padded row for log_row(); the padding stays 1
-  mutable Eigen::ArrayXd log_row_;  // its logarithm
+  mutable vector row_;              // one row of W, gathered for log_row()
 };
 
 class linear_current : public synaptic_current {

@@ -1,0 +1,168 @@
+#include "vector_log.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <string_view>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace ratesim::detail {
+namespace {
+
+// For normal x > 0: x = 2^e · m with m in [√½, √2), f = m − 1 (exact), s = f / (2 + f),
+// ln(1 + f) = 2 atanh(s) = f − (f²/2 − s (f²/2 + R)) with R = Σ_k a_k s^2k, a_k = 2/(2k+1);
+// ten terms reach below 1e-18 for |s| <= 0.1716. ln 2 is split so that e · ln2_hi is exact.
+constexpr double ln2_hi = 0x1.62e42fee00000p-1;
+constexpr double ln2_lo = 0x1.a39ef35793c76p-33;
+constexpr double sqrt2 = 0x1.6a09e667f3bcdp+0;
+constexpr double a[10] = {2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11,
+                          2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21};
+constexpr std::uint64_t mantissa_bits = 0x000FFFFFFFFFFFFFULL;
+constexpr std::uint64_t one_bits = 0x3FF0000000000000ULL;   // 1.0
+constexpr std::uint64_t two52_bits = 0x4330000000000000ULL;  // 2^52: int → double trick
+constexpr double two52_plus_bias = 0x1p52 + 1023.0;
+
+// The reference: every vector lane computes exactly this.
+double log_one(double x, double floor) {
+  x = std::isnan(x) ? x : (x < floor ? floor : x);
+  if (!(x <= 0x1.fffffffffffffp+1023)) return std::log(x);  // NaN, +inf
+  const auto bits = std::bit_cast<std::uint64_t>(x);
+  double e = std::bit_cast<double>((bits >> 52) | two52_bits) - two52_plus_bias;
+  double m = std::bit_cast<double>((bits & mantissa_bits) | one_bits);
+  if (m > sqrt2) {
+    m = m * 0.5;
+    e = e + 1.0;
+  }
+  const double f = m - 1.0;
+  const double s = f / (2.0 + f);
+  const double z = s * s;
+  double p = a[9];
+  for (int k = 8; k >= 0; --k) p = p * z + a[k];
+  const double R = z * p;
+  const double hfsq = 0.5 * f * f;
+  return e * ln2_hi - ((hfsq - (s * (hfsq + R) + e * ln2_lo)) - f);
+}
+
+void log_scalar(const double* in, double* out, std::size_t n, double floor) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = log_one(in[i], floor);
+}
+
+#if defined(__x86_64__)
+
+// SSE2 (every x86-64): two lanes.
+void log_sse2(const double* in, double* out, std::size_t n, double floor) {
+  const __m128d lo = _mm_set1_pd(floor), top = _mm_set1_pd(0x1.fffffffffffffp+1023);
+  const __m128i mant = _mm_set1_epi64x(static_cast<long long>(mantissa_bits));
+  const __m128i one = _mm_set1_epi64x(static_cast<long long>(one_bits));
+  const __m128i two52 = _mm_set1_epi64x(static_cast<long long>(two52_bits));
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    __m128d x = _mm_max_pd(lo, _mm_loadu_pd(in + i));  // a NaN in `in` stays
+    if (_mm_movemask_pd(_mm_cmple_pd(x, top)) != 3) {  // NaN or +inf: the reference
+      out[i] = log_one(in[i], floor), out[i + 1] = log_one(in[i + 1], floor);
+      continue;
+    }
+    const __m128i bits = _mm_castpd_si128(x);
+    __m128d e = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_srli_epi64(bits, 52), two52)),
+                           _mm_set1_pd(two52_plus_bias));
+    __m128d m = _mm_castsi128_pd(_mm_or_si128(_mm_and_si128(bits, mant), one));
+    const __m128d big = _mm_cmpgt_pd(m, _mm_set1_pd(sqrt2));
+    m = _mm_or_pd(_mm_and_pd(big, _mm_mul_pd(m, _mm_set1_pd(0.5))), _mm_andnot_pd(big, m));
+    e = _mm_or_pd(_mm_and_pd(big, _mm_add_pd(e, _mm_set1_pd(1.0))), _mm_andnot_pd(big, e));
+    const __m128d f = _mm_sub_pd(m, _mm_set1_pd(1.0));
+    const __m128d s = _mm_div_pd(f, _mm_add_pd(_mm_set1_pd(2.0), f));
+    const __m128d z = _mm_mul_pd(s, s);
+    __m128d p = _mm_set1_pd(a[9]);
+    for (int k = 8; k >= 0; --k) p = _mm_add_pd(_mm_mul_pd(p, z), _mm_set1_pd(a[k]));
+    const __m128d R = _mm_mul_pd(z, p);
+    const __m128d hfsq = _mm_mul_pd(_mm_mul_pd(_mm_set1_pd(0.5), f), f);
+    const __m128d inner = _mm_add_pd(_mm_mul_pd(s, _mm_add_pd(hfsq, R)),
+                                     _mm_mul_pd(e, _mm_set1_pd(ln2_lo)));
+    _mm_storeu_pd(out + i, _mm_sub_pd(_mm_mul_pd(e, _mm_set1_pd(ln2_hi)),
+                                      _mm_sub_pd(_mm_sub_pd(hfsq, inner), f)));
+  }
+  for (; i < n; ++i) out[i] = log_one(in[i], floor);
+}
+
+// AVX2: four lanes, the same operations (no FMA: it would change the bits).
+__attribute__((target("avx2"))) void log_avx2(const double* in, double* out, std::size_t n,
+                                              double floor) {
+  const __m256d lo = _mm256_set1_pd(floor), top = _mm256_set1_pd(0x1.fffffffffffffp+1023);
+  const __m256i mant = _mm256_set1_epi64x(static_cast<long long>(mantissa_bits));
+  const __m256i one = _mm256_set1_epi64x(static_cast<long long>(one_bits));
+  const __m256i two52 = _mm256_set1_epi64x(static_cast<long long>(two52_bits));
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d x = _mm256_max_pd(lo, _mm256_loadu_pd(in + i));
+    if (_mm256_movemask_pd(_mm256_cmp_pd(x, top, _CMP_LE_OQ)) != 15) {
+      for (std::size_t j = i; j < i + 4; ++j) out[j] = log_one(in[j], floor);
+      continue;
+    }
+    const __m256i bits = _mm256_castpd_si256(x);
+    __m256d e = _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(_mm256_srli_epi64(bits, 52), two52)),
+        _mm256_set1_pd(two52_plus_bias));
+    __m256d m = _mm256_castsi256_pd(_mm256_or_si256(_mm256_and_si256(bits, mant), one));
+    const __m256d big = _mm256_cmp_pd(m, _mm256_set1_pd(sqrt2), _CMP_GT_OQ);
+    m = _mm256_blendv_pd(m, _mm256_mul_pd(m, _mm256_set1_pd(0.5)), big);
+    e = _mm256_blendv_pd(e, _mm256_add_pd(e, _mm256_set1_pd(1.0)), big);
+    const __m256d f = _mm256_sub_pd(m, _mm256_set1_pd(1.0));
+    const __m256d s = _mm256_div_pd(f, _mm256_add_pd(_mm256_set1_pd(2.0), f));
+    const __m256d z = _mm256_mul_pd(s, s);
+    __m256d p = _mm256_set1_pd(a[9]);
+    for (int k = 8; k >= 0; --k) p = _mm256_add_pd(_mm256_mul_pd(p, z), _mm256_set1_pd(a[k]));
+    const __m256d R = _mm256_mul_pd(z, p);
+    const __m256d hfsq = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), f), f);
+    const __m256d inner = _mm256_add_pd(_mm256_mul_pd(s, _mm256_add_pd(hfsq, R)),
+                                        _mm256_mul_pd(e, _mm256_set1_pd(ln2_lo)));
+    _mm256_storeu_pd(out + i, _mm256_sub_pd(_mm256_mul_pd(e, _mm256_set1_pd(ln2_hi)),
+                                            _mm256_sub_pd(_mm256_sub_pd(hfsq, inner), f)));
+  }
+  for (; i < n; ++i) out[i] = log_one(in[i], floor);
+}
+
+#endif
+
+using kernel = void (*)(const double*, double*, std::size_t, double);
+
+struct choice {
+  kernel run;
+  const char* name;
+};
+
+choice pick() {
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) return {log_avx2, "avx2"};
+  return {log_sse2, "sse2"};
+#else
+  return {log_scalar, "scalar"};
+#endif
+}
+
+const choice& chosen() {
+  static const choice c = pick();
+  return c;
+}
+
+}  // namespace
+
+void log_floored(const double* in, double* out, std::size_t n, double floor) {
+  chosen().run(in, out, n, floor);
+}
+
+const char* log_floored_isa() { return chosen().name; }
+
+bool log_floored_as(std::string_view isa, const double* in, double* out, std::size_t n,
+                    double floor) {
+  if (isa == "scalar") return log_scalar(in, out, n, floor), true;
+#if defined(__x86_64__)
+  if (isa == "sse2") return log_sse2(in, out, n, floor), true;
+  if (isa == "avx2" && __builtin_cpu_supports("avx2")) return log_avx2(in, out, n, floor), true;
+#endif
+  return false;
+}
+
+}  // namespace ratesim::detail

@@ -1,0 +1,22 @@
+#pragma once
+// The natural logarithm of many doubles at once, for the log-weight current (C·D of them
+// per step). One algorithm, written once per SIMD width (scalar, SSE2, AVX2 picked at run
+// time) with the same operations in the same order, so every x86-64 machine gets the same
+// bits: a checkpoint resumes bit for bit on any of them. Within 2 ulp of std::log.
+
+#include <cstddef>
+#include <string_view>
+
+namespace ratesim::detail {
+
+// out[i] = ln(max(in[i], floor)) for i < n; `floor` must be a normal double > 0. A NaN
+// stays NaN and +inf gives +inf. `in` and `out` may be the same array.
+void log_floored(const double* in, double* out, std::size_t n, double floor);
+
+// Which implementation log_floored uses here: "avx2", "sse2" or "scalar".
+const char* log_floored_isa();
+// The same with a given implementation (to compare them); false if this machine lacks it.
+bool log_floored_as(std::string_view isa, const double* in, double* out, std::size_t n,
+                    double floor);
+
+}  // namespace ratesim::detail
