@@ -40,6 +40,11 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_v
   // themselves) is faster.
   changed.clear();
   const Eigen::Index C = W.rows(), D = W.cols();
+  constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
+  const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);
+  // Rows whose bound fails even with r_c = 0: if there are too many, the scan of W is
+  // not worth doing.
+  if ((post.array().abs() * (std::abs(factor) / p_.tau) >= tiny).count() > most) return false;
   if (ratio_.size() != C) ratio_.resize(C), w_min_.resize(C);
   ratio_.setZero();
   w_min_.setConstant(std::numeric_limits<double>::infinity());
@@ -48,8 +53,6 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_v
     w_min_ = w_min_.min(column);
     if (pre[d] != 0.0) ratio_ = ratio_.max(std::abs(pre[d]) / column);
   }
-  constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
-  const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);
   for (Eigen::Index c = 0; c < C; ++c) {
     const double q = post[c] / p_.tau;
     if (q == 0.0) continue;

@@ -31,43 +31,45 @@ class log_weight_current : public synaptic_current {
   void add(matrix_view W, vector_view pre, vector_span out) const override {
     // The floor: a weight that learning drives to 0 (or below) counts as the smallest
     // normal double, ln = −708.4, instead of making the current −inf or NaN.
-    if (W.outerStride() == W.rows()) {
-      detail::log_floored(W.data(), log_w_.data(), static_cast<std::size_t>(W.size()), floor);
-    } else {
-      for (Eigen::Index d = 0; d < W.cols(); ++d)
-        detail::log_floored(W.col(d).data(), log_w_.col(d).data(),
-                            static_cast<std::size_t>(W.rows()), floor);
-    }
+    log_all(W, log_w_);
     out.noalias() += log_w_ * pre;
   }
 
   // ln W is kept between calls; only changed rows are recomputed. With the nearly one-hot
-  // posterior of the quasi-static regime that is a few rows of C per pattern. Every row,
-  // whether one changed or all did, is computed the same way (log_row), so the cache is a
-  // function of W alone: where a run is split, or resumed, never changes a bit.
+  // posterior of the quasi-static regime that is a few rows of C per pattern. Every entry
+  // is the same function of its weight (detail::log_floored) whichever rows are
+  // recomputed, so the cache depends on W alone: where a run is split, or resumed, never
+  // changes a bit.
   void add_incremental(matrix_view W, vector_view pre, vector_span out,
                        const std::vector<Eigen::Index>& changed, bool all_changed) const override {
-    if (all_changed)
-      for (Eigen::Index c = 0; c < W.rows(); ++c) log_row(W, c);
-    else
-      for (Eigen::Index c : changed) log_row(W, c);
+    if (all_changed) {
+      log_all(W, cached_log_w_);
+    } else {
+      for (Eigen::Index c : changed) {
+        row_ = W.row(c).transpose();
+        detail::log_floored(row_.data(), row_.data(), static_cast<std::size_t>(row_.size()), floor);
+        cached_log_w_.row(c) = row_.transpose();
+      }
+    }
     out.noalias() += cached_log_w_ * pre;
   }
 
  private:
-  // Row c of ln max(W, floor) into the cache (the same function of each weight as in
-  // add(), whichever rows are recomputed).
-  void log_row(matrix_view W, Eigen::Index c) const {
-    row_ = W.row(c).transpose();
-    auto target = cached_log_w_.row(c);
-    detail::log_floored(row_.data(), target.data(), static_cast<std::size_t>(row_.size()), floor);
+  // ln max(W, floor) of every weight, into `out` (W's shape).
+  static void log_all(matrix_view W, matrix& out) {
+    if (W.outerStride() == W.rows()) {
+      detail::log_floored(W.data(), out.data(), static_cast<std::size_t>(W.size()), floor);
+      return;
+    }
+    for (Eigen::Index d = 0; d < W.cols(); ++d)
+      detail::log_floored(W.col(d).data(), out.col(d).data(), static_cast<std::size_t>(W.rows()),
+                          floor);
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();
   mutable matrix log_w_;         // ln W, scratch of add()
-  mutable Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>
-      cached_log_w_;                // ln W of add_incremental(), rows contiguous
-  mutable vector row_;              // one row of W, gathered for log_row()
+  mutable matrix cached_log_w_;  // ln W of add_incremental()
+  mutable vector row_;           // one row, gathered for add_incremental()
 };
 
 class linear_current : public synaptic_current {
