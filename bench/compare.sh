@@ -21,10 +21,12 @@ numpy=$(/usr/bin/python3 "$peer" "$images" 5 2>/dev/null)
 /usr/bin/python3 - "$json" "$numpy" <<'PY'
 import json, statistics, sys
 report = json.load(open(sys.argv[1]))
-ours = {}
+ours, gflops = {}, {}
 for b in report["benchmarks"]:
     if b.get("run_type") == "iteration":
         ours.setdefault(b["run_name"].split("/")[1], []).append(b["items_per_second"])
+        if "GFLOP/s" in b:
+            gflops.setdefault(b["run_name"].split("/")[1], []).append(b["GFLOP/s"])
 print(f"machine: {report['context'].get('num_cpus')} CPUs, {report['context'].get('date')}; medians")
 lines = sys.argv[2].splitlines()
 peer = lines[0].split()[0]
@@ -37,4 +39,8 @@ for line in lines:
 for name, rates in sorted(ours.items()):  # ratesim-only figures (e.g. the GEMM peak)
     if not any(l.split()[1].split("/")[1] == name for l in lines):
         print(f"{name:>7} {statistics.median(rates):>14.4g}")
+if gflops:  # EM: the matrix products' rate against the GEMM peak measured in this run
+    peak = max(statistics.median(v) for v in gflops.values())
+    for name, v in gflops.items():
+        print(f"{name:>7} {statistics.median(v):>8.1f} GFLOP/s = {statistics.median(v) / peak:.0%} of the peak")
 PY

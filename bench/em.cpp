@@ -11,6 +11,7 @@
 #include <ratesim/projection.hpp>
 
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <random>
 
@@ -43,15 +44,18 @@ void em_step(benchmark::State& state) {
 
 BENCHMARK(em_step)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The machine's matrix-product peak as ratesim's build reaches it: Eigen's GEMM on square
-// n × n doubles, on every core (Eigen's own OpenMP threading). EM's products run at
-// em_step's GFLOP/s; their fraction of this peak is in bench/RESULTS.md.
+// The machine's matrix-product peak: OpenBLAS's DGEMM (the kernels EM's products use,
+// and numpy's) on square n × n doubles, on every core. em_step's GFLOP/s counts only its
+// two products' flops over the whole step's time; compare.sh prints it as a fraction of
+// this.
 void gemm_peak(benchmark::State& state) {
   const auto n = static_cast<Eigen::Index>(state.range(0));
   const matrix a = matrix::Random(n, n), b = matrix::Random(n, n);
   matrix c(n, n);
+  const int size = static_cast<int>(n);
   for (auto _ : state) {
-    c.noalias() = a * b;
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1.0, a.data(), size,
+                b.data(), size, 0.0, c.data(), size);
     benchmark::DoNotOptimize(c.data());
   }
   state.SetItemsProcessed(state.iterations());

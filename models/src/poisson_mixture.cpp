@@ -2,6 +2,8 @@
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/projection.hpp>
 
+#include "blas.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -61,45 +63,41 @@ vector lgamma_sums(matrix_view Y) {
 
 // One pass over the data, block by block: the E-step (posterior at inverse temperature
 // beta) and, when S is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the
-// mean log-likelihood of W (at beta = 1).
+// mean log-likelihood of W (at beta = 1). The two matrix products of a block run on
+// OpenBLAS's threads; the log-sum-exp between them runs on one (OpenMP threads waiting
+// next to OpenBLAS's cost more than they gain). Every sum is taken in a fixed order, so the
+// result does not depend on timing.
 double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
               std::size_t chunk, matrix* S, matrix* posterior) {
   const Eigen::Index C = W.rows(), N = Y.cols();
   const matrix log_W = W.array().log().matrix();
   const vector row_sums = W.rowwise().sum();
   const double log_C = std::log(static_cast<double>(C));
-  const auto block = static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1));
-  const Eigen::Index blocks = (N + block - 1) / block;
-  double total = 0.0;
+  const auto block = std::min(static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1)), N);
   if (S) S->setZero(C, Y.rows());
-#pragma omp parallel reduction(+ : total)
-  {
-    matrix L, R, S_local = matrix::Zero(S ? C : 0, S ? Y.rows() : 0);
-#pragma omp for schedule(static)
-    for (Eigen::Index b = 0; b < blocks; ++b) {
-      const Eigen::Index first = b * block, n = std::min(block, N - first);
-      const auto Yb = Y.middleCols(first, n);
-      L.noalias() = log_W * Yb;  // Σ_d y_d ln W_cd: the first GEMM
-      L.colwise() -= row_sums;
-      R.resize(C, n);
-      for (Eigen::Index j = 0; j < n; ++j) {
-        const double top = L.col(j).maxCoeff();
-        const double lse = top + std::log((L.col(j).array() - top).exp().sum());
-        total += lse - log_C - lgammas[first + j];
-        if (beta == 1.0) {
-          R.col(j) = (L.col(j).array() - lse).exp();
-        } else {
-          R.col(j) = (beta * (L.col(j).array() - top)).exp();
-          R.col(j) /= R.col(j).sum();
-        }
+  matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
+  vector lse(block);
+  double total = 0.0;
+  for (Eigen::Index first = 0; first < N; first += block) {
+    const Eigen::Index n = std::min(block, N - first);
+    const auto Yb = Y.middleCols(first, n);
+    auto Lb = L.leftCols(n);
+    blas::product(log_W, Yb, Lb);  // the first product
+    for (Eigen::Index j = 0; j < n; ++j) {
+      auto column = Lb.col(j);
+      column -= row_sums;
+      const double top = column.maxCoeff();
+      lse[j] = top + std::log((column.array() - top).exp().sum());
+      if (beta == 1.0) {
+        column = (column.array() - lse[j]).exp().matrix();
+      } else {
+        column = (beta * (column.array() - top)).exp().matrix();
+        column /= column.sum();
       }
-      if (posterior) posterior->middleCols(first, n) = R;
-      if (S) S_local.noalias() += R * Yb.transpose();  // the second GEMM
     }
-    if (S) {
-#pragma omp critical
-      *S += S_local;
-    }
+    for (Eigen::Index j = 0; j < n; ++j) total += lse[j] - log_C - lgammas[first + j];
+    if (posterior) posterior->middleCols(first, n) = Lb;
+    if (S) blas::add_product_transposed(Lb, Yb, *S);  // the second product
   }
   return total / static_cast<double>(N);
 }
