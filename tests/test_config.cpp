@@ -135,6 +135,8 @@ TEST(Config, RunCommandExitCodes) {
   };
   EXPECT_EQ(run(fmt::format("run {} -q", (dir / "good.toml").string())), 0);
   EXPECT_EQ(run(fmt::format("run {} -q --set run.presentations=10", (dir / "good.toml").string())), 0);
+  // Options before the file: each --set takes one value, the file stays positional.
+  EXPECT_EQ(run(fmt::format("run --set run.presentations=10 --set seed=2 {} -q", (dir / "good.toml").string())), 0);
   EXPECT_EQ(run(fmt::format("run {}", (dir / "bad.toml").string())), 2);
   EXPECT_EQ(run(fmt::format("run {}", (dir / "missing.toml").string())), 2);
   EXPECT_EQ(run("run --help"), 0);

@@ -164,10 +164,14 @@ void add_run(CLI::App& app, run_command& c) {
   auto* run = app.add_subcommand("run", "Run an experiment described in a TOML file");
   run->add_option("config", c.config,
                   "the experiment (docs/config.md); with --resume, the checkpoint's by default");
+  // One value per --set and --plugin, so that the experiment file after them stays the
+  // positional argument.
   run->add_option("--set", c.overrides,
-                  "override a value: --set projection.ff.rule.tau=500 (repeatable)");
+                  "override a value: --set projection.ff.rule.tau=500 (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--plugin", c.plugins,
-                  "load a plug-in (a shared library) that registers components (repeatable)");
+                  "load a plug-in (a shared library) that registers components (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--checkpoint", c.control.checkpoint,
                   "write checkpoints to this HDF5 file (on SIGINT/SIGTERM, at --stop-at and "
                   "every --checkpoint-every ms); default: the file resumed from, else "
