@@ -21,26 +21,28 @@ numpy=$(/usr/bin/python3 "$peer" "$images" 5 2>/dev/null)
 /usr/bin/python3 - "$json" "$numpy" <<'PY'
 import json, statistics, sys
 report = json.load(open(sys.argv[1]))
+def case(name):  # "em_step/float32/100/real_time" -> "float32/100"
+    return "/".join(p for p in name.split("/")[1:] if p and p != "real_time")
+
 ours, gflops = {}, {}
 for b in report["benchmarks"]:
     if b.get("run_type") == "iteration":
-        ours.setdefault(b["run_name"].split("/")[1], []).append(b["items_per_second"])
+        ours.setdefault(case(b["run_name"]), []).append(b["items_per_second"])
         if "GFLOP/s" in b:
-            gflops.setdefault(b["run_name"].split("/")[1], []).append(b["GFLOP/s"])
+            gflops.setdefault(case(b["run_name"]), []).append(b["GFLOP/s"])
 print(f"machine: {report['context'].get('num_cpus')} CPUs, {report['context'].get('date')}; medians")
 lines = sys.argv[2].splitlines()
 peer = lines[0].split()[0]
-print(f"{'case':>7} {'ratesim [1/s]':>14} {peer + ' [1/s]':>13} {'ratio':>7}")
-for line in lines:
-    _, name, seconds = line.split()[:3]
-    case = name.split("/")[1]
-    mine, theirs = statistics.median(ours[case]), 1.0 / float(seconds)
-    print(f"{case:>7} {mine:>14.2f} {theirs:>13.2f} {mine / theirs:>7.2f}")
-for name, rates in sorted(ours.items()):  # ratesim-only figures (e.g. the GEMM peak)
-    if not any(l.split()[1].split("/")[1] == name for l in lines):
-        print(f"{name:>7} {statistics.median(rates):>14.4g}")
+print(f"{'case':>12} {'ratesim [1/s]':>14} {peer + ' [1/s]':>13} {'ratio':>7}")
+theirs = {case(line.split()[1]): 1.0 / float(line.split()[2]) for line in lines}
+for name, rates in sorted(ours.items()):
+    mine = statistics.median(rates)
+    if name in theirs:
+        print(f"{name:>12} {mine:>14.2f} {theirs[name]:>13.2f} {mine / theirs[name]:>7.2f}")
+    else:  # ratesim only (other steppers, float32, the GEMM peak)
+        print(f"{name:>12} {mine:>14.4g}")
 if gflops:  # EM: the matrix products' rate against the GEMM peak measured in this run
-    peak = max(statistics.median(v) for v in gflops.values())
-    for name, v in gflops.items():
-        print(f"{name:>7} {statistics.median(v):>8.1f} GFLOP/s = {statistics.median(v) / peak:.0%} of the peak")
+    peak = statistics.median(gflops[max(gflops, key=lambda k: statistics.median(gflops[k]))])
+    for name, v in sorted(gflops.items()):
+        print(f"{name:>12} {statistics.median(v):>8.1f} GFLOP/s = {statistics.median(v) / peak:.0%} of the best")
 PY

@@ -29,11 +29,11 @@ const matrix& data() {
   return Y;
 }
 
-void em_step(benchmark::State& state) {
+void em_step(benchmark::State& state, bool single_precision) {
   const matrix& Y = data();
   const auto C = static_cast<Eigen::Index>(state.range(0));
   std::mt19937_64 rng(1);
-  em_trainer em(Y, data_mean_weights(Y, C, 0.5, A, rng), A);
+  em_trainer em(Y, data_mean_weights(Y, C, 0.5, A, rng), A, 2048, single_precision);
   for (auto _ : state) benchmark::DoNotOptimize(em.step());
   state.SetItemsProcessed(state.iterations());
   // Two matrix products of C × D × N multiply-adds each.
@@ -42,7 +42,9 @@ void em_step(benchmark::State& state) {
       benchmark::Counter(flops * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(em_step)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(em_step, , false)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTime();
+// The same with the products in float32 (em_options::single_precision).
+BENCHMARK_CAPTURE(em_step, float32, true)->Arg(100)->Arg(400)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The machine's matrix-product peak: OpenBLAS's DGEMM (the kernels EM's products use,
 // and numpy's) on square n × n doubles, on every core. em_step's GFLOP/s counts only its

@@ -8,24 +8,29 @@
 
 #include <cblas.h>
 
+#include <type_traits>
+
 namespace ratesim::blas {
 
-// C = A · B (column-major views; C's storage is written whole).
-template <class Out>
-void product(matrix_view A, matrix_view B, Out&& C) {
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(A.rows()),
-              static_cast<int>(B.cols()), static_cast<int>(A.cols()), 1.0, A.data(),
-              static_cast<int>(A.outerStride()), B.data(), static_cast<int>(B.outerStride()),
-              0.0, C.data(), static_cast<int>(C.outerStride()));
+inline void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda,
+                 const double* b, int ldb, double beta, double* c, int ldc) {
+  cblas_dgemm(CblasColMajor, CblasNoTrans, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+inline void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasColMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
-// C += A · Bᵀ.
-template <class Out>
-void add_product_transposed(matrix_view A, matrix_view B, Out&& C) {
-  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, static_cast<int>(A.rows()),
-              static_cast<int>(B.rows()), static_cast<int>(A.cols()), 1.0, A.data(),
-              static_cast<int>(A.outerStride()), B.data(), static_cast<int>(B.outerStride()),
-              1.0, C.data(), static_cast<int>(C.outerStride()));
+// C = A · B, or C += A · Bᵀ with `accumulate_transposed` (column-major Eigen views of
+// doubles or of floats).
+template <class InA, class InB, class Out>
+void product(const InA& A, const InB& B, Out&& C, bool accumulate_transposed = false) {
+  using scalar = typename std::decay_t<Out>::Scalar;
+  const auto n = accumulate_transposed ? B.rows() : B.cols();
+  gemm(accumulate_transposed ? CblasTrans : CblasNoTrans, static_cast<int>(A.rows()),
+       static_cast<int>(n), static_cast<int>(A.cols()), A.data(),
+       static_cast<int>(A.outerStride()), B.data(), static_cast<int>(B.outerStride()),
+       accumulate_transposed ? scalar(1) : scalar(0), C.data(), static_cast<int>(C.outerStride()));
 }
 
 }  // namespace ratesim::blas

@@ -68,7 +68,8 @@ vector lgamma_sums(matrix_view Y) {
 // next to OpenBLAS's cost more than they gain). Every sum is taken in a fixed order, so the
 // result does not depend on timing.
 double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
-              std::size_t chunk, matrix* S, matrix* posterior) {
+              std::size_t chunk, matrix* S, matrix* posterior,
+              const Eigen::MatrixXf* Y_single = nullptr) {
   const Eigen::Index C = W.rows(), N = Y.cols();
   const matrix log_W = W.array().log().matrix();
   const vector row_sums = W.rowwise().sum();
@@ -77,12 +78,25 @@ double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta
   if (S) S->setZero(C, Y.rows());
   matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
   vector lse(block);
+  // Single precision: the products in float (log W, the data, the posterior), the rest
+  // in double.
+  Eigen::MatrixXf log_W_single, L_single, S_single;
+  if (Y_single) {
+    log_W_single = log_W.cast<float>();
+    L_single.resize(C, block);
+    if (S) S_single.resize(C, Y.rows());
+  }
   double total = 0.0;
   for (Eigen::Index first = 0; first < N; first += block) {
     const Eigen::Index n = std::min(block, N - first);
     const auto Yb = Y.middleCols(first, n);
     auto Lb = L.leftCols(n);
-    blas::product(log_W, Yb, Lb);  // the first product
+    if (Y_single) {  // the first product
+      blas::product(log_W_single, Y_single->middleCols(first, n), L_single.leftCols(n));
+      Lb = L_single.leftCols(n).cast<double>();
+    } else {
+      blas::product(log_W, Yb, Lb);
+    }
     for (Eigen::Index j = 0; j < n; ++j) {
       auto column = Lb.col(j);
       column -= row_sums;
@@ -97,7 +111,14 @@ double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta
     }
     for (Eigen::Index j = 0; j < n; ++j) total += lse[j] - log_C - lgammas[first + j];
     if (posterior) posterior->middleCols(first, n) = Lb;
-    if (S) blas::add_product_transposed(Lb, Yb, *S);  // the second product
+    if (S && Y_single) {  // the second product, summed in double block by block
+      L_single.leftCols(n) = Lb.cast<float>();
+      S_single.setZero();
+      blas::product(L_single.leftCols(n), Y_single->middleCols(first, n), S_single, true);
+      *S += S_single.cast<double>();
+    } else if (S) {
+      blas::product(Lb, Yb, *S, true);
+    }
   }
   return total / static_cast<double>(N);
 }
@@ -120,16 +141,18 @@ double poisson_mixture::log_likelihood(matrix_view Y) const {
   return e_step(Y, lgamma_sums(Y), W_, 1.0, 2048, nullptr, nullptr);
 }
 
-em_trainer::em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk)
+em_trainer::em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk,
+                       bool single_precision)
     : Y_(Y), W_(std::move(W0)), A_(A), chunk_(chunk) {
   check_weights(W_, "em: initial");
   check_data(Y_, W_.cols(), "em");
   require_positive("em", "A", A_);
   lgammas_ = lgamma_sums(Y_);
+  if (single_precision) Y_single_ = Y_.cast<float>();
 }
 
 double em_trainer::step(double beta) {
-  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr);
+  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr, single());
   // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights; a
   // floor far below any weight that matters keeps ln W finite where the data are 0.
   for (Eigen::Index c = 0; c < S_.rows(); ++c) {
@@ -141,7 +164,7 @@ double em_trainer::step(double beta) {
 }
 
 double em_trainer::log_likelihood() const {
-  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr);
+  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr, single());
 }
 
 em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) {
@@ -149,7 +172,7 @@ em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) 
     throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
   if (!(options.anneal_start > 0.0 && options.anneal_start <= 1.0))
     throw_parameter_error("fit_em", "anneal_start", "in (0, 1]", options.anneal_start);
-  em_trainer em(Y, std::move(W0), A, options.chunk);
+  em_trainer em(Y, std::move(W0), A, options.chunk, options.single_precision);
   auto beta_at = [&](int step) {  // inverse temperature of the E-step that makes step+1
     if (step >= options.anneal_iterations) return 1.0;
     return options.anneal_start +

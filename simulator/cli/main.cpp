@@ -86,6 +86,8 @@ void add_fit(CLI::App& app, fit_command& c) {
       ->capture_default_str();
   fit->add_option("--anneal-iterations", o.anneal_iterations, "em: steps to anneal to 1")
       ->capture_default_str();
+  fit->add_flag("--float32", o.single_precision,
+                "em: the matrix products in single precision (about twice as fast)");
   fit->add_option("--epochs", o.epochs, "online/ode: passes over the training data")
       ->capture_default_str();
   fit->add_option("--learning-rate", o.learning_rate, "online/ode: ε = T/τ_W of the first epoch")

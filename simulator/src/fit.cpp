@@ -118,6 +118,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     em.tolerance = o.tolerance;
     em.anneal_start = o.anneal_start;
     em.anneal_iterations = o.anneal_iterations;
+    em.single_precision = o.single_precision;
     em.on_iteration = [&](int it, const matrix& W, double ll) {
       r.curve_train.push_back(ll);
       if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test));

@@ -29,6 +29,7 @@ struct fit_options {
   double tolerance = 1e-6;    // stop when the log-likelihood gains less per step
   double anneal_start = 1.0;  // deterministic annealing: β at the first step
   int anneal_iterations = 0;
+  bool single_precision = false;  // the matrix products in float32 (em_options)
 
   // online and ode: passes over the training data, the learning rate ε = T/τ_W of the
   // first epoch, and its schedule: "constant", "exponential" (ε_e = ε decay^e) or
