@@ -8,9 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <omp.h>
-#include <thread>
-#include <vector>
 
 namespace ratesim {
 
@@ -64,23 +61,11 @@ vector lgamma_sums(matrix_view Y) {
   return out;
 }
 
-// Runs work(begin, end) over [0, n) split among omp_get_max_threads() threads, started
-// here and joined before returning: unlike OpenMP's pool, no thread keeps spinning
-// afterwards next to OpenBLAS's.
-template <class Work>
-void in_parallel(Eigen::Index n, Work&& work) {
-  const Eigen::Index parts = std::clamp<Eigen::Index>(omp_get_max_threads(), 1, std::max<Eigen::Index>(n, 1));
-  std::vector<std::thread> helpers;
-  for (Eigen::Index p = 1; p < parts; ++p)
-    helpers.emplace_back([&, p] { work(n * p / parts, n * (p + 1) / parts); });
-  work(0, n / parts);
-  for (auto& t : helpers) t.join();
-}
-
 // One pass over the data, block by block: the E-step (posterior at inverse temperature
 // beta) and, when S is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the
 // mean log-likelihood of W (at beta = 1). The two matrix products of a block run on
-// OpenBLAS's threads, the log-sum-exp between them on threads of its own (in_parallel). Every sum is taken in a fixed order, so the
+// OpenBLAS's threads; the log-sum-exp between them runs on one (OpenMP threads waiting
+// next to OpenBLAS's cost more than they gain). Every sum is taken in a fixed order, so the
 // result does not depend on timing.
 double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
               std::size_t chunk, matrix* S, matrix* posterior,
@@ -112,20 +97,18 @@ double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta
     } else {
       blas::product(log_W, Yb, Lb);
     }
-    in_parallel(n, [&](Eigen::Index begin, Eigen::Index end) {
-      for (Eigen::Index j = begin; j < end; ++j) {
-        auto column = Lb.col(j);
-        column -= row_sums;
-        const double top = column.maxCoeff();
-        lse[j] = top + std::log((column.array() - top).exp().sum());
-        if (beta == 1.0) {
-          column = (column.array() - lse[j]).exp().matrix();
-        } else {
-          column = (beta * (column.array() - top)).exp().matrix();
-          column /= column.sum();
-        }
+    for (Eigen::Index j = 0; j < n; ++j) {
+      auto column = Lb.col(j);
+      column -= row_sums;
+      const double top = column.maxCoeff();
+      lse[j] = top + std::log((column.array() - top).exp().sum());
+      if (beta == 1.0) {
+        column = (column.array() - lse[j]).exp().matrix();
+      } else {
+        column = (beta * (column.array() - top)).exp().matrix();
+        column /= column.sum();
       }
-    });
+    }
     for (Eigen::Index j = 0; j < n; ++j) total += lse[j] - log_C - lgammas[first + j];
     if (posterior) posterior->middleCols(first, n) = Lb;
     if (S && Y_single) {  // the second product, summed in double block by block
