@@ -17,9 +17,10 @@ cp "$source_dir"/examples/*.toml "$source_dir"/examples/plugin/*.toml "$build"/c
 printf '\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00\x02\x01\x02\x03\x04\x05\x06\x07\x08' \
   >"$build"/corpus/idx/images.idx
 printf '\x00\x00\x08\x01\x00\x00\x00\x03\x07\x00\x03' >"$build"/corpus/idx/labels.idx
-# -rss_limit_mb and -timeout turn runaway memory or time into failures too.
+# -rss_limit_mb and -timeout turn runaway memory or time into failures too; a failing
+# input is written to BUILD_DIR (-artifact_prefix), not into the working directory.
 for target in config idx hdf5 checkpoint; do
   echo "== ${target}_fuzzer, ${seconds} s"
   "$build"/tests/fuzz/${target}_fuzzer "$build"/corpus/$target -max_total_time="$seconds" \
-    -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | tail -6
+    -rss_limit_mb=2048 -timeout=10 -artifact_prefix="$build/" -print_final_stats=1 2>&1 | tail -6
 done
