@@ -21,6 +21,19 @@ inline void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int ld
   cblas_sgemm(CblasColMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
+// OpenBLAS on one thread while it lives (EM runs its products on OpenMP's threads, each
+// with data of its own), then as many as before.
+class one_thread {
+ public:
+  one_thread() : before_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~one_thread() { openblas_set_num_threads(before_); }
+  one_thread(const one_thread&) = delete;
+  one_thread& operator=(const one_thread&) = delete;
+
+ private:
+  int before_;
+};
+
 // C = A · B, or C += A · Bᵀ with `accumulate_transposed` (column-major Eigen views of
 // doubles or of floats).
 template <class InA, class InB, class Out>

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace ratesim {
 
@@ -61,66 +62,83 @@ vector lgamma_sums(matrix_view Y) {
   return out;
 }
 
-// One pass over the data, block by block: the E-step (posterior at inverse temperature
-// beta) and, when S is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the
-// mean log-likelihood of W (at beta = 1). The two matrix products of a block run on
-// OpenBLAS's threads; the log-sum-exp between them runs on one (OpenMP threads waiting
-// next to OpenBLAS's cost more than they gain). Every sum is taken in a fixed order, so the
-// result does not depend on timing.
+// The posterior of one data point from its column Σ_d y_d ln W_cd − Σ_d W_cd, in place, at
+// inverse temperature beta; returns the log-sum-exp at beta = 1 (ln p(y) + ln C + Σ ln y!).
+double posterior_in_place(Eigen::Ref<vector> column, double beta) {
+  const double top = column.maxCoeff();
+  if (beta == 1.0) {  // one exponential per component
+    column = (column.array() - top).exp().matrix();
+    const double sum = column.sum();
+    column /= sum;
+    return top + std::log(sum);
+  }
+  const double lse = top + std::log((column.array() - top).exp().sum());
+  column = (beta * (column.array() - top)).exp().matrix();
+  column /= column.sum();
+  return lse;
+}
+
+// One pass over the data: the E-step (posterior at inverse temperature beta) and, when S
+// is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the mean
+// log-likelihood of W (at beta = 1).
+//
+// The data are cut into blocks of `chunk` points, and the blocks dealt to a fixed number
+// of groups that OpenMP's threads take whole: each group runs its blocks' two products
+// (OpenBLAS on one thread inside) and the log-sum-exp between them, and sums its own
+// share of S. The shares are added in group order at the end, so the result depends
+// neither on timing nor on the number of threads, and no thread waits for another
+// between the products.
 double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
               std::size_t chunk, matrix* S, matrix* posterior,
               const Eigen::MatrixXf* Y_single = nullptr) {
-  const Eigen::Index C = W.rows(), N = Y.cols();
+  const Eigen::Index C = W.rows(), D = Y.rows(), N = Y.cols();
   const matrix log_W = W.array().log().matrix();
   const vector row_sums = W.rowwise().sum();
-  const double log_C = std::log(static_cast<double>(C));
+  const Eigen::MatrixXf log_W_single = Y_single ? log_W.cast<float>() : Eigen::MatrixXf();
   const auto block = std::min(static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1)), N);
-  if (S) S->setZero(C, Y.rows());
-  matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
-  vector lse(block);
-  // Single precision: the products in float (log W, the data, the posterior), the rest
-  // in double.
-  Eigen::MatrixXf log_W_single, L_single, S_single;
-  if (Y_single) {
-    log_W_single = log_W.cast<float>();
-    L_single.resize(C, block);
-    if (S) S_single.resize(C, Y.rows());
-  }
-  double total = 0.0;
-  for (Eigen::Index first = 0; first < N; first += block) {
-    const Eigen::Index n = std::min(block, N - first);
-    const auto Yb = Y.middleCols(first, n);
-    auto Lb = L.leftCols(n);
-    if (Y_single) {  // the first product
-      blas::product(log_W_single, Y_single->middleCols(first, n), L_single.leftCols(n));
-      Lb = L_single.leftCols(n).cast<double>();
-    } else {
-      blas::product(log_W, Yb, Lb);
-    }
-    for (Eigen::Index j = 0; j < n; ++j) {
-      auto column = Lb.col(j);
-      column -= row_sums;
-      const double top = column.maxCoeff();
-      lse[j] = top + std::log((column.array() - top).exp().sum());
-      if (beta == 1.0) {
-        column = (column.array() - lse[j]).exp().matrix();
+  const Eigen::Index blocks = (N + block - 1) / block;
+  const Eigen::Index groups = std::min<Eigen::Index>(blocks, 8);
+  std::vector<matrix> shares(S ? groups : 0);
+  vector lse(N);
+  const blas::one_thread blas_serial;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Eigen::Index g = 0; g < groups; ++g) {
+    matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
+    // Single precision: the products in float (log W, the data, the posterior), the
+    // rest, and the sum over blocks, in double.
+    Eigen::MatrixXf L_single(Y_single ? C : 0, Y_single ? block : 0);
+    Eigen::MatrixXf S_single(Y_single && S ? C : 0, Y_single && S ? D : 0);
+    if (S) shares[g].setZero(C, D);
+    for (Eigen::Index b = blocks * g / groups; b < blocks * (g + 1) / groups; ++b) {
+      const Eigen::Index first = b * block, n = std::min(block, N - first);
+      const auto Yb = Y.middleCols(first, n);
+      auto Lb = L.leftCols(n);
+      if (Y_single) {  // the first product
+        blas::product(log_W_single, Y_single->middleCols(first, n), L_single.leftCols(n));
+        Lb = L_single.leftCols(n).cast<double>();
       } else {
-        column = (beta * (column.array() - top)).exp().matrix();
-        column /= column.sum();
+        blas::product(log_W, Yb, Lb);
+      }
+      Lb.colwise() -= row_sums;
+      for (Eigen::Index j = 0; j < n; ++j) lse[first + j] = posterior_in_place(Lb.col(j), beta);
+      if (posterior) posterior->middleCols(first, n) = Lb;
+      if (S && Y_single) {  // the second product
+        L_single.leftCols(n) = Lb.cast<float>();
+        S_single.setZero();
+        blas::product(L_single.leftCols(n), Y_single->middleCols(first, n), S_single, true);
+        shares[g] += S_single.cast<double>();
+      } else if (S) {
+        blas::product(Lb, Yb, shares[g], true);
       }
     }
-    for (Eigen::Index j = 0; j < n; ++j) total += lse[j] - log_C - lgammas[first + j];
-    if (posterior) posterior->middleCols(first, n) = Lb;
-    if (S && Y_single) {  // the second product, summed in double block by block
-      L_single.leftCols(n) = Lb.cast<float>();
-      S_single.setZero();
-      blas::product(L_single.leftCols(n), Y_single->middleCols(first, n), S_single, true);
-      *S += S_single.cast<double>();
-    } else if (S) {
-      blas::product(Lb, Yb, *S, true);
-    }
   }
-  return total / static_cast<double>(N);
+  if (S) {
+    S->setZero(C, D);
+    for (const matrix& share : shares) *S += share;
+  }
+  double total = 0.0;
+  for (Eigen::Index n = 0; n < N; ++n) total += lse[n] - lgammas[n];
+  return total / static_cast<double>(N) - std::log(static_cast<double>(C));
 }
 
 }  // namespace
