@@ -15,6 +15,8 @@ namespace {
 // For normal x > 0: x = 2^e · m with m in [√½, √2), f = m − 1 (exact), s = f / (2 + f),
 // ln(1 + f) = 2 atanh(s) = f − (f²/2 − s (f²/2 + R)) with R = Σ_k a_k s^2k, a_k = 2/(2k+1);
 // ten terms reach below 1e-18 for |s| <= 0.1716. ln 2 is split so that e · ln2_hi is exact.
+// The sum is taken by Estrin's scheme (pairs of terms, then z², z⁴, z⁸): its dependency
+// chains are half as long as Horner's, which keeps more of the vector units busy.
 constexpr double ln2_hi = 0x1.62e42fee00000p-1;
 constexpr double ln2_lo = 0x1.a39ef35793c76p-33;
 constexpr double sqrt2 = 0x1.6a09e667f3bcdp+0;
@@ -39,9 +41,11 @@ double log_one(double x, double floor) {
   const double f = m - 1.0;
   const double s = f / (2.0 + f);
   const double z = s * s;
-  double p = a[9];
-  for (int k = 8; k >= 0; --k) p = p * z + a[k];
-  const double R = z * p;
+  const double z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
+  const double p01 = a[0] + a[1] * z, p23 = a[2] + a[3] * z, p45 = a[4] + a[5] * z,
+               p67 = a[6] + a[7] * z, p89 = a[8] + a[9] * z;
+  const double p03 = p01 + p23 * z2, p47 = p45 + p67 * z2;
+  const double R = z * ((p03 + p47 * z4) + p89 * z8);
   const double hfsq = 0.5 * f * f;
   return e * ln2_hi - ((hfsq - (s * (hfsq + R) + e * ln2_lo)) - f);
 }
@@ -75,9 +79,14 @@ void log_sse2(const double* in, double* out, std::size_t n, double floor) {
     const __m128d f = _mm_sub_pd(m, _mm_set1_pd(1.0));
     const __m128d s = _mm_div_pd(f, _mm_add_pd(_mm_set1_pd(2.0), f));
     const __m128d z = _mm_mul_pd(s, s);
-    __m128d p = _mm_set1_pd(a[9]);
-    for (int k = 8; k >= 0; --k) p = _mm_add_pd(_mm_mul_pd(p, z), _mm_set1_pd(a[k]));
-    const __m128d R = _mm_mul_pd(z, p);
+    const __m128d z2 = _mm_mul_pd(z, z), z4 = _mm_mul_pd(z2, z2), z8 = _mm_mul_pd(z4, z4);
+    __m128d pair[5];
+    for (int k = 0; k < 5; ++k)
+      pair[k] = _mm_add_pd(_mm_set1_pd(a[2 * k]), _mm_mul_pd(_mm_set1_pd(a[2 * k + 1]), z));
+    const __m128d p03 = _mm_add_pd(pair[0], _mm_mul_pd(pair[1], z2));
+    const __m128d p47 = _mm_add_pd(pair[2], _mm_mul_pd(pair[3], z2));
+    const __m128d R = _mm_mul_pd(
+        z, _mm_add_pd(_mm_add_pd(p03, _mm_mul_pd(p47, z4)), _mm_mul_pd(pair[4], z8)));
     const __m128d hfsq = _mm_mul_pd(_mm_mul_pd(_mm_set1_pd(0.5), f), f);
     const __m128d inner = _mm_add_pd(_mm_mul_pd(s, _mm_add_pd(hfsq, R)),
                                      _mm_mul_pd(e, _mm_set1_pd(ln2_lo)));
@@ -112,9 +121,16 @@ __attribute__((target("avx2"))) void log_avx2(const double* in, double* out, std
     const __m256d f = _mm256_sub_pd(m, _mm256_set1_pd(1.0));
     const __m256d s = _mm256_div_pd(f, _mm256_add_pd(_mm256_set1_pd(2.0), f));
     const __m256d z = _mm256_mul_pd(s, s);
-    __m256d p = _mm256_set1_pd(a[9]);
-    for (int k = 8; k >= 0; --k) p = _mm256_add_pd(_mm256_mul_pd(p, z), _mm256_set1_pd(a[k]));
-    const __m256d R = _mm256_mul_pd(z, p);
+    const __m256d z2 = _mm256_mul_pd(z, z), z4 = _mm256_mul_pd(z2, z2),
+                  z8 = _mm256_mul_pd(z4, z4);
+    __m256d pair[5];
+    for (int k = 0; k < 5; ++k)
+      pair[k] = _mm256_add_pd(_mm256_set1_pd(a[2 * k]),
+                              _mm256_mul_pd(_mm256_set1_pd(a[2 * k + 1]), z));
+    const __m256d p03 = _mm256_add_pd(pair[0], _mm256_mul_pd(pair[1], z2));
+    const __m256d p47 = _mm256_add_pd(pair[2], _mm256_mul_pd(pair[3], z2));
+    const __m256d R = _mm256_mul_pd(
+        z, _mm256_add_pd(_mm256_add_pd(p03, _mm256_mul_pd(p47, z4)), _mm256_mul_pd(pair[4], z8)));
     const __m256d hfsq = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(0.5), f), f);
     const __m256d inner = _mm256_add_pd(_mm256_mul_pd(s, _mm256_add_pd(hfsq, R)),
                                         _mm256_mul_pd(e, _mm256_set1_pd(ln2_lo)));
