@@ -312,22 +312,17 @@ checkpoint read_checkpoint_file(const std::string& path, const std::string& cont
 
 // ---- Compatibility --------------------------------------------------------------------
 
-namespace {
-
-// The first line at which two texts differ, for a message.
-std::string first_difference(const std::string& a, const std::string& b) {
+std::string first_difference(const std::string& saved, const std::string& now) {
   std::size_t line = 1, i = 0;
-  while (i < a.size() && i < b.size() && a[i] == b[i]) line += a[i++] == '\n';
+  while (i < saved.size() && i < now.size() && saved[i] == now[i]) line += saved[i++] == '\n';
   auto line_at = [](const std::string& s, std::size_t pos) {
     const std::size_t start = s.rfind('\n', pos == 0 ? 0 : pos - 1);
     const std::size_t begin = start == std::string::npos || pos == 0 ? 0 : start + 1;
     return s.substr(begin, s.find('\n', begin) - begin);
   };
-  return fmt::format("line {}: \"{}\" in the checkpoint, \"{}\" now", line, line_at(a, i),
-                     line_at(b, i));
+  return fmt::format("line {}: \"{}\" in the checkpoint, \"{}\" now", line, line_at(saved, i),
+                     line_at(now, i));
 }
-
-}  // namespace
 
 std::vector<std::string> check_resumable(const checkpoint& c, const std::string* config,
                                          bool force) {

@@ -347,15 +347,9 @@ void network::restore(const checkpoint& c, double t) {
   freeze();
   const std::string now = describe_structure();
   const std::string& saved = c.text("network.structure");
-  if (saved != now) {
-    std::size_t i = 0;
-    while (i < saved.size() && i < now.size() && saved[i] == now[i]) ++i;
-    const std::size_t begin = saved.rfind('\n', i == 0 ? 0 : i - 1);
-    const std::size_t from = begin == std::string::npos || i == 0 ? 0 : begin + 1;
-    throw usage_error(fmt::format(
-        "network: the checkpoint is of another network: it has \"{}\", this one \"{}\"",
-        saved.substr(from, saved.find('\n', from) - from), now.substr(from, now.find('\n', from) - from)));
-  }
+  if (saved != now)
+    throw usage_error(fmt::format("network: the checkpoint is of another network ({})",
+                                  first_difference(saved, now)));
   const auto& x = c.numbers("network.state");
   const auto& origins = c.integers("network.stimulus_origin");
   if (static_cast<Eigen::Index>(x.size()) != x_.size())

@@ -66,4 +66,8 @@ checkpoint read_checkpoint(const std::string& path);
 std::vector<std::string> check_resumable(const checkpoint& c, const std::string* config,
                                          bool force);
 
+// Where a text saved in a checkpoint first differs from the current one, for messages:
+// line "L: \"…\" in the checkpoint, \"…\" now".
+std::string first_difference(const std::string& saved, const std::string& now);
+
 }  // namespace ratesim
