@@ -15,7 +15,6 @@
 #include <ratesim/simulation.hpp>
 
 #include <benchmark/benchmark.h>
-#include <cblas.h>
 #include <omp.h>
 
 #include <random>
@@ -41,13 +40,11 @@ void em(benchmark::State& state) {
   const matrix Y = subset(N, stride);
   std::mt19937_64 rng(1);
   em_trainer trainer(Y, data_mean_weights(Y, C, 0.5, A, rng), A);
-  // Both pools: OpenMP's (and the threads EM starts itself) and OpenBLAS's.
+  // EM's threads are OpenMP's (OpenBLAS runs on one thread inside each).
   const int threads_before = omp_get_max_threads();
   omp_set_num_threads(static_cast<int>(state.range(3)));
-  openblas_set_num_threads(static_cast<int>(state.range(3)));
   for (auto _ : state) benchmark::DoNotOptimize(trainer.step());
   omp_set_num_threads(threads_before);
-  openblas_set_num_threads(threads_before);
   state.SetItemsProcessed(state.iterations());
   state.counters["ns_per_unit"] = benchmark::Counter(
       double(N * C * Y.rows()) / 1e9, benchmark::Counter::kIsIterationInvariantRate |
