@@ -1,6 +1,7 @@
 // The ODE regime: convergence orders of the fixed steppers, dopri5's error control,
 // piecewise integration across input changes, the synaptic-scaling invariant along ODE
-// trajectories, and agreement between the ODE and quasi-static regimes.
+// trajectories, agreement between the ODE and quasi-static regimes, and the same bits on
+// any number of threads.
 
 #include "circuit.hpp"
 
@@ -10,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+
+#include <omp.h>
 
 namespace ratesim {
 namespace {
@@ -155,6 +158,37 @@ TEST(Regimes, OdeAgreesWithQuasiStaticWhenPopulationsAreFast) {
   const double learned = (W[1] - W0).norm();
   EXPECT_GT(learned, 1.0);
   EXPECT_LT((W[0] - W[1]).norm(), 0.05 * learned);
+}
+
+TEST(Regimes, ThreadsDoNotChangeABit) {
+  // C · D = 39,200 weights at D = 784: large enough that the logarithms, dW/dt, the
+  // quasi-static update and the finiteness check are shared between threads. One, two and
+  // three threads give the same state, bit for bit, in both regimes.
+  const testing::circuit_params p{.D = 784, .C = 50, .A = 900.0, .tau_W = 20.0};
+  std::mt19937_64 rng(12);
+  const matrix patterns = testing::random_patterns(p.D, 6, rng);
+  auto run = [&](int threads, bool ode) {
+    omp_set_num_threads(threads);
+    std::mt19937_64 init(13);
+    network net;
+    testing::build_circuit(net, p, init);
+    net.stimulate("input", std::make_unique<pattern_set>(patterns,
+                                                         pattern_set::params{.duration = 1.0}));
+    if (ode) {
+      ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
+      sim.run(6.0);
+    } else {
+      quasi_static_simulation sim(net, {.dt = 1.0});
+      sim.run_presentations(6);
+    }
+    return vector(net.state());
+  };
+  const int threads_before = omp_get_max_threads();
+  for (bool ode : {true, false}) {
+    const vector one = run(1, ode), two = run(2, ode), three = run(3, ode);
+    EXPECT_TRUE(one == two && one == three) << (ode ? "ODE" : "quasi-static");
+  }
+  omp_set_num_threads(threads_before);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include <ratesim/error.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
 
+#include "detail/pieces.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,9 +22,16 @@ std::unique_ptr<plasticity_rule> synaptic_scaling_rule::create(const parameters&
 
 void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
                                        matrix_span dWdt) const {
-  // s_c (y_d − W_cd) / τ, one broadcast expression: no temporaries.
-  dWdt.array() = ((-W.array()).rowwise() + pre.transpose().array()).colwise() *
-                 (post.array() / p_.tau);
+  // s_c (y_d − W_cd) / τ, one broadcast expression (no temporaries) per block of columns,
+  // the blocks shared between the threads.
+  const auto rows = static_cast<std::size_t>(W.rows());
+  detail::for_pieces(static_cast<std::size_t>(W.cols()), [&](std::size_t first, std::size_t n) {
+    const auto d = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
+    dWdt.middleCols(d, m).array() =
+        ((-W.middleCols(d, m).array()).rowwise() + pre.segment(d, m).transpose().array())
+            .colwise() *
+        (post.array() / p_.tau);
+  }, rows);
 }
 
 bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_view post,

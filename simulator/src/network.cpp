@@ -1,8 +1,11 @@
 #include <ratesim/error.hpp>
 #include <ratesim/network.hpp>
 
+#include "detail/pieces.hpp"
+
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 
 namespace ratesim {
@@ -228,7 +231,11 @@ void network::quasi_static_step(double factor, bool sparse) {
         p.rule()->step_sparse(W, pre, post, factor, changed_rows_[k]))
       continue;
     p.rule()->derivative(W, pre, post, dense_dw_[k]);
-    W += factor * dense_dw_[k];
+    const double* dw = dense_dw_[k].data();
+    detail::for_pieces(static_cast<std::size_t>(W.size()), [&](std::size_t first, std::size_t n) {
+      Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
+      w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
+    });
     all_changed_[k] = 1;
   }
 }
@@ -281,9 +288,14 @@ void network::weight_derivative(vector_span dw) const {
 }
 
 void network::check_finite(const vector& x, double t) const {
-  // x · 0 is 0 for a finite x and NaN otherwise: one vectorised pass finds out whether
-  // anything needs looking at.
-  if ((x.array() * 0.0).sum() == 0.0) return;
+  // x · 0 is 0 for a finite x and NaN otherwise: one vectorised pass (shared between the
+  // threads) finds out whether anything needs looking at.
+  std::atomic<bool> all_finite = true;
+  detail::for_pieces(static_cast<std::size_t>(x.size()), [&](std::size_t first, std::size_t n) {
+    const auto piece = x.segment(static_cast<Eigen::Index>(first), static_cast<Eigen::Index>(n));
+    if ((piece.array() * 0.0).sum() != 0.0) all_finite = false;
+  });
+  if (all_finite) return;
   Eigen::Index i = 0;
   while (std::isfinite(x[i])) ++i;
   const double value = x[i];

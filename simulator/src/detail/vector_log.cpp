@@ -1,5 +1,7 @@
 #include "vector_log.hpp"
 
+#include "pieces.hpp"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -166,7 +168,10 @@ const choice& chosen() {
 }  // namespace
 
 void log_floored(const double* in, double* out, std::size_t n, double floor) {
-  chosen().run(in, out, n, floor);
+  const kernel run = chosen().run;
+  for_pieces(n, [&](std::size_t first, std::size_t count) {
+    run(in + first, out + first, count, floor);
+  });
 }
 
 const char* log_floored_isa() { return chosen().name; }

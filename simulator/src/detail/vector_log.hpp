@@ -3,6 +3,7 @@
 // per step). One algorithm, written once per SIMD width (scalar, SSE2, AVX2 picked at run
 // time) with the same operations in the same order, so every x86-64 machine gets the same
 // bits: a checkpoint resumes bit for bit on any of them. Within 2 ulp of std::log.
+// Long arrays are shared between OpenMP's threads (OMP_NUM_THREADS), with the same bits.
 
 #include <cstddef>
 #include <string_view>
