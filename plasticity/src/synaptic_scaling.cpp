@@ -1,7 +1,6 @@
 #include <ratesim/error.hpp>
+#include <ratesim/parallel.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
-
-#include "detail/pieces.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -25,7 +24,7 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
   // s_c (y_d − W_cd) / τ, one broadcast expression (no temporaries) per block of columns,
   // the blocks shared between the threads.
   const auto rows = static_cast<std::size_t>(W.rows());
-  detail::for_pieces(static_cast<std::size_t>(W.cols()), [&](std::size_t first, std::size_t n) {
+  for_each_piece(static_cast<std::size_t>(W.cols()), [&](std::size_t first, std::size_t n) {
     const auto d = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
     dWdt.middleCols(d, m).array() =
         ((-W.middleCols(d, m).array()).rowwise() + pre.segment(d, m).transpose().array())

@@ -1,6 +1,6 @@
 #include "vector_log.hpp"
 
-#include "pieces.hpp"
+#include <ratesim/parallel.hpp>
 
 #include <bit>
 #include <cmath>
@@ -169,7 +169,7 @@ const choice& chosen() {
 
 void log_floored(const double* in, double* out, std::size_t n, double floor) {
   const kernel run = chosen().run;
-  for_pieces(n, [&](std::size_t first, std::size_t count) {
+  ratesim::for_each_piece(n, [&](std::size_t first, std::size_t count) {
     run(in + first, out + first, count, floor);
   });
 }
