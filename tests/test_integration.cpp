@@ -161,32 +161,33 @@ TEST(Regimes, OdeAgreesWithQuasiStaticWhenPopulationsAreFast) {
 }
 
 TEST(Regimes, ThreadsDoNotChangeABit) {
-  // C · D = 39,200 weights at D = 784: large enough that the logarithms, dW/dt, the
-  // quasi-static update and the finiteness check are shared between threads. One, two and
-  // three threads give the same state, bit for bit, in both regimes.
+  // C · D = 39,200 weights at D = 784: large enough that the logarithms, dW/dt, odeint's
+  // vector operations, the quasi-static update and the finiteness check are shared
+  // between threads. One, two and three threads give the same state, bit for bit, with
+  // every stepper and in the quasi-static regime.
   const testing::circuit_params p{.D = 784, .C = 50, .A = 900.0, .tau_W = 20.0};
   std::mt19937_64 rng(12);
   const matrix patterns = testing::random_patterns(p.D, 6, rng);
-  auto run = [&](int threads, bool ode) {
+  auto run = [&](int threads, const std::string& stepper) {
     omp_set_num_threads(threads);
     std::mt19937_64 init(13);
     network net;
     testing::build_circuit(net, p, init);
     net.stimulate("input", std::make_unique<pattern_set>(patterns,
                                                          pattern_set::params{.duration = 1.0}));
-    if (ode) {
-      ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
-      sim.run(6.0);
-    } else {
+    if (stepper.empty()) {
       quasi_static_simulation sim(net, {.dt = 1.0});
       sim.run_presentations(6);
+    } else {
+      ode_simulation sim(net, {.stepper = stepper, .dt = 0.1});
+      sim.run(6.0);
     }
     return vector(net.state());
   };
   const int threads_before = omp_get_max_threads();
-  for (bool ode : {true, false}) {
-    const vector one = run(1, ode), two = run(2, ode), three = run(3, ode);
-    EXPECT_TRUE(one == two && one == three) << (ode ? "ODE" : "quasi-static");
+  for (const std::string stepper : {"euler", "rk4", "dopri5", ""}) {
+    const vector one = run(1, stepper), two = run(2, stepper), three = run(3, stepper);
+    EXPECT_TRUE(one == two && one == three) << (stepper.empty() ? "quasi-static" : stepper);
   }
   omp_set_num_threads(threads_before);
 }

@@ -2,6 +2,7 @@
 // odeint system; it is passed with std::cref because odeint copies systems otherwise.
 
 #include <ratesim/error.hpp>
+#include <ratesim/parallel.hpp>
 #include <ratesim/simulation.hpp>
 
 #include <boost/numeric/odeint.hpp>
@@ -11,12 +12,54 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <tuple>
+#include <utility>
 
 namespace ratesim {
 namespace {
 
 namespace odeint = boost::numeric::odeint;
-using algebra = odeint::vector_space_algebra;
+
+// odeint's vector operations (x ← x + h·k₁, the stages of rk4 and dopri5, the error
+// estimate) on Eigen vectors, piece by piece on OpenMP's threads (for_each_piece). Each
+// operation odeint asks of an algebra is element-wise, so the bits are those of the
+// whole-vector operation on any number of threads; the max-norm is exact in any order.
+struct pieces_algebra {
+  // for_eachN(s1, …, sN, op): op(s1, …, sN) on matching pieces of the N vectors.
+  template <class... A>
+  static void each(A&&... a) {
+    constexpr std::size_t n = sizeof...(A) - 1;  // the last argument is the operation
+    const auto args = std::forward_as_tuple(a...);
+    auto& op = std::get<n>(args);
+    for_each_piece(static_cast<std::size_t>(std::get<0>(args).size()),
+                   [&](std::size_t first, std::size_t count) {
+                     const auto f = static_cast<Eigen::Index>(first);
+                     const auto m = static_cast<Eigen::Index>(count);
+                     [&]<std::size_t... i>(std::index_sequence<i...>) {
+                       auto pieces = std::make_tuple(std::get<i>(args).segment(f, m)...);
+                       std::apply(op, pieces);
+                     }(std::make_index_sequence<n>{});
+                   });
+  }
+  // odeint calls them by name.
+  template <class... A> static void for_each1(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each2(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each3(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each4(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each5(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each6(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each7(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each8(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each9(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each10(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each11(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each12(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each13(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each14(A&&... a) { each(std::forward<A>(a)...); }
+  template <class... A> static void for_each15(A&&... a) { each(std::forward<A>(a)...); }
+  static double norm_inf(const vector& x) { return x.lpNorm<Eigen::Infinity>(); }
+};
+using algebra = pieces_algebra;
 
 // euler and rk4: exactly one step of dt per clock step.
 template <class Stepper>
