@@ -1,4 +1,5 @@
 #include <ratesim/error.hpp>
+#include <ratesim/parallel.hpp>
 #include <ratesim/projection.hpp>
 
 #include "detail/vector_log.hpp"
@@ -32,7 +33,7 @@ class log_weight_current : public synaptic_current {
     // The floor: a weight that learning drives to 0 (or below) counts as the smallest
     // normal double, ln = −708.4, instead of making the current −inf or NaN.
     log_all(W, log_w_);
-    out.noalias() += log_w_ * pre;
+    add_product(log_w_, pre, out);
   }
 
   // ln W is kept between calls; only changed rows are recomputed. With the nearly one-hot
@@ -51,7 +52,7 @@ class log_weight_current : public synaptic_current {
         cached_log_w_.row(c) = row_.transpose();
       }
     }
-    out.noalias() += cached_log_w_ * pre;
+    add_product(cached_log_w_, pre, out);
   }
 
  private:
@@ -64,6 +65,15 @@ class log_weight_current : public synaptic_current {
     for (Eigen::Index d = 0; d < W.cols(); ++d)
       detail::log_floored(W.col(d).data(), out.col(d).data(), static_cast<std::size_t>(W.rows()),
                           floor);
+  }
+
+  // out += L · pre, blocks of rows shared between the threads (each row's sum is taken
+  // in the same order whichever thread takes it).
+  static void add_product(const matrix& L, vector_view pre, vector_span out) {
+    for_each_piece(static_cast<std::size_t>(L.rows()), [&](std::size_t first, std::size_t n) {
+      const auto r = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
+      out.segment(r, m).noalias() += L.middleRows(r, m) * pre;
+    }, static_cast<std::size_t>(L.cols()));
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();
