@@ -1,10 +1,11 @@
 // The ODE regime: convergence orders of the fixed steppers, dopri5's error control,
 // piecewise integration across input changes, the synaptic-scaling invariant along ODE
-// trajectories, agreement between the ODE and quasi-static regimes, and the same bits on
-// any number of threads.
+// trajectories, agreement between the ODE and quasi-static regimes, the same bits on
+// any number of threads, and a forked child that still runs.
 
 #include "circuit.hpp"
 
+#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/simulation.hpp>
 
@@ -13,6 +14,8 @@
 #include <cmath>
 
 #include <omp.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace ratesim {
 namespace {
@@ -190,6 +193,38 @@ TEST(Regimes, ThreadsDoNotChangeABit) {
     EXPECT_TRUE(one == two && one == three) << (stepper.empty() ? "quasi-static" : stepper);
   }
   omp_set_num_threads(threads_before);
+}
+
+TEST(Regimes, AForkedChildRunsOnOneThread) {
+  // OpenMP's threads do not survive fork(): after the parent has used them, a child must
+  // still simulate and fit (on one thread) instead of hanging.
+  const testing::circuit_params p{.D = 784, .C = 50, .A = 900.0, .tau_W = 20.0};
+  std::mt19937_64 rng(14);
+  const matrix patterns = testing::random_patterns(p.D, 4, rng);
+  auto learn = [&] {
+    std::mt19937_64 init(15);
+    network net;
+    testing::build_circuit(net, p, init);
+    net.stimulate("input", std::make_unique<pattern_set>(patterns, pattern_set::params{}));
+    quasi_static_simulation sim(net);
+    sim.run_presentations(4);
+    const matrix Y = feedforward_inhibition("y", {.size = 784, .A = 900.0}).normalize(patterns);
+    fit_em(Y, net.weights("ff"), 900.0, {.iterations = 2, .chunk = 1});
+    return vector(net.state());
+  };
+  const int threads_before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  const vector parent = learn();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(60);  // a hang ends the child with SIGALRM
+    _exit(learn() == parent && omp_get_max_threads() == 1 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  omp_set_num_threads(threads_before);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 }
 
 }  // namespace

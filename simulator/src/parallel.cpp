@@ -3,8 +3,20 @@
 #include <algorithm>
 
 #include <omp.h>
+#include <pthread.h>
 
-namespace ratesim::detail {
+namespace ratesim {
+namespace {
+
+// GCC's OpenMP keeps its threads in a pool that fork() does not copy: a child of a process
+// that has run a parallel region hangs in its first one (Python's multiprocessing forks
+// by default). The child goes on with one thread instead.
+void one_thread_after_fork() { omp_set_num_threads(1); }
+[[maybe_unused]] const int fork_handler = pthread_atfork(nullptr, nullptr, one_thread_after_fork);
+
+}  // namespace
+
+namespace detail {
 
 void for_each_piece(std::size_t n, std::size_t unit, void (*call)(void*, std::size_t, std::size_t),
                     void* work) {
@@ -21,4 +33,5 @@ void for_each_piece(std::size_t n, std::size_t unit, void (*call)(void*, std::si
   }
 }
 
-}  // namespace ratesim::detail
+}  // namespace detail
+}  // namespace ratesim
