@@ -23,14 +23,15 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
                                        matrix_span dWdt) const {
   // s_c (y_d − W_cd) / τ, one broadcast expression (no temporaries) per block of columns,
   // the blocks shared between the threads.
+  const auto columns = static_cast<std::size_t>(W.cols());
   const auto rows = static_cast<std::size_t>(W.rows());
-  for_each_piece(static_cast<std::size_t>(W.cols()), [&](std::size_t first, std::size_t n) {
+  for_each_piece(columns, rows, [&](std::size_t first, std::size_t n) {
     const auto d = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
     dWdt.middleCols(d, m).array() =
         ((-W.middleCols(d, m).array()).rowwise() + pre.segment(d, m).transpose().array())
             .colwise() *
         (post.array() / p_.tau);
-  }, rows);
+  });
 }
 
 bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_view post,

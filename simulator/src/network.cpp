@@ -232,7 +232,7 @@ void network::quasi_static_step(double factor, bool sparse) {
       continue;
     p.rule()->derivative(W, pre, post, dense_dw_[k]);
     const double* dw = dense_dw_[k].data();
-    for_each_piece(static_cast<std::size_t>(W.size()), [&](std::size_t first, std::size_t n) {
+    for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
       Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
       w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
     });
@@ -291,7 +291,7 @@ void network::check_finite(const vector& x, double t) const {
   // x · 0 is 0 for a finite x and NaN otherwise: one vectorised pass (shared between the
   // threads) finds out whether anything needs looking at.
   std::atomic<bool> all_finite = true;
-  for_each_piece(static_cast<std::size_t>(x.size()), [&](std::size_t first, std::size_t n) {
+  for_each_piece(static_cast<std::size_t>(x.size()), 1, [&](std::size_t first, std::size_t n) {
     const auto piece = x.segment(static_cast<Eigen::Index>(first), static_cast<Eigen::Index>(n));
     if ((piece.array() * 0.0).sum() != 0.0) all_finite = false;
   });

@@ -70,10 +70,12 @@ class log_weight_current : public synaptic_current {
   // out += L · pre, blocks of rows shared between the threads (each row's sum is taken
   // in the same order whichever thread takes it).
   static void add_product(const matrix& L, vector_view pre, vector_span out) {
-    for_each_piece(static_cast<std::size_t>(L.rows()), [&](std::size_t first, std::size_t n) {
+    const auto rows = static_cast<std::size_t>(L.rows());
+    const auto columns = static_cast<std::size_t>(L.cols());
+    for_each_piece(rows, columns, [&](std::size_t first, std::size_t n) {
       const auto r = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
       out.segment(r, m).noalias() += L.middleRows(r, m) * pre;
-    }, static_cast<std::size_t>(L.cols()));
+    });
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();

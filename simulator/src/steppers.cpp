@@ -31,7 +31,7 @@ struct pieces_algebra {
     constexpr std::size_t n = sizeof...(A) - 1;  // the last argument is the operation
     const auto args = std::forward_as_tuple(a...);
     auto& op = std::get<n>(args);
-    for_each_piece(static_cast<std::size_t>(std::get<0>(args).size()),
+    for_each_piece(static_cast<std::size_t>(std::get<0>(args).size()), 1,
                    [&](std::size_t first, std::size_t count) {
                      const auto f = static_cast<Eigen::Index>(first);
                      const auto m = static_cast<Eigen::Index>(count);

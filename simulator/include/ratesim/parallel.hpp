@@ -16,11 +16,11 @@ void for_each_piece(std::size_t n, std::size_t unit, void (*call)(void*, std::si
 }  // namespace detail
 
 // Calls work(first, count) for pieces that cover [0, n) once each, where the n items are
-// elements, or columns of `unit` elements each. Runs it once, for all of [0, n), on the
-// calling thread when there is little work (threads would cost more than they save),
-// one thread, or the caller already runs in a parallel region. Allocates nothing.
+// columns of `unit` elements each (1: single elements). Runs it once, for all of [0, n),
+// on the calling thread when there is little work (threads would cost more than they
+// save), one thread, or the caller already runs in a parallel region. Allocates nothing.
 template <class Work>
-void for_each_piece(std::size_t n, Work&& work, std::size_t unit = 1) {
+void for_each_piece(std::size_t n, std::size_t unit, Work&& work) {
   using W = std::remove_reference_t<Work>;
   detail::for_each_piece(
       n, unit,

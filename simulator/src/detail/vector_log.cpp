@@ -169,7 +169,7 @@ const choice& chosen() {
 
 void log_floored(const double* in, double* out, std::size_t n, double floor) {
   const kernel run = chosen().run;
-  ratesim::for_each_piece(n, [&](std::size_t first, std::size_t count) {
+  ratesim::for_each_piece(n, 1, [&](std::size_t first, std::size_t count) {
     run(in + first, out + first, count, floor);
   });
 }
