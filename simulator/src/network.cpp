@@ -1,6 +1,5 @@
 #include <ratesim/error.hpp>
 #include <ratesim/network.hpp>
-
 #include <ratesim/parallel.hpp>
 
 #include <fmt/format.h>
