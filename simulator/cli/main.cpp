@@ -14,6 +14,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/version.hpp>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -124,12 +126,17 @@ int run_fit(fit_command& c, int argc, char** argv) {
     throw ratesim::usage_error("fit: give --train-images and --train-labels, or --data");
   if (c.test_images.empty() != c.test_labels.empty())
     throw ratesim::usage_error("fit: give both --test-images and --test-labels, or neither");
-  if (!c.output.empty() && !c.overwrite) {
-    if (std::FILE* f = std::fopen(c.output.c_str(), "r")) {
-      std::fclose(f);
+  // The output is claimed (checked, locked) before the data is read and the work done.
+  std::optional<ratesim::output_file> output;
+  if (!c.output.empty()) {
+    std::error_code ec;
+    if (!c.overwrite && std::filesystem::exists(c.output, ec))
       throw ratesim::usage_error(
           fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", c.output));
-    }
+    output.emplace(c.output,
+                   c.overwrite ? ratesim::output_file::existing::replace
+                               : ratesim::output_file::existing::refuse,
+                   fmt::format("fit: output \"{}\"", c.output));
   }
   const auto train = ratesim::read_labeled(c.train_images, c.train_labels);
   std::optional<ratesim::labeled_data> test;
@@ -140,8 +147,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
                    c.options.method == "em" ? "iteration" : "epoch", step, ll);
     };
   const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options);
-  if (!c.output.empty())
-    ratesim::write_fit(c.output, result, c.options, describe(c, argc, argv), c.overwrite);
+  if (output) ratesim::write_fit(*output, result, c.options, describe(c, argc, argv));
   if (c.json) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
   } else {
@@ -231,6 +237,9 @@ int run_experiment(run_command& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported like any other
+  // write error, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{fmt::format("ratesim {}: rate-based neural circuits with plastic synapses",
                            ratesim::version)};
   app.require_subcommand(1);

@@ -3,6 +3,7 @@
 #include <ratesim/experiment.hpp>
 #include <ratesim/models/bars.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/output_file.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -239,6 +241,15 @@ class experiment_builder {
     if (resume_) e->sim_->restore(*resume_);
     output(top, *e, seed);
     top.finish("seed, population, stimulus, projection, run, output, record");
+    // Only now, with everything read and valid, is the output file made (the recorder
+    // claimed it above, which touches nothing): a refused experiment keeps the old file.
+    if (e->recorder_) {
+      table_reader r(*top.table().get("output")->as_table(), "output", source_);
+      building(r, parameters{}, "output", [&] {
+        e->sim_->attach(*e->recorder_);
+        return 0;
+      });
+    }
     return e;
   }
 
@@ -489,10 +500,6 @@ class experiment_builder {
       int i = 0;
       for (const auto& n : *records->as_array()) record(*n.as_table(), *e.recorder_, i++);
     }
-    building(r, none, "output", [&] {
-      e.sim_->attach(*e.recorder_);
-      return 0;
-    });
   }
 
   void record(const toml::table& t, hdf5_recorder& out, int index) {
@@ -633,6 +640,11 @@ bool experiment::run(observer* progress, const run_control& control) {
   const step_count stop_at = to_steps(control.stop_at, "stop_at");
   if (every > 0 && control.checkpoint.empty())
     throw usage_error("experiment: checkpoint_every needs a checkpoint file");
+  // Claimed (checked and locked) before the run, so that a bad path fails now.
+  std::optional<output_file> checkpoint_file;
+  if (!control.checkpoint.empty())
+    checkpoint_file.emplace(control.checkpoint, output_file::existing::replace,
+                            fmt::format("checkpoint \"{}\"", control.checkpoint));
   if (progress) sim_->attach(*progress);
   sim_->pause_on(control.stop);
   struct unpause {  // the simulation may outlive this run
@@ -648,7 +660,7 @@ bool experiment::run(observer* progress, const run_control& control) {
     sim_->pause_at(next);
     sim_->run_steps(total_steps_ - sim_->steps());
     if (!sim_->paused()) return true;
-    if (!control.checkpoint.empty()) write_checkpoint(control.checkpoint, save());
+    if (checkpoint_file) write_checkpoint(*checkpoint_file, save());
     const bool stopped = (control.stop && control.stop->load() != 0) || sim_->steps() >= stop_at;
     if (stopped) return false;
   }

@@ -5,6 +5,7 @@
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/simulation.hpp>
 
@@ -204,38 +205,27 @@ std::string to_json(const fit_result& r, const fit_options& o) {
 }
 
 namespace {
-void write_fit_file(const std::string& path, const fit_result& r, const fit_options& o,
-                    const std::string& config, const std::string& context);
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context);
 }
 
-void write_fit(const std::string& path, const fit_result& r, const fit_options& o,
-               const std::string& config, bool overwrite) {
-  namespace h5 = detail::hdf5;
-  const std::string context = fmt::format("fit output \"{}\"", path);
-  std::error_code ec;
-  if (!overwrite && std::filesystem::exists(path, ec))
-    throw usage_error(fmt::format("{}: the file exists; ask to overwrite it", context));
-  // Written under a temporary name and renamed when complete: a failure or a crash never
-  // leaves a half-written file under `path`.
-  const std::string partial = path + ".partial";
-  h5::quiet_errors quiet;
-  try {
-    write_fit_file(partial, r, o, config, context);
-  } catch (...) {
-    std::filesystem::remove(partial, ec);
-    throw;
+void write_fit(output_file& out, const fit_result& r, const fit_options& o,
+               const std::string& config) {
+  const std::string context = fmt::format("fit output \"{}\"", out.path());
+  {
+    detail::hdf5::quiet_errors quiet;
+    detail::hdf5::write_new_file(
+        out.temporary(), [&](hid_t root) { write_fit_content(root, r, o, config, context); },
+        context);
   }
-  std::filesystem::rename(partial, path, ec);
-  if (ec) throw error(fmt::format("{}: renaming the finished file failed: {}", context, ec.message()));
+  out.commit();
 }
 
 namespace {
 
-void write_fit_file(const std::string& path, const fit_result& r, const fit_options& o,
-                    const std::string& config, const std::string& context) {
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context) {
   namespace h5 = detail::hdf5;
-  h5::handle f = h5::create_file(path, true, context);
-  const hid_t root = f.get();
   h5::write_root_attributes(root, o.seed, config, context);
   h5::write_attribute(root, "content", std::string("fit"), context);
   h5::create_groups(root, "model", context);

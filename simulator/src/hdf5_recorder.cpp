@@ -1,5 +1,6 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/output_file.hpp>
 
 #include "detail/hdf5.hpp"
 
@@ -10,7 +11,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
-#include <unistd.h>
 
 namespace ratesim {
 
@@ -20,6 +20,15 @@ namespace {
 
 constexpr std::size_t buffer_bytes_max = std::size_t{4} << 20;  // per dataset
 const std::string dimensionless = "1";  // the units of rates and currents
+
+output_file::existing claim_mode(hdf5_recorder::file_mode mode) {
+  switch (mode) {
+    case hdf5_recorder::file_mode::create: return output_file::existing::refuse;
+    case hdf5_recorder::file_mode::overwrite: return output_file::existing::replace;
+    case hdf5_recorder::file_mode::append: break;
+  }
+  return output_file::existing::change;
+}
 
 }  // namespace
 
@@ -65,28 +74,17 @@ hdf5_recorder::hdf5_recorder(std::string path, options opts)
   if (options_.compression < 0 || options_.compression > 9)
     throw_parameter_error(context, "compression", "a gzip level from 0 to 9",
                           options_.compression);
-  namespace fs = std::filesystem;
   std::error_code ec;
-  const bool present = fs::exists(path_, ec);
+  const bool present = std::filesystem::exists(path_, ec);
   if (options_.mode == file_mode::create && present)
     throw usage_error(fmt::format(
-        "{}: the file exists; ask for file_mode::overwrite or file_mode::append", context));
-  if (options_.mode == file_mode::append && !present)
-    throw usage_error(fmt::format("{}: file_mode::append needs an existing file", context));
-  if (present && ::access(path_.c_str(), W_OK) != 0)
-    throw error(fmt::format("{}: the file is not writable", context));
-  if (!present) {
-    const fs::path parent = fs::absolute(fs::path(path_), ec).parent_path();
-    if (!fs::is_directory(parent, ec))
-      throw error(fmt::format("{}: the folder \"{}\" does not exist", context, parent.string()));
-    if (::access(parent.c_str(), W_OK) != 0)
-      throw error(fmt::format("{}: the folder \"{}\" is not writable", context, parent.string()));
-  }
+        "{}: the file exists; ask for mode \"overwrite\" or \"append\"", context));
+  claim_ = std::make_unique<output_file>(path_, claim_mode(options_.mode), context);
 }
 
 hdf5_recorder::~hdf5_recorder() {
   try {
-    if (file_) flush();
+    if (file_ && failure_.empty()) flush();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ratesim: %s\n", e.what());
   }
@@ -280,14 +278,19 @@ void hdf5_recorder::start(const network& net, double dt) {
             "groups need distinct names",
             context, p.name()));
   scratch_.assign(static_cast<std::size_t>(widest), 0.0);
+  std::size_t metric_size = 0;
+  for (const auto& e : entries_)
+    if (e.what == entry::kind::metric) metric_size = std::max(metric_size, e.row_size);
+  metric_ = vector::Zero(static_cast<Eigen::Index>(metric_size));
 
-  // Everything is valid: make the file. A failure from here on removes a file we made.
+  // Everything is valid: make the file, under a temporary name when it is new, which
+  // replaces the previous file only once complete. A failure leaves the previous file.
   h5::quiet_errors quiet;
   const bool fresh = options_.mode != file_mode::append;
   auto made = std::make_unique<file>();
   try {
     if (fresh) {
-      made->id = h5::create_file(path_, options_.mode == file_mode::overwrite, context);
+      made->id = h5::create_file(claim_->temporary(), context);
       const hid_t root = made->id.get();
       h5::write_root_attributes(root, options_.seed, options_.config, context);
       h5::write_attribute(root, "dt", dt, context);
@@ -354,13 +357,11 @@ void hdf5_recorder::start(const network& net, double dt) {
       }
     }
     h5::check(H5Fstart_swmr_write(root), context, "starting SWMR writing");
+    if (fresh) claim_->commit();
   } catch (...) {
+    if (made->id) h5::abandon(made->id.get());  // nothing half-made reaches the disk
     for (auto& e : entries_) e.samples.reset();
     made.reset();
-    if (fresh) {
-      std::error_code ec;
-      std::filesystem::remove(path_, ec);
-    }
     throw;
   }
   file_ = std::move(made);
@@ -371,6 +372,11 @@ void hdf5_recorder::start(const network& net, double dt) {
 void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows) {
   if (file_)
     throw usage_error(fmt::format("hdf5_recorder \"{}\": resume() comes before attaching", path_));
+  if (options_.mode != file_mode::append) {
+    claim_.reset();  // released before the file is claimed again, to be changed in place
+    claim_ = std::make_unique<output_file>(path_, output_file::existing::change,
+                                           fmt::format("hdf5_recorder \"{}\"", path_));
+  }
   options_.mode = file_mode::append;
   resume_rows_ = std::move(rows);
 }
@@ -398,19 +404,29 @@ step_count hdf5_recorder::next_due(step_count from) const {
   return next;
 }
 
-namespace {
-
 // Appends the buffered rows of `e` and flushes them: from here on SWMR readers see them,
-// and a crash keeps them.
-template <class Entry>
-void write_out(Entry& e, std::string_view context) {
+// and a crash keeps them. A failed write (a full disk, a file-size limit) abandons the
+// file as it was after the last good flush: nothing more is written to it, and the error
+// says so.
+void hdf5_recorder::write_out(entry& e) {
   if (e.buffered == 0) return;
-  h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
-  h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
+  if (!failure_.empty()) throw error(failure_);
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  h5::quiet_errors quiet;
+  try {
+    h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
+    h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
+  } catch (const error&) {
+    const std::string reason = h5::abandon(file_->id.get());
+    failure_ = fmt::format(
+        "{}: writing the samples of \"{}\" failed ({}); the file keeps every sample up to its "
+        "last flush (read it with h5py's swmr=True, or after h5clear -s), and nothing more is "
+        "written to it",
+        context, e.group, reason);
+    throw error(failure_);
+  }
   e.buffered = 0;
 }
-
-}  // namespace
 
 void hdf5_recorder::observe(step_count step, const network& net) {
   bool evaluated = false;
@@ -447,22 +463,23 @@ void hdf5_recorder::observe(step_count step, const network& net) {
             row, W.rows(), W.cols()) = W;
         break;
       }
-      case entry::kind::metric:
-        e.compute(net, Eigen::Map<vector>(row, static_cast<Eigen::Index>(e.row_size)));
+      case entry::kind::metric: {
+        // Computed into the same aligned buffer every time: how Eigen evaluates an
+        // expression (a row sum's order of additions) depends on where its result goes,
+        // and the buffer's rows move, so a resumed run would round differently.
+        auto out = metric_.head(static_cast<Eigen::Index>(e.row_size));
+        e.compute(net, out);
+        std::copy(out.data(), out.data() + out.size(), row);
         break;
+      }
     }
-    if (++e.buffered == e.buffer_rows) {
-      h5::quiet_errors quiet;
-      write_out(e, fmt::format("hdf5_recorder \"{}\"", path_));
-    }
+    if (++e.buffered == e.buffer_rows) write_out(e);
   }
 }
 
 void hdf5_recorder::flush() {
   if (!file_) return;
-  h5::quiet_errors quiet;
-  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
-  for (auto& e : entries_) write_out(e, context);
+  for (auto& e : entries_) write_out(e);
 }
 
 }  // namespace ratesim

@@ -150,6 +150,7 @@ void ode_simulation::run_steps(step_count n) {
     throw_parameter_error(label_, "steps", fmt::format(">= 0 and <= {}", max_steps - steps_), n);
   const step_count end = steps_ + n;
   vector& x = net_.state();
+  net_.check_before_run(time());  // the state may have been changed since the last run
   paused_ = false;
   update_inputs(0);  // observers see the input of the state they observe
   observe(steps_);
@@ -238,6 +239,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
   vector& x = net_.state();
   net_.forget_cached_currents();  // the weights may have been changed since the last run
+  net_.check_before_run(time());
   paused_ = false;
   observe(steps_);
   for (step_count i = 0; i < n && !pause_due(); ++i) {
@@ -253,7 +255,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
     }
     steps_ += T;
     try {
-      net_.check_finite(x, time());
+      net_.check_state(x, time());
     } catch (const numerical_error&) {
       finish_run();
       throw;

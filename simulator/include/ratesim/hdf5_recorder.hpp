@@ -29,6 +29,8 @@
 
 namespace ratesim {
 
+class output_file;
+
 // When to sample: at steps start, start + every, … before stop. Give `every` in ms or
 // `every_steps` in clock steps (neither: every step). `every` must be a whole number of
 // steps dt; start is rounded up to the next step.
@@ -54,8 +56,9 @@ class hdf5_recorder : public observer {
     std::uint64_t seed = 0;         // the run's seed, kept at /
   };
 
-  // Checks that the file can be written; the file itself is made when a simulation
-  // attaches the recorder.
+  // Claims the file (an output_file: the path is checked and locked against other
+  // writers); the file itself is made when a simulation attaches the recorder, under a
+  // temporary name that replaces an existing file only once the new one is complete.
   hdf5_recorder(std::string path, options opts);
   ~hdf5_recorder() override;  // writes what is buffered and closes the file
 
@@ -96,15 +99,19 @@ class hdf5_recorder : public observer {
   struct entry;
   struct file;
   void add(entry e);
+  void write_out(entry& e);
 
   std::string path_;
   options options_;
+  std::unique_ptr<output_file> claim_;
   std::vector<entry> entries_;
   std::unique_ptr<file> file_;
   const network* net_ = nullptr;
   double dt_ = 0.0;
   std::vector<double> scratch_;  // a population's full rate vector, sized at start
+  vector metric_;                // a metric's sample, computed here, sized at start
   std::optional<std::vector<std::pair<std::string, std::uint64_t>>> resume_rows_;
+  std::string failure_;  // why writing failed; nothing is written after a failure
 };
 
 }  // namespace ratesim
