@@ -152,6 +152,7 @@ class Result:
         self.lost = None      # which earlier file was damaged
         self.skip = None      # why the case could not run here
         self.note = ""
+        self.hang = None      # what the timeout was for, when not the case's own
 
 
 class Case:
@@ -588,7 +589,7 @@ def classify(c, res):
     if res.skip:
         return "skipped", res.skip
     if res.timed_out:
-        return "hang", f"still running after {c.timeout:g} s"
+        return "hang", res.hang or f"still running after {c.timeout:g} s"
     if res.rc is None or res.rc < 0:
         sig = -res.rc if res.rc is not None else 0
         return "crash", f"killed by signal {signal.Signals(sig).name if sig else '?'}"
@@ -2616,6 +2617,7 @@ def py_sigint(after, grace):
             return
         proc.send_signal(signal.SIGINT)
         r.wait(proc, grace, res)
+        res.hang = f"still running {grace:g} s after SIGINT"
     return runner
 
 
