@@ -161,7 +161,7 @@ TEST(Errors, QuasiStaticNeedsAFeedforwardNetworkAndAStimulus) {
   net.connect("a", "b", {.name = "ff", .weights = matrix::Ones(1, 1), .current = "linear"});
   net.connect("b", "a", {.name = "back", .weights = matrix::Ones(1, 1), .current = "linear"});
   expect_error<usage_error>([&] { quasi_static_simulation sim(net); },
-                            {"\"a\", \"b\"", "feedforward", "loop"});
+                            {"\"ff\", \"back\"", "\"a\", \"b\"", "feedforward", "loop"});
   network self;
   self.add<rate_population>("a", {.size = 1});
   self.connect("a", "a", {.name = "self", .weights = matrix::Ones(1, 1), .current = "linear"});

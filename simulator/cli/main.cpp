@@ -106,7 +106,9 @@ void add_fit(CLI::App& app, fit_command& c) {
   fit->add_option("--tau", o.tau, "ode: time constants τ_y = τ_h = τ_u [ms]")->capture_default_str();
   fit->add_option("--dt", o.dt, "ode: step [ms]")->capture_default_str();
   fit->add_option("--stepper", o.stepper, "ode: euler, rk4 or dopri5")->capture_default_str();
-  fit->add_option("--seed", o.seed, "initial weights and presentation order")->capture_default_str();
+  fit->add_option("--seed", o.seed, "initial weights and presentation order")
+      ->check(CLI::Range(0.0, 9007199254740992.0))  // whole numbers up to 2^53
+      ->capture_default_str();
   fit->add_option("-o,--output", c.output, "write W, B and the learning curves to this HDF5 file");
   fit->add_flag("--overwrite", c.overwrite, "replace an existing output file");
   fit->add_flag("--json", c.json, "print the results as one JSON object on stdout");
@@ -248,6 +250,12 @@ int main(int argc, char** argv) {
   add_fit(app, fit);
   run_command run;
   add_run(app, run);
+  if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "fit" &&
+      std::string_view(argv[1]) != "run") {
+    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run (see --help)\n",
+                 argv[1]);
+    return exit_usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -248,6 +248,22 @@ checkpoint read_checkpoint_file(const std::string& path, const std::string& cont
   if (h5::read_string_attribute(root, "format", context) != checkpoint_format)
     throw input_error(fmt::format("{}: not a ratesim checkpoint (no format = \"{}\" at /)",
                                   context, checkpoint_format));
+  {  // format_version: an integer this ratesim knows
+    std::uint64_t version = 0;
+    bool read = false;
+    if (H5Aexists(root, "format_version") > 0) {
+      h5::handle a(H5Aopen(root, "format_version", H5P_DEFAULT));
+      h5::handle type(a ? H5Aget_type(a.get()) : H5I_INVALID_HID);
+      h5::handle space(a ? H5Aget_space(a.get()) : H5I_INVALID_HID);
+      read = type && space && H5Tget_class(type.get()) == H5T_INTEGER &&
+             H5Sget_simple_extent_npoints(space.get()) == 1 &&
+             H5Aread(a.get(), H5T_NATIVE_UINT64, &version) >= 0;
+    }
+    if (!read || version != checkpoint_format_version)
+      throw input_error(fmt::format(
+          "{}: format_version must be the integer {} (this ratesim's checkpoint format), got {}",
+          context, checkpoint_format_version, read ? std::to_string(version) : "none or not an integer"));
+  }
   reader r{context, static_cast<hsize_t>(st.st_size)};
   checkpoint c;
   for (const char* g : {"numbers", "integers", "text"})

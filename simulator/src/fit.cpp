@@ -40,6 +40,12 @@ void validate(const fit_options& o) {
   if (!(std::isfinite(o.init_noise) && o.init_noise >= 0.0))
     throw_parameter_error(component, "init_noise", "finite and >= 0", o.init_noise);
   if (o.iterations < 0) throw_parameter_error(component, "iterations", ">= 0", o.iterations);
+  if (!(std::isfinite(o.tolerance) && o.tolerance >= 0.0))
+    throw_parameter_error(component, "tolerance", "finite and >= 0 [nats per point]", o.tolerance);
+  if (o.anneal_iterations < 0)
+    throw_parameter_error(component, "anneal_iterations", ">= 0", o.anneal_iterations);
+  if (!(o.anneal_start > 0.0 && o.anneal_start <= 1.0))
+    throw_parameter_error(component, "anneal_start", "in (0, 1]", o.anneal_start);
   if (o.epochs < 0) throw_parameter_error(component, "epochs", ">= 0", o.epochs);
   if (!(o.learning_rate > 0.0 && o.learning_rate <= 1.0))
     throw_parameter_error(component, "learning_rate", "in (0, 1]", o.learning_rate);

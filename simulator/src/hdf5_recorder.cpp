@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <system_error>
 
 namespace ratesim {
@@ -177,7 +178,7 @@ void hdf5_recorder::start(const network& net, double dt) {
     if (s.every_steps < 0) throw_parameter_error(context, "every_steps", ">= 1", s.every_steps);
     if (s.every != 0.0) {
       const double ratio = s.every / dt;
-      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 &&
+      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 && ratio <= 1e15 &&
             std::abs(ratio - std::round(ratio)) <= 1e-9 * ratio))
         throw parameter_error(fmt::format(
             "{}: {}: sampling interval every = {} ms must be a positive multiple of dt = {} ms",
@@ -271,6 +272,11 @@ void hdf5_recorder::start(const network& net, double dt) {
     e.buffer.assign(e.buffer_rows * (1 + e.row_size), 0.0);
   }
   for (std::size_t i = 0; i < net.population_count(); ++i)
+    if (net.get_population(i).name() == "metrics")
+      throw usage_error(fmt::format("{}: a population named \"metrics\" would share its HDF5 "
+                                    "group with the metrics; rename it",
+                                    context));
+  for (std::size_t i = 0; i < net.population_count(); ++i)
     for (const auto& p : net.projections())
       if (p.name() == net.get_population(i).name() || p.name() == "metrics")
         throw usage_error(fmt::format(
@@ -284,9 +290,11 @@ void hdf5_recorder::start(const network& net, double dt) {
   metric_ = vector::Zero(static_cast<Eigen::Index>(metric_size));
 
   // Everything is valid: make the file, under a temporary name when it is new, which
-  // replaces the previous file only once complete. A failure leaves the previous file.
+  // replaces the previous file only once complete. A failure leaves the previous file. A
+  // file to append to is checked whole, read-only, before it is opened for writing.
   h5::quiet_errors quiet;
   const bool fresh = options_.mode != file_mode::append;
+  if (!fresh) check_existing(context);
   auto made = std::make_unique<file>();
   try {
     if (fresh) {
@@ -294,10 +302,14 @@ void hdf5_recorder::start(const network& net, double dt) {
       const hid_t root = made->id.get();
       h5::write_root_attributes(root, options_.seed, options_.config, context);
       h5::write_attribute(root, "dt", dt, context);
+      h5::write_attribute(root, "content", std::string("traces"), context);
+      std::random_device entropy;
+      run_id_ = fmt::format("{:08x}{:08x}{:08x}{:08x}", entropy(), entropy(), entropy(), entropy());
+      h5::write_attribute(root, "run_id", run_id_, context);
     } else {
       made->id = h5::open_file(path_, context);
-      if (h5::read_string_attribute(made->id.get(), "format", context) != "ratesim")
-        throw error(fmt::format("{}: not a ratesim file (no format = \"ratesim\" at /)", context));
+      if (H5Aexists(made->id.get(), "run_id") > 0)
+        run_id_ = h5::read_string_attribute(made->id.get(), "run_id", context);
     }
     const hid_t root = made->id.get();
     for (auto& e : entries_) {
@@ -369,7 +381,62 @@ void hdf5_recorder::start(const network& net, double dt) {
   dt_ = dt;
 }
 
-void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows) {
+void hdf5_recorder::check_existing(const std::string& context) const {
+  h5::handle f = h5::open_file_for_reading(path_, context);
+  const hid_t root = f.get();
+  if (H5Aexists(root, "format") <= 0 || h5::read_string_attribute(root, "format", context) != "ratesim")
+    throw usage_error(fmt::format("{}: not a ratesim file (no format = \"ratesim\" at /)", context));
+  if (H5Aexists(root, "content") > 0) {
+    const std::string content = h5::read_string_attribute(root, "content", context);
+    if (content != "traces")
+      throw usage_error(fmt::format("{}: the file holds {}, not traces; traces are appended only "
+                                    "to traces",
+                                    context, content == "fit" ? "a fit's results" : content));
+  }
+  const std::string id =
+      H5Aexists(root, "run_id") > 0 ? h5::read_string_attribute(root, "run_id", context) : "";
+  if (!resume_run_id_.empty() && id != resume_run_id_)
+    throw usage_error(fmt::format("{}: the file is not the one the checkpointed run wrote (its "
+                                  "run_id is \"{}\", the checkpoint's \"{}\"); it is left as it is",
+                                  context, id, resume_run_id_));
+  if (resume_rows_)
+    for (const auto& [group, rows] : *resume_rows_)
+      if (std::none_of(entries_.begin(), entries_.end(), [&](const entry& e) { return e.group == group; }))
+        throw input_error(fmt::format("{}: the checkpoint counts samples of \"{}\", which this "
+                                      "run does not record",
+                                      context, group));
+  for (const auto& e : entries_) {
+    const std::string storage = fmt::format("{}/samples", e.group);
+    std::uint64_t keep = 0;
+    bool counted = false;
+    if (resume_rows_)
+      for (const auto& [group, rows] : *resume_rows_)
+        if (group == e.group) keep = rows, counted = true;
+    if (resume_rows_ && !counted)
+      throw input_error(fmt::format("{}: the checkpoint has no sample count for \"{}\"", context,
+                                    e.group));
+    if (!h5::exists(root, storage)) {
+      if (keep > 0)
+        throw usage_error(fmt::format("{}: \"{}\" is missing from the file the checkpointed run "
+                                      "wrote",
+                                      context, e.group));
+      continue;
+    }
+    h5::handle samples = h5::open_dataset(root, storage, context);
+    const auto have = h5::shape(samples.get(), context);
+    if (have.size() != 2 || have.back() != 1 + e.row_size)
+      throw usage_error(fmt::format("{}: cannot append to \"{}\": its samples have another shape",
+                                    context, e.group));
+    if (have.front() < keep)
+      throw usage_error(fmt::format("{}: \"{}\" holds {} samples, fewer than the {} of the "
+                                    "checkpoint: is this the file of the checkpointed run?",
+                                    context, e.group, have.front(), keep));
+  }
+}
+
+void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows,
+                           std::string run_id) {
+  resume_run_id_ = std::move(run_id);
   if (file_)
     throw usage_error(fmt::format("hdf5_recorder \"{}\": resume() comes before attaching", path_));
   if (options_.mode != file_mode::append) {

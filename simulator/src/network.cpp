@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <atomic>
 #include <cmath>
 
@@ -18,9 +21,30 @@ void network::require_building(std::string_view what) const {
         what));
 }
 
+namespace {
+
+// Names become HDF5 groups, checkpoint entries and TOML keys: letters, digits, '_', '-'
+// and '.', not starting with '.' (no "/", no "..", no spaces).
+void check_name(std::string_view kind, const std::string& name) {
+  const bool valid =
+      !name.empty() && name.size() <= 200 && name.front() != '.' &&
+      std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+      });
+  if (!valid)
+    throw parameter_error(
+        fmt::format("network: a {} name must be made of letters, digits, '_', '-' and '.' "
+                    "(not first), got \"{}\"",
+                    kind, name),
+        {"network", "name", name});
+}
+
+}  // namespace
+
 population& network::add(std::unique_ptr<population> pop) {
   require_building("add a population");
   if (!pop) throw usage_error("network: add() got a null population");
+  check_name("population", pop->name());
   for (const auto& p : pops_)
     if (p->name() == pop->name())
       throw parameter_error(fmt::format("network: a population named \"{}\" exists already",
@@ -32,7 +56,7 @@ population& network::add(std::unique_ptr<population> pop) {
 const projection& network::connect(std::string_view pre, std::string_view post, connection c) {
   require_building("connect populations");
   const std::string label = fmt::format("projection \"{}\"", c.name);
-  if (c.name.empty()) throw parameter_error("network: a projection needs a name");
+  check_name("projection", c.name);
   for (const auto& p : projs_)
     if (p.name() == c.name)
       throw parameter_error(fmt::format("network: a projection named \"{}\" exists already",
@@ -259,12 +283,16 @@ void network::check_feedforward() {
     for (std::size_t i = 0; i < pops_.size() && next == pops_.size(); ++i)
       if (!done[i] && waiting[i] == 0) next = i;
     if (next == pops_.size()) {
-      std::string cycle;
+      std::string cycle, through;
       for (std::size_t i = 0; i < pops_.size(); ++i)
         if (!done[i]) cycle += fmt::format("{}\"{}\"", cycle.empty() ? "" : ", ", pops_[i]->name());
-      throw usage_error(fmt::format("network: the quasi-static regime needs a feedforward "
-                                    "network, but the projections between {} form a loop",
-                                    cycle));
+      for (const auto& p : projs_)
+        if (!done[p.pre()] && !done[p.post()])
+          through += fmt::format("{}\"{}\"", through.empty() ? "" : ", ", p.name());
+      throw usage_error(fmt::format("network: the quasi-static regime (and settling) needs a "
+                                    "feedforward network, but the projections {} between {} "
+                                    "form a loop",
+                                    through, cycle));
     }
     done[next] = 1;
     order.push_back(next);

@@ -34,6 +34,8 @@ simulation::simulation(network& net, double dt, std::string label)
 }
 
 void simulation::run(double duration) {
+  if (!std::isfinite(duration))
+    throw_parameter_error(label_, "duration", "finite [ms]", duration);
   run_steps(to_steps(duration, dt_, label_, "duration"));
 }
 

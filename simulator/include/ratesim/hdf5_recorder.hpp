@@ -85,7 +85,13 @@ class hdf5_recorder : public observer {
   // cut every recording back to the samples it had when the checkpoint was taken
   // (`rows`: recording group, e.g. "output/rate", to sample count), dropping those a
   // stopped run wrote after it, which the resumed run writes again. Call before attaching.
-  void resume(std::vector<std::pair<std::string, std::uint64_t>> rows);
+  // `run_id`, when not empty, must be the file's (run_id() of the checkpointed run):
+  // another run's file of the same name is refused, untouched.
+  void resume(std::vector<std::pair<std::string, std::uint64_t>> rows, std::string run_id = {});
+  // A random identity the file gets when it is made (attribute run_id at /), kept by
+  // checkpoints so that a resumed run appends to the very file it wrote. Known once the
+  // recorder is attached.
+  const std::string& run_id() const { return run_id_; }
   // The samples written so far, per recording group (after writing what is buffered).
   std::vector<std::pair<std::string, std::uint64_t>> sample_counts();
 
@@ -112,6 +118,8 @@ class hdf5_recorder : public observer {
   vector metric_;                // a metric's sample, computed here, sized at start
   std::optional<std::vector<std::pair<std::string, std::uint64_t>>> resume_rows_;
   std::string failure_;  // why writing failed; nothing is written after a failure
+  std::string run_id_, resume_run_id_;
+  void check_existing(const std::string& context) const;
 };
 
 }  // namespace ratesim
