@@ -34,8 +34,9 @@ std::array<candidate, 3> candidates() {
   const cpu_features& f = cpu();
   return {{{{"openblas", gemm_openblas<double>, gemm_openblas<float>}, true},
 #if defined(__x86_64__)
-           {{"eigen-avx2", dgemm_eigen_avx2, sgemm_eigen_avx2}, f.avx2 && f.fma},
-           {{"eigen-avx512", dgemm_eigen_avx512, sgemm_eigen_avx512}, f.avx512f && f.fma}}};
+           {{"eigen-avx2", eigen_avx2::kernels.dgemm, eigen_avx2::kernels.sgemm}, f.avx2 && f.fma},
+           {{"eigen-avx512", eigen_avx512::kernels.dgemm, eigen_avx512::kernels.sgemm},
+            f.avx512f && f.fma}}};
 #else
            {{"eigen-avx2", nullptr, nullptr}, false},
            {{"eigen-avx512", nullptr, nullptr}, false}}};

@@ -17,9 +17,10 @@
 //     here, also in the anonymous namespace, with fixed block sizes;
 //   - what is left of Eigen's helpers (packet loads, stores, fused multiply-adds: names
 //     that carry the packet type, or always-inline accessors) is inlined.
-// tests/CMakeLists.txt checks the objects: each defines its two entry points and no other
-// global or weak symbol and no static initialiser (`gemm_objects_are_self_contained`), so a
-// compiler or Eigen version that emitted a shared copy would fail the build's tests.
+// The test gemm_objects_are_self_contained (tests/gemm_objects.cmake) reads the objects'
+// symbols: each defines its table of entry points (`kernels`, constant-initialised) and
+// no other global or weak symbol and no static initialiser, so a compiler or Eigen
+// version that emitted a shared copy would fail the build's tests.
 
 #include "gemm_kernels.hpp"
 

@@ -15,15 +15,19 @@ template <class T>
 using gemm_function = void (*)(bool b_transposed, long m, long n, long k, const T* a, long lda,
                                const T* b, long ldb, bool accumulate, T* c, long ldc);
 
+// One kernel's entry points, for doubles and floats.
+struct gemm_entries {
+  gemm_function<double> dgemm;
+  gemm_function<float> sgemm;
+};
+
 // Defined only where the compiler targets x86-64; call only on a CPU that has the
 // instruction sets (cpu().avx2 && cpu().fma, cpu().avx512f && cpu().fma).
-void dgemm_eigen_avx2(bool, long, long, long, const double*, long, const double*, long, bool,
-                      double*, long);
-void sgemm_eigen_avx2(bool, long, long, long, const float*, long, const float*, long, bool,
-                      float*, long);
-void dgemm_eigen_avx512(bool, long, long, long, const double*, long, const double*, long, bool,
-                        double*, long);
-void sgemm_eigen_avx512(bool, long, long, long, const float*, long, const float*, long, bool,
-                        float*, long);
+namespace eigen_avx2 {
+extern const gemm_entries kernels;
+}
+namespace eigen_avx512 {
+extern const gemm_entries kernels;
+}
 
 }  // namespace ratesim::detail
