@@ -148,8 +148,10 @@ __attribute__((target("avx2"))) void log_avx2(const double* in, double* out, std
 // AVX-512F: eight lanes, the same operations (no FMA), the choice between m and m/2 by
 // a mask instead of a blend. (GCC 12 warns about its own headers' _mm512_undefined_pd,
 // GCC bug 105593.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f"))) void log_avx512(const double* in, double* out,
                                                   std::size_t n, double floor) {
   const __m512d lo = _mm512_set1_pd(floor), top = _mm512_set1_pd(0x1.fffffffffffffp+1023);
@@ -192,7 +194,9 @@ __attribute__((target("avx512f"))) void log_avx512(const double* in, double* out
   }
   for (; i < n; ++i) out[i] = log_one(in[i], floor);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif
 
