@@ -129,17 +129,20 @@ TEST_F(Cli, VersionNamesTheKernelsAndABadOverrideIsAnError) {
                                  k.gemm, k.blas_core)),
             std::string::npos)
       << out;
-  for (const char* variable : {"RATESIM_GEMM", "RATESIM_LOG"}) {
-    ::setenv(variable, "avx1024", 1);
-    const int status = run("--version", &out);
-    ::unsetenv(variable);
-    EXPECT_EQ(status, 2);
-    std::ifstream err(path("stderr"));
-    const std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-    EXPECT_NE(message.find(fmt::format("{}=avx1024 is unknown; known: ", variable)),
-              std::string::npos)
-        << message;
-  }
+  for (const char* variable : {"RATESIM_GEMM", "RATESIM_LOG"})
+    for (const std::string& args : {std::string("--version"),
+                                    "fit " + data_args() + " -C 4 -A 40 --method em -q"}) {
+      ::setenv(variable, "avx1024", 1);
+      const int status = run(args, &out);
+      ::unsetenv(variable);
+      EXPECT_EQ(status, 2) << args;
+      std::ifstream err(path("stderr"));
+      const std::string message((std::istreambuf_iterator<char>(err)),
+                                std::istreambuf_iterator<char>());
+      EXPECT_NE(message.find(fmt::format("{}=avx1024 is unknown; known: ", variable)),
+                std::string::npos)
+          << args << ": " << message;
+    }
 }
 
 TEST_F(Cli, FitPrintsJsonAndWritesItsResults) {

@@ -260,6 +260,7 @@ int main(int argc, char** argv) {
     return exit_usage;
   }
   try {
+    ratesim::kernels();  // a bad RATESIM_LOG or RATESIM_GEMM is a usage error before any work
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
   } catch (const ratesim::input_error& e) {
