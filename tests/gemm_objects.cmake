@@ -1,8 +1,8 @@
 # The objects with Eigen's GEMM compiled per instruction set (models/src/gemm_avx2.cpp,
 # gemm_avx512.cpp) must define their table of entry points and no other global or weak
-# symbol, and no static initialiser: a shared (COMDAT) copy of a template or inline function compiled
-# with AVX-512 flags could be the one the linker keeps for the whole library, and run on a
-# CPU without AVX-512. Run by ctest: cmake -DNM=nm -DOBJECTS=<objects> -P gemm_objects.cmake
+# symbol, and no static initialiser: a shared (COMDAT) copy of a template or inline
+# function compiled with AVX-512 flags could be the one the linker keeps for the whole
+# library, and run on a CPU without AVX-512. Run by ctest: cmake -DNM=nm -DOBJECTS=<objects> -P gemm_objects.cmake
 set(checked 0)
 foreach(object IN LISTS OBJECTS)
   if(NOT object MATCHES "gemm_avx(2|512)\\.cpp\\.o$")

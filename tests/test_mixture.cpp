@@ -204,11 +204,13 @@ double worst_difference(const detail::gemm_choice& kernel) {
   std::mt19937_64 rng(11);
   double worst = 0.0;
   for (const shape s : {shape{100, 500, 784, false}, shape{100, 784, 500, true},
-                        shape{1000, 500, 300, false}, shape{37, 53, 611, true}, shape{1, 1, 1, false}})
+                        shape{1000, 500, 300, false}, shape{37, 53, 611, true},
+                        shape{1, 1, 1, false}})
     for (const bool accumulate : {false, true}) {
       const long lda = s.m + 3, ldc = s.m + 1, b_rows = s.b_transposed ? s.n : s.k,
                  b_cols = s.b_transposed ? s.k : s.n, ldb = b_rows + 2;
-      const auto a = random_matrix<T>(s.m, s.k, lda, rng), b = random_matrix<T>(b_rows, b_cols, ldb, rng);
+      const auto a = random_matrix<T>(s.m, s.k, lda, rng),
+                 b = random_matrix<T>(b_rows, b_cols, ldb, rng);
       const auto c0 = random_matrix<T>(s.m, s.n, ldc, rng);
       auto ours = c0, theirs = c0;
       auto run = [&](const detail::gemm_choice& k, std::vector<T>& c) {
@@ -218,7 +220,8 @@ double worst_difference(const detail::gemm_choice& kernel) {
           else
             return k.sgemm;
         }();
-        gemm(s.b_transposed, s.m, s.n, s.k, a.data(), lda, b.data(), ldb, accumulate, c.data(), ldc);
+        gemm(s.b_transposed, s.m, s.n, s.k, a.data(), lda, b.data(), ldb, accumulate, c.data(),
+             ldc);
       };
       run(kernel, ours);
       run(reference, theirs);

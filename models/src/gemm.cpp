@@ -61,7 +61,8 @@ const gemm_choice& chosen_gemm_kernel() {
   static const gemm_choice chosen = [] {
     const auto all = candidates();
     std::array<kernel_option, all.size()> options;
-    for (std::size_t i = 0; i < all.size(); ++i) options[i] = {all[i].kernel.name, all[i].available};
+    for (std::size_t i = 0; i < all.size(); ++i)
+      options[i] = {all[i].kernel.name, all[i].available};
     // OpenBLAS where its core fits the CPU; else the widest Eigen kernel the CPU runs.
     std::size_t automatic = 0;
     if (!blas_core_has_avx2(blas_core()))

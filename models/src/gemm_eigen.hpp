@@ -62,9 +62,10 @@ class panel {
 
 // Goto's blocking, sized as Eigen's heuristic would for a 48 KB L1 and a 1 MB L2 (on the
 // shared AVX-512 EPYC these measured at least as fast as kc = 256, mc = 240, nc = 2048;
-// not tuned further): a micro-panel of A (mr × kc) and one of B (kc × nr) in L1, a kc × nc block of B in L2,
-// mc rows of A (every row EM has, C <= 960) packed once per kc slice. Fixed sizes, so the
-// order of the sums over k (slices of kc) is the same on every machine.
+// not tuned further): a micro-panel of A (mr × kc) and one of B (kc × nr) in L1, a
+// kc × nc block of B in L2, mc rows of A (every row EM has, C <= 960) packed once per kc
+// slice. Fixed sizes, so the order of the sums over k (slices of kc) is the same on every
+// machine.
 constexpr long kc = 224, mc = 960, nc = 448;
 
 template <class T, int B_order>
@@ -91,8 +92,8 @@ void gemm(long m, long n, long k, const T* a, long lda, const T* b, long ldb, T*
       for (long i0 = 0; i0 < m; i0 += mc) {
         const long mi = std::min(mc, m - i0);
         pack_a(packed_a.data(), A_mapper(a + i0 + k0 * lda, lda), kk, mi);
-        kernel(output_mapper<T>(c + i0 + j0 * ldc, ldc), packed_a.data(), packed_b.data(), mi,
-               kk, nj, T(1));
+        kernel(output_mapper<T>(c + i0 + j0 * ldc, ldc), packed_a.data(), packed_b.data(), mi, kk,
+               nj, T(1));
       }
     }
   }
