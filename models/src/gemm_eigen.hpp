@@ -17,6 +17,9 @@
 //     here, also in the anonymous namespace, with fixed block sizes;
 //   - what is left of Eigen's helpers (packet loads, stores, fused multiply-adds: names
 //     that carry the packet type, or always-inline accessors) is inlined.
+//   - only raw pointers and sizes cross into these objects, never an Eigen object: Eigen's
+//     alignment (EIGEN_MAX_ALIGN_BYTES: 64 with AVX-512, 16 in the baseline build) and so
+//     its objects' layout differ between them and the rest of the library.
 // The test gemm_objects_are_self_contained (tests/gemm_objects.cmake) reads the objects'
 // symbols: each defines its table of entry points (`kernels`, constant-initialised) and
 // no other global or weak symbol and no static initialiser, so a compiler or Eigen
