@@ -14,6 +14,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
+#include <ratesim/models/kernels.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
@@ -245,7 +246,13 @@ int main(int argc, char** argv) {
   CLI::App app{fmt::format("ratesim {}: rate-based neural circuits with plastic synapses",
                            ratesim::version)};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(ratesim::version));
+  // The version, and the kernels this machine runs (RATESIM_LOG and RATESIM_GEMM force one).
+  app.set_version_flag("--version", [] {
+    const ratesim::kernel_report k = ratesim::kernels();
+    return fmt::format("ratesim {}\nkernels: logarithm {}; matrix products {} (OpenBLAS core {}); "
+                       "CPU: {}",
+                       ratesim::version, k.log, k.gemm, k.blas_core, k.cpu.empty() ? "-" : k.cpu);
+  });
   fit_command fit;
   add_fit(app, fit);
   run_command run;
@@ -265,8 +272,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return exit_usage;
+  } catch (const ratesim::parameter_error& e) {  // --version with a bad RATESIM_LOG or RATESIM_GEMM
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_usage;
   }
   try {
+    ratesim::kernels();  // a bad RATESIM_LOG or RATESIM_GEMM is a usage error before any work
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
   } catch (const ratesim::input_error& e) {

@@ -2,6 +2,7 @@
 #include <ratesim/fit.hpp>
 #include <ratesim/models/classifier.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/kernels.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
@@ -204,10 +205,11 @@ std::string to_json(const fit_result& r, const fit_options& o) {
   return fmt::format(
       "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
       "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
-      "\"curve_test\": {}}}",
+      "\"curve_test\": {}, \"kernel\": {}}}",
       json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
       json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
-      json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test));
+      json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
+      to_json(kernels()));
 }
 
 namespace {
