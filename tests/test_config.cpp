@@ -143,5 +143,36 @@ TEST(Config, RunCommandExitCodes) {
   fs::remove_all(dir);
 }
 
+// A run refused for any reason leaves the previous output as it was (and creates none).
+TEST(Config, ARefusedRunKeepsThePreviousOutput) {
+  const fs::path dir = fs::temp_directory_path() / ("ratesim-keep-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string out = (dir / "out.h5").string();
+  std::ofstream(dir / "e.toml") << base << "\n[output]\nfile = \"" << out
+                                << "\"\nmode = \"overwrite\"\n[[record]]\npopulation = \"output\"\n";
+  auto run = [&](const std::string& args) {
+    const int status = std::system(
+        fmt::format("{} run {} -q {} >/dev/null 2>&1", RATESIM_CLI, (dir / "e.toml").string(), args).c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  auto bytes = [&](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  ASSERT_EQ(run(""), 0);
+  const std::string before = bytes(out);
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(run("--set bogus=1"), 2);
+  EXPECT_EQ(run("--set output.mode=create"), 2);
+  EXPECT_EQ(run("--set run.regime=fast"), 2);
+  EXPECT_EQ(bytes(out), before);
+  fs::remove(out);
+  EXPECT_EQ(run("--set output.mode=create --set bogus=1"), 2);
+  EXPECT_FALSE(fs::exists(out));  // nothing made: the corrected run may create it
+  EXPECT_EQ(run("--set output.mode=create"), 0);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}), 2);  // no temporaries
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ratesim

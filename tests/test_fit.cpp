@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +187,21 @@ TEST_F(Cli, ExitCodesSeparateUsageInputAndSuccess) {
   EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 -q --overwrite -o {}", data_args(),
                             path("twice.h5"))),
             0);
+}
+
+// An output that cannot be written fails before the data is read and the work done.
+TEST_F(Cli, ABadOutputPathFailsBeforeTheWork) {
+  const std::string pipe = path("pipe");
+  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
+  for (const std::string& out : {path("missing/x.h5"), pipe, path("")})
+    EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --overwrite -o {}", data_args(), out)), 2) << out;
+  EXPECT_TRUE(fs::is_fifo(pipe));
+  // Refused before the data is read: a missing training file is not what it reports.
+  EXPECT_EQ(run(fmt::format("fit --train-images {0} --train-labels {0} -o {1}",
+                            path("no-such-file"), path("missing/x.h5"))),
+            2);
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --seed -1", data_args())), 2);
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --tolerance nan", data_args())), 2);
 }
 
 }  // namespace

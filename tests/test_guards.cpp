@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <filesystem>
 #include <regex>
 #include <unistd.h>
@@ -88,16 +89,61 @@ TEST(Guards, NanWeightInTheQuasiStaticRegimeNamesTheWeight) {
   EXPECT_EQ(sim.presentations(), 3);
 }
 
-TEST(Guards, LogWeightCurrentFloorsWeightsAtZero) {
-  network net;
+// A log-weight current takes ln W: a weight <= 0 from any source (written by hand, driven
+// there by a rule, read from a checkpoint) stops the run with a numerical error naming
+// the projection, the weight and the time, instead of a current of ln(floor).
+class sinking_rule : public plasticity_rule {
+ public:
+  std::string_view name() const override { return "sinking"; }
+  void derivative(matrix_view, vector_view, vector_view, matrix_span dW) const override {
+    dW.setZero();
+    dW(0, 1) = -0.25;  // W(0, 1) = 1 − 0.25 t/ms: 0 at t = 4 ms
+  }
+};
+
+void build_log_weight(network& net, std::unique_ptr<plasticity_rule> rule) {
   net.add<rate_population>("x", {.size = 2, .tau = 1.0});
   net.add<rate_population>("y", {.size = 1, .tau = 1.0});
-  net.connect("x", "y", {.name = "xy", .weights = matrix::Ones(1, 2), .current = "log_weight"});
-  net.weights("xy")(0, 0) = 0.0;  // as if learning had driven it there
-  net.stimulate("x", std::make_unique<constant_input>(vector::Constant(2, 1.0)));
-  ode_simulation sim(net);
-  sim.settle();
-  EXPECT_NEAR(net.rates("y")[0], std::log(std::numeric_limits<double>::min()), 1e-9);
+  net.connect("x", "y", {.name = "xy", .weights = matrix::Ones(1, 2), .current = "log_weight",
+                         .rule = std::move(rule)});
+  matrix patterns = matrix::Ones(2, 3);
+  net.stimulate("x", std::make_unique<pattern_set>(patterns, pattern_set::params{.duration = 1.0}));
+}
+
+template <class E>
+void expect_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no error";
+  } catch (const E& e) {
+    for (const auto& part : parts)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << " lacks " << part;
+  }
+}
+
+TEST(Guards, AWeightDrivenToZeroUnderALogWeightCurrentNamesTheWeight) {
+  network net;
+  build_log_weight(net, std::make_unique<sinking_rule>());
+  quasi_static_simulation sim(net, {.dt = 1.0});
+  expect_message<numerical_error>([&] { sim.run_presentations(10); },
+                                  {"projection \"xy\": weight W(0, 1) became 0 at t = 4 ms",
+                                   "log_weight current needs weights > 0"});
+  EXPECT_EQ(sim.presentations(), 3);
+}
+
+TEST(Guards, AWeightWrittenBelowZeroIsRefusedWhenTheRunStarts) {
+  network plastic;
+  build_log_weight(plastic, std::make_unique<sinking_rule>());
+  quasi_static_simulation qs(plastic, {.dt = 1.0});
+  plastic.weights("xy")(0, 0) = -3.0;
+  expect_message<numerical_error>([&] { qs.run_presentations(1); },
+                                  {"weight W(0, 0) became -3 at t = 0 ms"});
+  network fixed;  // static weights: checked as when they were connected
+  build_log_weight(fixed, nullptr);
+  ode_simulation ode(fixed, {.dt = 0.1});
+  fixed.weights("xy")(0, 1) = 0.0;
+  expect_message<parameter_error>([&] { ode.run(1.0); }, {"W(0, 1) = 0"});
+  expect_message<parameter_error>([&] { ode.settle(); }, {"W(0, 1) = 0"});
 }
 
 }  // namespace

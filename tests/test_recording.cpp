@@ -16,6 +16,9 @@
 #include <csignal>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -264,6 +267,80 @@ TEST_F(Recording, UnwritablePathsAreRefused) {
   } catch (const error& e) {
     EXPECT_NE(std::string(e.what()).find("/proc/ratesim-test.h5"), std::string::npos);
   }
+}
+
+// Two writers of one file: the second is refused, naming who holds it; a file that is not
+// a regular HDF5 file (a pipe, a folder, the experiment's own text) is never replaced; a
+// refused recorder leaves the file as it was.
+TEST_F(Recording, OutputsAreClaimedLockedAndNeverReplaceWhatIsNotTheirs) {
+  const std::string path = file("out.h5");
+  network net;
+  build(net);
+  ode_simulation sim(net, {.dt = 0.1});
+  hdf5_recorder first(path, {});
+  first.record("output", "rate");
+  sim.attach(first);
+  sim.run_steps(10);
+  const auto size = fs::file_size(path);
+  try {
+    hdf5_recorder second(path, {.mode = hdf5_recorder::file_mode::overwrite});
+    ADD_FAILURE() << "a second writer was let in";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is being written by this process"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(fs::file_size(path), size);
+
+  const std::string pipe = file("pipe");
+  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
+  EXPECT_THROW(hdf5_recorder(pipe, {.mode = hdf5_recorder::file_mode::overwrite}), usage_error);
+  EXPECT_TRUE(fs::is_fifo(pipe));
+  EXPECT_THROW(hdf5_recorder(dir_.string(), {.mode = hdf5_recorder::file_mode::overwrite}),
+               usage_error);
+  const std::string text = file("e.toml");
+  std::ofstream(text) << "seed = 1\n";
+  EXPECT_THROW(hdf5_recorder(text, {.mode = hdf5_recorder::file_mode::overwrite}), usage_error);
+  EXPECT_EQ(fs::file_size(text), 9u);
+}
+
+// A write that fails (here EFBIG under a file-size limit, as ENOSPC on a full disk) is an
+// error saying so; the file keeps every sample up to its last flush and stays readable,
+// and nothing crashes when the recorder and HDF5 close.
+TEST_F(Recording, AFailedWriteKeepsTheFlushedSamples) {
+  const std::string path = file("big.h5");
+  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old {};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  struct rlimit small = old;
+  small.rlim_cur = 3 << 20;  // 3 MiB
+  {
+    network net;
+    net.add<rate_population>("u", {.size = 2000, .tau = 1.0});
+    net.stimulate("u", std::make_unique<constant_input>(vector::Constant(2000, 2.0)));
+    ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
+    hdf5_recorder out(path, {.flush_every = 8, .compression = 0});
+    out.record("u", "u");
+    sim.attach(out);
+    ::setrlimit(RLIMIT_FSIZE, &small);
+    try {
+      sim.run_steps(1000);  // 16 kB a sample: 16 MB in all
+      ADD_FAILURE() << "no error";
+    } catch (const error& e) {
+      EXPECT_NE(std::string(e.what()).find("File too large"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("keeps every sample up to its last flush"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, handler);
+  namespace h5 = detail::hdf5;
+  h5::handle f = h5::open_file_for_reading(path, "test");
+  h5::handle time = h5::open_dataset(f.get(), "u/u/time", "test");
+  const auto t = h5::read_all(time.get(), "test");
+  ASSERT_GT(t.size(), 8u);
+  EXPECT_EQ(t.size() % 8, 0u);  // whole flushes
+  for (std::size_t i = 0; i < t.size(); ++i) EXPECT_DOUBLE_EQ(t[i], 0.1 * static_cast<double>(i));
 }
 
 // A linear unit under constant input I, integrated by euler: u_k = I (1 − (1 − dt/τ)^k).

@@ -190,6 +190,7 @@ void ode_simulation::restore_regime(const checkpoint& c) {
 
 void ode_simulation::settle() {
   net_.check_feedforward();
+  net_.check_before_run(time());
   update_inputs(1);
   net_.settle();
 }

@@ -56,6 +56,10 @@ every = {every}
 projection = "ff"
 what = "weights"
 every = {weights_every}
+[[record]]
+projection = "ff"
+what = "weight_sums"
+every = {every}
 """
 
 QUASI_STATIC = dict(run='regime = "quasi_static"\nbatch_size = 3\npresentations = 3000',
