@@ -133,7 +133,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
   std::optional<ratesim::output_file> output;
   if (!c.output.empty()) {
     std::error_code ec;
-    if (!c.overwrite && std::filesystem::exists(c.output, ec))
+    if (!c.overwrite && std::filesystem::file_size(c.output, ec) > 0 && !ec)
       throw ratesim::usage_error(
           fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", c.output));
     output.emplace(c.output,

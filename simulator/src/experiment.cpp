@@ -175,11 +175,13 @@ auto building(table_reader& r, const parameters& values, const std::string& what
     else if (!unknown.empty())
       place = r.at(unknown.front());
     const std::string message = fmt::format("{}: {}: {}", place, what, e.what());
-    if (dynamic_cast<const input_error*>(&e) && from == reads::data) throw input_error(message);
+    const error::fields fields{e.component(), e.parameter(), e.value()};
+    if (dynamic_cast<const input_error*>(&e) && from == reads::data) throw input_error(message, fields);
     if (dynamic_cast<const parameter_error*>(&e) || dynamic_cast<const lookup_error*>(&e) ||
         dynamic_cast<const usage_error*>(&e) || dynamic_cast<const input_error*>(&e))
-      throw config_error(message);
-    throw error(message);
+      throw config_error(message, fields);
+    if (dynamic_cast<const numerical_error*>(&e)) throw numerical_error(message, fields);
+    throw error(message, fields);
   }
 }
 
@@ -273,12 +275,13 @@ class experiment_builder {
     }
     output(top, *e, seed);
     top.finish("seed, population, stimulus, projection, run, output, record");
-    // Only now, with everything read and valid, is the output file made (the recorder
-    // claimed it above, which touches nothing): a refused experiment keeps the old file.
+    // The recorder is checked against the network now, and makes its file only when the
+    // run starts (experiment::run), after everything else is checked: a refused
+    // experiment or run keeps the old file (the recorder claimed it above, touching nothing).
     if (e->recorder_) {
       table_reader r(*top.table().get("output")->as_table(), "output", source_);
       building(r, parameters{}, "output", [&] {
-        e->sim_->attach(*e->recorder_);
+        e->recorder_->check(*e->net_, e->sim_->dt());
         return 0;
       });
     }
@@ -681,7 +684,8 @@ bool experiment::run(observer* progress, const run_control& control) {
     if (std::isinf(ms) && ms > 0) return never;
     if (!(ms >= 0) || !std::isfinite(ms))
       throw_parameter_error("experiment", what, "finite and >= 0 [ms]", ms);
-    return static_cast<step_count>(std::ceil(ms / dt - 1e-9));
+    const double steps = std::ceil(ms / dt - 1e-9);
+    return steps >= 0x1p62 ? never : static_cast<step_count>(steps);  // past any run's end
   };
   const step_count every = to_steps(control.checkpoint_every, "checkpoint_every");
   const step_count stop_at = to_steps(control.stop_at, "stop_at");
@@ -692,6 +696,10 @@ bool experiment::run(observer* progress, const run_control& control) {
   if (!control.checkpoint.empty())
     checkpoint_file.emplace(control.checkpoint, output_file::existing::replace,
                             fmt::format("checkpoint \"{}\"", control.checkpoint));
+  if (recorder_ && !recorder_attached_) {  // makes the output file: nothing is refused after it
+    sim_->attach(*recorder_);
+    recorder_attached_ = true;
+  }
   if (progress) sim_->attach(*progress);
   sim_->pause_on(control.stop);
   struct unpause {  // the simulation may outlive this run

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -76,7 +77,7 @@ hdf5_recorder::hdf5_recorder(std::string path, options opts)
     throw_parameter_error(context, "compression", "a gzip level from 0 to 9",
                           options_.compression);
   std::error_code ec;
-  const bool present = std::filesystem::exists(path_, ec);
+  const bool present = std::filesystem::file_size(path_, ec) > 0 && !ec;  // empty: a dead claim
   if (options_.mode == file_mode::create && present)
     throw usage_error(fmt::format(
         "{}: the file exists; ask for mode \"overwrite\" or \"append\"", context));
@@ -163,6 +164,11 @@ void hdf5_recorder::start(const network& net, double dt) {
     throw usage_error(fmt::format(
         "hdf5_recorder \"{}\": already recording another network or clock", path_));
   }
+  check(net, dt);
+  make_file(net, dt);
+}
+
+void hdf5_recorder::check(const network& net, double dt) {
   const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
   Eigen::Index widest = 0;
   std::vector<std::string> groups;
@@ -193,9 +199,13 @@ void hdf5_recorder::start(const network& net, double dt) {
     if (!(s.stop > s.start))
       throw parameter_error(fmt::format("{}: {}: stop = {} ms must be after start = {} ms",
                                         context, what, s.stop, s.start));
-    e.first = static_cast<step_count>(std::ceil(s.start / dt - 1e-9));
-    e.stop = std::isinf(s.stop) ? observer::never
-                                : static_cast<step_count>(std::ceil(s.stop / dt - 1e-9));
+    // Times beyond any run's end (2^62 steps) are `never`, not an overflowed count.
+    const auto steps_at = [&](double ms) {
+      const double steps = std::ceil(ms / dt - 1e-9);
+      return steps >= 0x1p62 ? observer::never : static_cast<step_count>(steps);
+    };
+    e.first = steps_at(s.start);
+    e.stop = steps_at(s.stop);
 
     // What is read, and the shape of one sample.
     switch (e.what) {
@@ -288,7 +298,10 @@ void hdf5_recorder::start(const network& net, double dt) {
   for (const auto& e : entries_)
     if (e.what == entry::kind::metric) metric_size = std::max(metric_size, e.row_size);
   metric_ = vector::Zero(static_cast<Eigen::Index>(metric_size));
+}
 
+void hdf5_recorder::make_file(const network& net, double dt) {
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
   // Everything is valid: make the file, under a temporary name when it is new, which
   // replaces the previous file only once complete. A failure leaves the previous file. A
   // file to append to is checked whole, read-only, before it is opened for writing.
@@ -480,6 +493,7 @@ void hdf5_recorder::write_out(entry& e) {
   if (!failure_.empty()) throw error(failure_);
   const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
   h5::quiet_errors quiet;
+  errno = 0;  // so that the reason abandon() reports is this write's
   try {
     h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
     h5::check(H5Dflush(e.samples.get()), context, "flushing samples");

@@ -57,6 +57,7 @@ const projection& network::connect(std::string_view pre, std::string_view post, 
   require_building("connect populations");
   const std::string label = fmt::format("projection \"{}\"", c.name);
   check_name("projection", c.name);
+  settle_order_.clear();  // a new projection may change the order
   for (const auto& p : projs_)
     if (p.name() == c.name)
       throw parameter_error(fmt::format("network: a projection named \"{}\" exists already",
@@ -378,11 +379,13 @@ void network::check_state(const vector& x, double t) const {
     const projection& p = projs_[k];
     if (!p.plastic() || i < proj_offset_[k] || i >= proj_offset_[k] + p.rows() * p.cols()) continue;
     const Eigen::Index j = i - proj_offset_[k];  // column-major: j = c + d · n_post
-    throw numerical_error(fmt::format(
-        "{}: weight W({}, {}) became {} at t = {} ms{}", p.label(), j % p.rows(), j / p.rows(),
-        value, t,
-        std::isfinite(value) ? fmt::format("; the {} current needs weights > 0", p.current().name())
-                             : ""));
+    throw numerical_error(
+        fmt::format("{}: weight W({}, {}) became {} at t = {} ms{}", p.label(), j % p.rows(),
+                    j / p.rows(), value, t,
+                    std::isfinite(value)
+                        ? fmt::format("; the {} current needs weights > 0", p.current().name())
+                        : ""),
+        {p.label(), fmt::format("W({}, {})", j % p.rows(), j / p.rows()), fmt::format("{}", value)});
   }
   throw numerical_error(fmt::format("network: state entry {} became {} at t = {} ms", i, value, t));
 }

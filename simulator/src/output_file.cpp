@@ -1,6 +1,8 @@
 #include <ratesim/error.hpp>
 #include <ratesim/output_file.hpp>
 
+#include "detail/hdf5.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -51,7 +53,10 @@ std::string holder(const struct stat& st) {
       std::ifstream in(info.path());
       std::string line;
       while (std::getline(in, line)) {
-        if (line.rfind("lock:", 0) != 0 || line.find(key) == std::string::npos) continue;
+        // Only a writer's lock like ours: a reader's shared flock (h5py) is not a writer.
+        if (line.rfind("lock:", 0) != 0 || line.find(key) == std::string::npos ||
+            line.find("OFDLCK") == std::string::npos || line.find("WRITE") == std::string::npos)
+          continue;
         if (pid == std::to_string(::getpid())) return "this process (another writer in it)";
         std::ifstream cmd(proc.path() / "cmdline");
         std::string args((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
@@ -66,22 +71,19 @@ std::string holder(const struct stat& st) {
   return "another process";
 }
 
-// The permissions a new file gets from open(): 0666 less the process's umask, which Linux
-// shows in /proc/self/status (reading it does not change it, unlike umask()).
-mode_t new_file_mode() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("Umask:", 0) == 0) return 0666 & ~static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
-  return 0644;
-}
-
-// Whether the file starts with HDF5's signature (ratesim's files keep it at offset 0).
-bool is_hdf5(const std::string& path) {
-  static constexpr char signature[8] = {'\x89', 'H', 'D', 'F', '\r', '\n', '\x1a', '\n'};
-  char head[8] = {};
-  std::ifstream in(path, std::ios::binary);
-  return in.read(head, 8) && std::equal(head, head + 8, signature);
+// Whether the file is one ratesim wrote: HDF5 with a root attribute format = "ratesim…"
+// (traces, fit results, checkpoints).
+bool is_ratesim_file(const std::string& path) {
+  namespace h5 = detail::hdf5;
+  h5::quiet_errors quiet;
+  try {
+    if (H5Fis_hdf5(path.c_str()) <= 0) return false;
+    h5::handle f = h5::open_file_for_reading(path, "output_file");
+    return H5Aexists(f.get(), "format") > 0 &&
+           h5::read_string_attribute(f.get(), "format", "output_file").rfind("ratesim", 0) == 0;
+  } catch (const error&) {
+    return false;
+  }
 }
 
 void close_fd(int& fd) {
@@ -101,15 +103,13 @@ output_file::output_file(std::string path, existing mode, std::string context)
   if (present && !S_ISREG(st.st_mode))
     throw usage_error(fmt::format("{}: \"{}\" is {}; ratesim writes only regular files",
                                   context_, path_, kind_of(st.st_mode)));
-  if (present && mode_ != existing::refuse && st.st_size > 0 && !is_hdf5(path_))
-    throw usage_error(fmt::format("{}: \"{}\" is not an HDF5 file, and ratesim replaces or "
-                                  "changes only the HDF5 files it writes (is it an input of "
-                                  "this run?)",
-                                  context_, path_));
-  if (present && mode_ == existing::refuse)
+  // An empty file is a claim left by a writer that died before its first commit.
+  const bool content = present && st.st_size > 0;
+  if (content && mode_ == existing::refuse)
     throw usage_error(fmt::format("{}: the file \"{}\" exists (kept as it is)", context_, path_));
-  if (!present && mode_ == existing::change)
-    throw usage_error(fmt::format("{}: \"{}\" does not exist; there is nothing to append to",
+  if (!content && mode_ == existing::change)
+    throw usage_error(fmt::format("{}: \"{}\" does not exist or is empty; there is nothing to "
+                                  "append to",
                                   context_, path_));
   if (mode_ != existing::change) {  // a temporary is made beside the file, then renamed
     const fs::path folder = fs::absolute(fs::path(path_), ec).parent_path();
@@ -118,11 +118,29 @@ output_file::output_file(std::string path, existing mode, std::string context)
     if (::access(folder.c_str(), W_OK) != 0)
       throw usage_error(fmt::format("{}: the folder \"{}\" is not writable", context_, folder.string()));
   }
-  if (present) lock_target();
+  if (!present) {
+    // Claimed now by an empty file, locked like any other, so that a second writer that
+    // wants to create it too is refused at once; removed again if nothing is committed.
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      ::close(fd);
+      placeholder_ = true;
+    }
+  }
+  lock_target();
+  if (content && !is_ratesim_file(path_))
+    throw usage_error(fmt::format("{}: \"{}\" is not a file ratesim wrote (no format = "
+                                  "\"ratesim…\" at /), so it is not replaced or changed (is it "
+                                  "an input of this run?)",
+                                  context_, path_));
 }
 
 output_file::~output_file() {
   if (temporary_fd_ >= 0) ::unlink(temporary_.c_str());
+  struct stat mine {}, now {};
+  if (placeholder_ && target_fd_ >= 0 && ::fstat(target_fd_, &mine) == 0 &&
+      ::stat(path_.c_str(), &now) == 0 && mine.st_ino == now.st_ino && mine.st_dev == now.st_dev)
+    ::unlink(path_.c_str());  // the claim of a writer that committed nothing
   close_fd(temporary_fd_);
   close_fd(target_fd_);
 }
@@ -165,11 +183,10 @@ const std::string& output_file::temporary() {
                             std::strerror(errno)));
   temporary_ = std::move(name);
   try_lock(temporary_fd_);  // new and private: always succeeds
-  // mkstemp makes it 0600; give it the permissions of the file it replaces, or of a new one.
+  // mkstemp makes it 0600; give it the permissions of the file it replaces (a new file's
+  // claim got open()'s 0666 less the umask).
   struct stat old {};
-  ::fchmod(temporary_fd_, target_fd_ >= 0 && ::fstat(target_fd_, &old) == 0
-                              ? old.st_mode & 07777
-                              : new_file_mode());
+  if (target_fd_ >= 0 && ::fstat(target_fd_, &old) == 0) ::fchmod(temporary_fd_, old.st_mode & 07777);
   return temporary_;
 }
 
@@ -179,24 +196,13 @@ void output_file::commit() {
   if (::fsync(temporary_fd_) != 0)
     throw error(fmt::format("{}: cannot sync \"{}\" to disk: {}", context_, temporary_,
                             std::strerror(errno)));
-  struct stat st {};
-  if (target_fd_ < 0 && ::stat(path_.c_str(), &st) == 0) {  // appeared since the claim
-    if (mode_ == existing::refuse)
-      throw usage_error(fmt::format("{}: the file \"{}\" appeared while this one was written; "
-                                    "it is kept, and the new content is not written",
-                                    context_, path_));
-    lock_target();
-  }
-  const int renamed =
-      mode_ == existing::refuse
-          ? ::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE)
-          : ::rename(temporary_.c_str(), path_.c_str());
-  if (renamed != 0)
+  if (::rename(temporary_.c_str(), path_.c_str()) != 0)
     throw error(fmt::format("{}: cannot rename \"{}\" to \"{}\": {}", context_, temporary_, path_,
                             std::strerror(errno)));
   close_fd(target_fd_);  // the replaced file's lock; the new file's is the temporary's
   target_fd_ = std::exchange(temporary_fd_, -1);
   mode_ = existing::replace;  // a later commit replaces this content
+  placeholder_ = false;
   std::error_code ec;
   const auto folder = fs::absolute(fs::path(path_), ec).parent_path();
   const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

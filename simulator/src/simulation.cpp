@@ -202,6 +202,7 @@ quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_opti
   if (options_.batch_size == 0) throw_parameter_error(label_, "batch_size", ">= 1", 0);
   net_.check_feedforward();
   period();  // validates the stimuli now rather than at the first run
+  check_step_size();
   dw_ = vector::Zero(net_.weight_count());
   batch_ = vector::Zero(net_.weight_count());
 }
@@ -226,6 +227,21 @@ step_count quasi_static_simulation::period() const {
   return common;
 }
 
+void quasi_static_simulation::check_step_size() const {
+  const double duration = static_cast<double>(period()) * dt_;  // T [ms]
+  const double step = duration * static_cast<double>(options_.batch_size) * net_.learning_rate_scale();
+  for (const auto& p : net_.projections())
+    if (p.plastic() && p.current().needs_positive_weights() &&
+        step > p.rule()->largest_positive_step())
+      throw parameter_error(
+          fmt::format("{}: {}: a weight step of T · batch_size = {} ms (times the learning-rate "
+                      "scale) exceeds what rule \"{}\" allows, {} ms (ε = T/τ must be <= 1): "
+                      "weights would overshoot below 0 under its {} current",
+                      label_, p.label(), step, p.rule()->name(), p.rule()->largest_positive_step(),
+                      p.current().name()),
+          {p.label(), "tau", fmt::format("{}", p.rule()->largest_positive_step())});
+}
+
 void quasi_static_simulation::run_steps(step_count n) {
   const step_count T = period();
   if (n < 0 || n % T != 0)
@@ -243,6 +259,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
   vector& x = net_.state();
   net_.forget_cached_currents();  // the weights may have been changed since the last run
   net_.check_before_run(time());
+  check_step_size();
   paused_ = false;
   observe(steps_);
   for (step_count i = 0; i < n && !pause_due(); ++i) {

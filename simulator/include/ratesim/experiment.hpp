@@ -77,6 +77,7 @@ class experiment {
   std::unique_ptr<network> net_;
   std::unique_ptr<simulation> sim_;
   std::unique_ptr<hdf5_recorder> recorder_;
+  bool recorder_attached_ = false;  // attached by the first run(), which makes its file
   step_count total_steps_ = 0;
   std::string effective_;
   std::vector<std::string> warnings_;

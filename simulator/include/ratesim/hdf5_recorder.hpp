@@ -95,6 +95,11 @@ class hdf5_recorder : public observer {
   // The samples written so far, per recording group (after writing what is buffered).
   std::vector<std::pair<std::string, std::uint64_t>> sample_counts();
 
+  // Checks everything asked for against the network and clock (names, unit subsets,
+  // schedules), as start() does, without touching any file: an experiment checks its
+  // recorder when it is built, and makes the file only when it runs.
+  void check(const network& net, double dt);
+
   // observer
   void start(const network& net, double dt) override;
   step_count next_due(step_count from) const override;
@@ -106,6 +111,7 @@ class hdf5_recorder : public observer {
   struct file;
   void add(entry e);
   void write_out(entry& e);
+  void make_file(const network& net, double dt);
 
   std::string path_;
   options options_;

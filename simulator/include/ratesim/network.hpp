@@ -91,8 +91,8 @@ class network {
   const vector& last_rates(std::size_t population) const { return rates_[population]; }
   const vector& last_input(std::size_t population) const { return input_[population]; }
 
-  // Puts every population at its fixed point for the current external input, in the
-  // order the populations were added (needs a feedforward network; see
+  // Puts every population at its fixed point for the current external input, each after
+  // every population that projects to it (needs a network without loops; see
   // check_feedforward()), and leaves their rates ready for weight_derivative().
   void settle();
   // The quasi-static regime's settle(): currents may reuse work for weight rows that no
@@ -114,8 +114,9 @@ class network {
   void weight_derivative(vector_span dw) const;
   // Throws a numerical_error if x holds a NaN or an infinity, or a weight <= 0 that a
   // current takes the logarithm of, naming the population and variable (or projection
-  // and weight) and unit, and the time t [ms]. One pass over x; allocates nothing when
-  // all is well.
+  // and weight) and unit, and the time t [ms]. One parallel sweep over x (each piece is
+  // read for the finiteness test and, where it holds log-weights, for their minimum,
+  // while in cache); allocates nothing when all is well.
   void check_state(const vector& x, double t) const;
   // At the start of a run: the state as check_state, and the static weights as their
   // currents require (they may have been written since they were connected).

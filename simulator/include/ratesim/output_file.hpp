@@ -9,13 +9,15 @@
 //
 // - The path is checked when claimed: its folder exists and is writable, and what is
 //   there already is a regular file (never a folder, a device or a pipe; a symbolic link
-//   is followed) that `existing` allows to replace or to change, and an HDF5 file (so
-//   that a run never replaces its own configuration or data by a slip of the path). A
-//   bad path fails before the work, not after it.
+//   is followed) that `existing` allows to replace or to change, and a file ratesim
+//   wrote (root attribute format = "ratesim…"), so that a run never replaces its own
+//   configuration or data by a slip of the path. A bad path fails before the work.
 // - An advisory lock (an open-file-description lock, fcntl F_OFD_SETLK, which HDF5's own
 //   flock() locks and readers never meet) is held on the file for as long as the claim
 //   lives: a second ratesim that claims the same file is refused with the process that
-//   holds it named, whether it wants to replace, change or create the file.
+//   holds it named, whether it wants to replace, change or create the file. A file that
+//   does not exist yet is claimed by an empty file, removed again if nothing is committed
+//   (an empty file left by a killed writer counts as absent).
 // - New content goes to a temporary file beside the target and replaces it only on
 //   commit(), after fsync: a run that fails, is refused or is killed before then leaves
 //   the previous file as it was. commit() may be called again with new content
@@ -44,8 +46,7 @@ class output_file {
   const std::string& path() const { return path_; }
   // A new, empty, locked temporary file beside the target, for the next commit().
   const std::string& temporary();
-  // Syncs the temporary to disk and renames it over the target (with existing::refuse,
-  // never over a file that appeared in the meantime).
+  // Syncs the temporary to disk and renames it over the target (the locked claim).
   void commit();
 
  private:
@@ -53,7 +54,8 @@ class output_file {
 
   std::string path_, context_;
   existing mode_;
-  int target_fd_ = -1;     // the locked file at path_, once there is one
+  int target_fd_ = -1;     // the locked file at path_ (a new file's empty claim at first)
+  bool placeholder_ = false;  // path_ is our empty claim, removed if nothing is committed
   int temporary_fd_ = -1;  // the locked temporary, until commit()
   std::string temporary_;
 };

@@ -167,6 +167,9 @@ class quasi_static_simulation : public simulation {
   void restore_regime(const checkpoint& c) override;
   // Steps of one presentation T; all stimuli must agree.
   step_count period() const;
+  // Refuses a weight step that a rule says would overshoot weights below 0 under a
+  // log-weight current (plasticity_rule::largest_positive_step).
+  void check_step_size() const;
   void apply_batch();
 
   quasi_static_options options_;

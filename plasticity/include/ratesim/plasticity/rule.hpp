@@ -15,6 +15,7 @@
 #include <ratesim/types.hpp>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,13 @@ class plasticity_rule {
                            double /*factor*/, std::vector<Eigen::Index>& /*changed*/) const {
     return false;
   }
+
+  // The largest step factor of the quasi-static regime (T · batch_size times the learning
+  // rate scale [ms]) for which one step keeps weights > 0 when postsynaptic rates are at
+  // most 1 (a softmax layer); infinity when the rule has no such bound. Under a current
+  // that needs weights > 0 (log-weight) the regime refuses a larger step before the run,
+  // instead of failing at the first weight that crosses 0.
+  virtual double largest_positive_step() const { return std::numeric_limits<double>::infinity(); }
 
   // Rules with an explicit constraint (e.g. multiplicative normalisation) return true
   // and enforce it in `constrain`, which runs after every integration step and every

@@ -20,6 +20,8 @@ class synaptic_scaling_rule : public plasticity_rule {
   static std::unique_ptr<plasticity_rule> create(const parameters& values);
 
   std::string_view name() const override { return "synaptic_scaling"; }
+  // W + f s (y − W)/τ = W (1 − f s/τ) + f s y/τ stays > 0 for s <= 1 when f <= τ.
+  double largest_positive_step() const override { return p_.tau; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
   bool step_sparse(matrix_span W, vector_view pre, vector_view post, double factor,
