@@ -20,6 +20,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
+#include "interrupt.hpp"
+
 namespace py = pybind11;
 using namespace ratesim;
 
@@ -232,8 +236,26 @@ PYBIND11_MODULE(_core, m) {
       .def("set_learning_rate_scale", &network::set_learning_rate_scale);
 
   py::class_<simulation>(m, "Simulation")
-      .def("run", &simulation::run, py::arg("duration"), "advance by `duration` ms")
-      .def("run_steps", &simulation::run_steps, py::arg("steps"))
+      .def(
+          "run",
+          [](simulation& sim, double duration) {
+            const step_count start = sim.steps();
+            python::run_interruptibly(
+                sim, [&] { sim.run(duration); },
+                [&] { sim.run_steps(start + std::llround(duration / sim.dt()) - sim.steps()); });
+          },
+          py::arg("duration"),
+          "run(duration): advance by `duration` ms (a whole number of steps dt). Ctrl-C "
+          "raises KeyboardInterrupt within a presentation (or a few hundred ODE steps) and "
+          "leaves the simulation where it stopped: calling run again goes on from there")
+      .def(
+          "run_steps",
+          [](simulation& sim, step_count n) {
+            const step_count end = sim.steps() + n;
+            python::run_interruptibly(
+                sim, [&] { sim.run_steps(n); }, [&] { sim.run_steps(end - sim.steps()); });
+          },
+          py::arg("steps"), "run_steps(steps): advance by `steps` clock steps (as run)")
       .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>())
       .def(
           "save_checkpoint",
@@ -273,7 +295,19 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("network"), py::arg("dt") = 1.0, py::arg("batch_size") = 1,
            py::keep_alive<1, 2>())
-      .def("run_presentations", &quasi_static_simulation::run_presentations, py::arg("n"))
+      .def(
+          "run_presentations",
+          [](quasi_static_simulation& sim, step_count n) {
+            const step_count end = sim.presentations() + n;
+            python::run_interruptibly(
+                sim, [&] { sim.run_presentations(n); },
+                [&] { sim.run_presentations(end - sim.presentations()); });
+          },
+          py::arg("n"),
+          "run_presentations(n): present n patterns, one weight step each (summed over "
+          "mini-batches). Ctrl-C raises KeyboardInterrupt after the current presentation; "
+          "an open mini-batch stays open, so that calling run_presentations again goes on "
+          "bit for bit as if nothing had happened")
       .def_property_readonly("presentations", &quasi_static_simulation::presentations);
 
   py::class_<observer>(m, "Observer");
@@ -334,7 +368,10 @@ PYBIND11_MODULE(_core, m) {
                             .stop_at = stop_at};
         stop_signals signals;  // Ctrl-C pauses the run, writes the checkpoint, then raises
         control.stop = &signals.flag();
-        e->run(nullptr, control);
+        {
+          py::gil_scoped_release release;  // nothing in a TOML experiment calls Python
+          e->run(nullptr, control);
+        }
         if (signals.caught() == SIGINT) {
           PyErr_SetNone(PyExc_KeyboardInterrupt);
           throw py::error_already_set();
