@@ -17,6 +17,21 @@ ratesim.Rule and pass an instance as `rule=`. `ratesim.traces` reads the HDF5 tr
 needs only h5py; it works without the compiled module.
 """
 
+import glob as _glob
+import os as _os
+
+
+def _load_bundled_library():
+    """A package installed by pip carries libratesim next to the module: load that copy
+    first, so that the module and plug-ins (linked against the same soname) use it."""
+    import ctypes
+
+    for path in _glob.glob(_os.path.join(_os.path.dirname(__file__), "libratesim.so.*")):
+        ctypes.CDLL(path)
+
+
+_load_bundled_library()
+
 try:
     from ._core import (  # noqa: F401
         ConfigError,
