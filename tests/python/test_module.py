@@ -128,7 +128,7 @@ class Module(unittest.TestCase):
         net = ratesim.Network()
         with self.assertRaisesRegex(ratesim.ParameterError, r'feedforward_inhibition "input": A must be > D = 16, got 10'):
             net.add_population("feedforward_inhibition", "input", size=16, A=10.0)
-        with self.assertRaisesRegex(ratesim.NameError, r'unknown population model "lif"'):
+        with self.assertRaisesRegex(ratesim.UnknownNameError, r'unknown population model "lif"'):
             net.add_population("lif", "x", size=3)
         with self.assertRaisesRegex(ratesim.ParameterError, "unknown parameter"):
             net.add_population("softmax_competition", "out", size=3, tua_u=2.0)
@@ -136,6 +136,95 @@ class Module(unittest.TestCase):
             ratesim.load_plugin("/nonexistent/libnothing.so")
         self.assertTrue(issubclass(ratesim.ConfigError, ratesim.UsageError))
         self.assertTrue(issubclass(ratesim.Error, RuntimeError))
+
+    def test_star_import_leaves_the_builtins_alone(self):
+        namespace = {}
+        exec("from ratesim import *", namespace)
+        exported = {name for name in namespace if not name.startswith("__")}
+        self.assertEqual(exported, set(ratesim.__all__))
+        builtins = set(dir(__builtins__)) if isinstance(__builtins__, type(os)) else set(__builtins__)
+        self.assertEqual(exported & builtins, set())
+        self.assertIn("UnknownNameError", exported)
+
+    def test_error_classes_mirror_the_engine_and_python(self):
+        for cls, python in [(ratesim.UnknownNameError, LookupError), (ratesim.NumericalError, ArithmeticError),
+                            (ratesim.ParameterError, ValueError), (ratesim.InputError, ValueError),
+                            (ratesim.UsageError, RuntimeError)]:
+            self.assertTrue(issubclass(cls, ratesim.Error) and issubclass(cls, python), cls)
+        with self.assertRaisesRegex(LookupError, 'unknown stepper "leapfrog"'):
+            ratesim.OdeSimulation(circuit()[0], stepper="leapfrog")
+
+        class Diverging(ratesim.Rule):
+            def derivative(self, W, pre, post):
+                return np.full_like(W, np.nan)
+
+        net, _, _ = circuit(rule=Diverging())
+        with self.assertRaises(ratesim.NumericalError):
+            ratesim.QuasiStaticSimulation(net).run_presentations(5)
+
+    def test_messages_use_the_names_python_users_know(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaises(ratesim.UsageError) as caught:
+                ratesim.Recorder(os.path.join(d, "missing.h5"), mode="append")
+        self.assertIn('Recorder "', str(caught.exception))
+        self.assertIn('mode="append"', str(caught.exception))
+        self.assertNotIn("::", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            ratesim.QuasiStaticSimulation(circuit()[0]).attach(3)
+        self.assertNotIn("ratesim::", str(caught.exception))
+        with self.assertRaisesRegex(ratesim.ParameterError, "^QuasiStaticSimulation: batch_size"):
+            ratesim.QuasiStaticSimulation(circuit()[0], batch_size=0)
+
+    def test_reprs_show_names_and_sizes(self):
+        net, _, _ = circuit(tau=50.0)
+        self.assertEqual(
+            repr(net),
+            "<ratesim.Network: populations input (feedforward_inhibition, 16 units), output "
+            "(softmax_competition, 4 units); projections ff input -> output (4 x 16, log_weight, "
+            "rule synaptic_scaling)>",
+        )
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=2)
+        sim.run_presentations(10)
+        self.assertIn("; 85 state values>", repr(net))
+        self.assertEqual(
+            repr(sim),
+            "<ratesim.QuasiStaticSimulation: 10 presentations, batch_size 2, t = 10 ms (10 steps "
+            "of 1 ms); 2 populations, 1 projections>",
+        )
+        ode = ratesim.Network()
+        ode.add_population("rate_population", "u", size=2)
+        self.assertIn("OdeSimulation: euler, t = 0 ms", repr(ratesim.OdeSimulation(ode, stepper="euler")))
+        with tempfile.TemporaryDirectory() as d:
+            out = ratesim.Recorder(os.path.join(d, "run.h5"))
+            out.record("output", "rate", every=1.0)
+            out.record_weights("ff", every=10.0)
+            out.record_weight_sums("ff", every=10.0)
+            self.assertEqual(repr(out), f'<ratesim.Recorder "{out.path}": output/rate, ff/weights, '
+                                        "metrics/weight_sum_ff>")
+
+    def test_every_public_class_and_function_says_what_it_does(self):
+        undocumented = []
+
+        def described(doc):
+            # pybind11 starts a docstring with the signature; the description follows it.
+            text = (doc or "").strip()
+            if text.split("(")[0].isidentifier() and "\n\n" in text:
+                text = text.split("\n\n", 1)[1]
+            elif text.split("(")[0].isidentifier() and "->" in text.split("\n")[0]:
+                text = ""
+            return len(text) > 10
+
+        for name in ratesim.__all__:
+            thing = getattr(ratesim, name)
+            if not described(thing.__doc__):
+                undocumented.append(name)
+            if isinstance(thing, type) and not issubclass(thing, BaseException):
+                for attribute, member in vars(thing).items():
+                    if attribute.startswith("_") or attribute in ("name", "constrain"):
+                        continue
+                    if not described(getattr(member, "__doc__", None)):
+                        undocumented.append(f"{name}.{attribute}")
+        self.assertEqual(undocumented, [])
 
     def test_experiment_files_run_from_python(self):
         with tempfile.TemporaryDirectory() as d:
