@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace py = pybind11;
@@ -66,7 +68,7 @@ bool sigint_deferral::deliver() {
 }
 
 void run_interruptibly(simulation& sim, const std::function<void()>& first,
-                       const std::function<void()>& go_on) {
+                       const std::function<void()>& go_on, const std::function<void()>& report) {
   // Simulations running now; read and changed with the GIL held.
   static std::set<const simulation*> running;
   if (!running.insert(&sim).second)
@@ -77,17 +79,32 @@ void run_interruptibly(simulation& sim, const std::function<void()>& first,
     simulation& sim;
     ~done() {
       sim.pause_on(nullptr);
+      sim.pause_at(observer::never);
       running.erase(&sim);
     }
   } cleanup{sim};
   sigint_deferral sigint;
   sim.pause_on(sigint.flag());
+  // Reports: the steps between two reports double while they take less than `every`.
+  using clock = std::chrono::steady_clock;
+  constexpr auto every = std::chrono::milliseconds(200);
+  step_count chunk = 1;
   for (bool started = false;; started = true) {
+    const auto begun = clock::now();
+    if (report) sim.pause_at(sim.steps() + chunk);
     {
       py::gil_scoped_release release;
       started ? go_on() : first();
     }
     if (sigint.deliver()) throw py::error_already_set();
+    if (report) {
+      report();
+      const auto took = clock::now() - begun;
+      if (took < every)
+        chunk = std::min(2 * chunk, observer::never / 4);
+      else if (took > 2 * every)
+        chunk = std::max<step_count>(1, chunk / 2);
+    }
     if (!sim.paused()) return;
   }
 }

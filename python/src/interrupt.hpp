@@ -41,9 +41,12 @@ class sigint_deferral {
 
 // Runs `first()` with the GIL released and the simulation pausing on Ctrl-C. After a
 // pause, Python's SIGINT handler runs: if it raises, so does this (py::error_already_set);
-// if not, `go_on()` continues the run to its end, released again. Refuses a simulation
-// that is already running (in another thread, or from a rule of its own).
+// if not, `go_on()` continues the run to its end, released again. With `report`, the run
+// also pauses (pause_at) about every 0.2 s of wall-clock time and at its end to call
+// report() with the GIL held; where it pauses never changes the result. Refuses a
+// simulation that is already running (in another thread, or from a rule of its own).
 void run_interruptibly(simulation& sim, const std::function<void()>& first,
-                       const std::function<void()>& go_on);
+                       const std::function<void()>& go_on,
+                       const std::function<void()>& report = {});
 
 }  // namespace ratesim::python

@@ -135,6 +135,37 @@ auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule),
   };
 }
 
+// A long call from Python (python/src/interrupt.hpp): `first()` starts the run, `go_on(left)`
+// continues it after a pause until done() reaches `total` (in the call's own unit:
+// presentations or steps). `progress` is None or False (no report), True (a bar: tqdm
+// when installed, ratesim/_progress.py) or a callable(done, total).
+void run_from_python(simulation& sim, const py::object& progress, step_count total,
+                     const char* unit, const std::function<step_count()>& done,
+                     const std::function<void()>& first,
+                     const std::function<void(step_count)>& go_on) {
+  py::object report = progress;
+  if (py::isinstance<py::bool_>(progress))
+    report = progress.cast<bool>()
+                 ? py::module_::import("ratesim._progress").attr("bar")(total, unit)
+                 : py::none();
+  if (!report.is_none() && !PyCallable_Check(report.ptr()))
+    throw py::type_error("progress must be None, True, False or a callable(done, total)");
+  struct closing {  // a bar is closed however the run ends
+    py::object& bar;
+    ~closing() {
+      if (bar.is_none() || !py::hasattr(bar, "close")) return;
+      try {
+        bar.attr("close")();
+      } catch (py::error_already_set& e) {
+        e.discard_as_unraisable("closing the progress bar");
+      }
+    }
+  } close{report};
+  python::run_interruptibly(
+      sim, first, [&] { go_on(total - done()); },
+      report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
+}
+
 // Messages in the names a Python user knows: the engine's C++ spellings of classes and
 // options replaced by the module's.
 std::string python_spelling(std::string message) {
@@ -371,24 +402,30 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](simulation& sim) { return repr(sim, "Simulation", ""); })
       .def(
           "run",
-          [](simulation& sim, double duration) {
+          [](simulation& sim, double duration, const py::object& progress) {
             const step_count start = sim.steps();
-            python::run_interruptibly(
-                sim, [&] { sim.run(duration); },
-                [&] { sim.run_steps(start + std::llround(duration / sim.dt()) - sim.steps()); });
+            const step_count total =
+                std::isfinite(duration / sim.dt()) ? std::llround(duration / sim.dt()) : 0;
+            run_from_python(
+                sim, progress, total, "steps", [&] { return sim.steps() - start; },
+                [&] { sim.run(duration); }, [&](step_count left) { sim.run_steps(left); });
           },
-          py::arg("duration"),
-          "run(duration): advance by `duration` ms (a whole number of steps dt). Ctrl-C "
-          "raises KeyboardInterrupt within a presentation (or a few hundred ODE steps) and "
-          "leaves the simulation where it stopped: calling run again goes on from there")
+          py::arg("duration"), py::arg("progress") = py::none(),
+          "Advances by `duration` ms (a whole number of steps dt). progress=True shows a "
+          "progress bar (tqdm when installed), a callable(done, total) gets the steps done "
+          "about every 0.2 s. Ctrl-C raises KeyboardInterrupt within a presentation (or "
+          "about 20 ms of ODE steps) and leaves the simulation where it stopped: calling run "
+          "again goes on from there.")
       .def(
           "run_steps",
-          [](simulation& sim, step_count n) {
-            const step_count end = sim.steps() + n;
-            python::run_interruptibly(
-                sim, [&] { sim.run_steps(n); }, [&] { sim.run_steps(end - sim.steps()); });
+          [](simulation& sim, step_count n, const py::object& progress) {
+            const step_count start = sim.steps();
+            run_from_python(
+                sim, progress, n, "steps", [&] { return sim.steps() - start; },
+                [&] { sim.run_steps(n); }, [&](step_count left) { sim.run_steps(left); });
           },
-          py::arg("steps"), "run_steps(steps): advance by `steps` clock steps (as run)")
+          py::arg("steps"), py::arg("progress") = py::none(),
+          "Advances by `steps` clock steps (otherwise as run).")
       .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>(),
            "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
            "the current state included.")
@@ -456,17 +493,19 @@ PYBIND11_MODULE(_core, m) {
            "a simulation of `network`, whose structure is fixed from now on")
       .def(
           "run_presentations",
-          [](quasi_static_simulation& sim, step_count n) {
-            const step_count end = sim.presentations() + n;
-            python::run_interruptibly(
-                sim, [&] { sim.run_presentations(n); },
-                [&] { sim.run_presentations(end - sim.presentations()); });
+          [](quasi_static_simulation& sim, step_count n, const py::object& progress) {
+            const step_count start = sim.presentations();
+            run_from_python(
+                sim, progress, n, "presentations", [&] { return sim.presentations() - start; },
+                [&] { sim.run_presentations(n); },
+                [&](step_count left) { sim.run_presentations(left); });
           },
-          py::arg("n"),
-          "run_presentations(n): present n patterns, one weight step each (summed over "
-          "mini-batches). Ctrl-C raises KeyboardInterrupt after the current presentation; "
-          "an open mini-batch stays open, so that calling run_presentations again goes on "
-          "bit for bit as if nothing had happened")
+          py::arg("n"), py::arg("progress") = py::none(),
+          "Presents n patterns, one weight step each (summed over mini-batches). "
+          "progress=True shows a progress bar (tqdm when installed), a callable(done, total) "
+          "gets the presentations done about every 0.2 s. Ctrl-C raises KeyboardInterrupt "
+          "after the current presentation; an open mini-batch stays open, so that calling "
+          "run_presentations again goes on bit for bit as if nothing had happened.")
       .def_property_readonly("presentations", &quasi_static_simulation::presentations,
                              "patterns presented so far");
 

@@ -1,6 +1,8 @@
 """The Python module: the same engine as C++, numpy views without copies, Python rules,
 recorders, experiments, errors. Run with PYTHONPATH=<build>/python."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -244,6 +246,47 @@ class Module(unittest.TestCase):
             ).stdout
             worst = float(out.split("worst relative L1 error over the bars: ")[1].split()[0])
             self.assertLess(worst, 0.10)
+
+
+class Progress(unittest.TestCase):
+    def test_a_callable_sees_the_run_advance_and_changes_no_bit(self):
+        reports = []
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=3)
+        sim.run_presentations(300_000, progress=lambda done, total: reports.append((done, total)))
+        self.assertEqual(reports[-1], (300_000, 300_000))
+        self.assertGreater(len(reports), 2)
+        self.assertEqual([d for d, _ in reports], sorted({d for d, _ in reports}))
+        plain, _, _ = circuit(tau=50.0)
+        ratesim.QuasiStaticSimulation(plain, batch_size=3).run_presentations(300_000)
+        np.testing.assert_array_equal(net.weights("ff"), plain.weights("ff"))
+
+    def test_a_bar_on_stderr(self):
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net)
+        shown = io.StringIO()
+        with contextlib.redirect_stderr(shown):
+            sim.run_presentations(20_000, progress=True)
+            ratesim.OdeSimulation(circuit(tau=50.0)[0], stepper="euler", dt=0.5).run(500.0, progress=True)
+        self.assertIn("20.0k/20.0k", shown.getvalue())
+        self.assertIn("1.00k/1.00k", shown.getvalue())
+        with self.assertRaises(TypeError):
+            sim.run_presentations(10, progress="yes")
+
+    def test_an_error_in_the_callback_stops_the_run_where_it_can_go_on(self):
+        def failing(done, total):
+            if done > 1000:
+                raise RuntimeError("enough")
+
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=3)
+        with self.assertRaisesRegex(RuntimeError, "enough"):
+            sim.run_presentations(10**9, progress=failing)
+        done = sim.presentations
+        sim.run_presentations(999)
+        plain, _, _ = circuit(tau=50.0)
+        ratesim.QuasiStaticSimulation(plain, batch_size=3).run_presentations(done + 999)
+        np.testing.assert_array_equal(net.weights("ff"), plain.weights("ff"))
 
 
 if __name__ == "__main__":
