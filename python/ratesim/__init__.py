@@ -66,6 +66,9 @@ except ModuleNotFoundError as missing:  # only the pure-Python tooling is availa
 if _core is not None:
     globals().update({name: getattr(_core, name) for name in _ENGINE})
     __version__ = _core.__version__
+    from ._monitor import Monitor
+
+    _ENGINE.append("Monitor")
 
 __all__ = [name for name in _ENGINE if name in globals()] + ["Rule"]
 

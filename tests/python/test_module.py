@@ -248,6 +248,40 @@ class Module(unittest.TestCase):
             self.assertLess(worst, 0.10)
 
 
+class Monitoring(unittest.TestCase):
+    def test_a_monitor_holds_what_a_recorder_writes(self):
+        with tempfile.TemporaryDirectory() as d:
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(net)
+            monitor, out = ratesim.Monitor(), ratesim.Recorder(os.path.join(d, "run.h5"))
+            self.assertEqual(repr(monitor), "<ratesim.Monitor: nothing recorded yet>")
+            for observer in (monitor, out):
+                observer.record("output", "rate", every=1.0)
+                observer.record("input", "y", every_steps=5, units=[0, 3])
+                observer.record_weights("ff", every=50.0)
+                observer.record_weight_sums("ff", every=10.0)
+                sim.attach(observer)
+            sim.run_presentations(300)
+            sim.run_presentations(200)
+            out.close()
+            names = ["ff/weights", "input/y", "metrics/weight_sum_ff", "output/rate"]
+            self.assertEqual(monitor.names(), names)
+            self.assertEqual(repr(monitor), f"<ratesim.Monitor: {', '.join(names)}>")
+            with traces.open_run(out.path) as run:
+                for name in names:
+                    for mine, written in zip(monitor[name], traces.read(run, name)):
+                        np.testing.assert_array_equal(mine, written)
+            t, rates = monitor["output/rate"]
+            self.assertEqual(rates.shape, (501, 4))
+            np.testing.assert_array_equal(monitor["ff/weights"][1][-1], net.weights("ff"))
+            with self.assertRaisesRegex(KeyError, "nothing recorded as 'output/u'"):
+                monitor["output/u"]
+        path = monitor.path
+        self.assertTrue(os.path.exists(path))
+        del sim, monitor, observer
+        self.assertFalse(os.path.exists(path))
+
+
 class Progress(unittest.TestCase):
     def test_a_callable_sees_the_run_advance_and_changes_no_bit(self):
         reports = []
