@@ -21,7 +21,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "interrupt.hpp"
 
@@ -135,32 +137,75 @@ auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule),
   };
 }
 
+// The `progress` argument of long calls: None or False (no report), True (a bar: tqdm when
+// installed, ratesim/_progress.py) or a callable(done, total). `report` is None or a
+// callable; a bar is closed however the run ends.
+class progress_report {
+ public:
+  progress_report(const py::object& progress, step_count total, const char* unit)
+      : report(progress) {
+    if (py::isinstance<py::bool_>(progress))
+      report = progress.cast<bool>()
+                   ? py::module_::import("ratesim._progress").attr("bar")(total, unit)
+                   : py::none();
+    if (!report.is_none() && !PyCallable_Check(report.ptr()))
+      throw py::type_error("progress must be None, True, False or a callable(done, total)");
+  }
+  progress_report(const progress_report&) = delete;
+  progress_report& operator=(const progress_report&) = delete;
+  ~progress_report() {
+    if (report.is_none() || !py::hasattr(report, "close")) return;
+    try {
+      report.attr("close")();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("closing the progress bar");
+    }
+  }
+
+  py::object report;
+};
+
+// Reports an experiment's progress (run_experiment(progress=...)): sees the network every
+// `every` steps, and at most every 0.2 s of wall-clock time (and at the end) calls
+// report(steps done, total) with the GIL. An error raised there ends the run.
+class progress_observer : public observer {
+ public:
+  progress_observer(py::object report, step_count start, step_count total)
+      : report_(std::move(report)),
+        start_(start),
+        total_(total),
+        every_(std::max<step_count>(1, total / 1000)) {}
+  void start(const network&, double) override {}
+  step_count next_due(step_count from) const override {
+    const step_count end = start_ + total_;
+    if (from > end) return never;
+    const step_count next = start_ + (from - start_ + every_ - 1) / every_ * every_;
+    return std::min(next, end);
+  }
+  void observe(step_count step, const network&) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (step < start_ + total_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    py::gil_scoped_acquire gil;
+    report_(step - start_, total_);
+  }
+  void flush() override {}
+
+ private:
+  py::object report_;
+  step_count start_, total_, every_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
 // A long call from Python (python/src/interrupt.hpp): `first()` starts the run, `go_on(left)`
 // continues it after a pause until done() reaches `total` (in the call's own unit:
-// presentations or steps). `progress` is None or False (no report), True (a bar: tqdm
-// when installed, ratesim/_progress.py) or a callable(done, total).
+// presentations or steps), with `progress` reports.
 void run_from_python(simulation& sim, const py::object& progress, step_count total,
                      const char* unit, const std::function<step_count()>& done,
                      const std::function<void()>& first,
                      const std::function<void(step_count)>& go_on) {
-  py::object report = progress;
-  if (py::isinstance<py::bool_>(progress))
-    report = progress.cast<bool>()
-                 ? py::module_::import("ratesim._progress").attr("bar")(total, unit)
-                 : py::none();
-  if (!report.is_none() && !PyCallable_Check(report.ptr()))
-    throw py::type_error("progress must be None, True, False or a callable(done, total)");
-  struct closing {  // a bar is closed however the run ends
-    py::object& bar;
-    ~closing() {
-      if (bar.is_none() || !py::hasattr(bar, "close")) return;
-      try {
-        bar.attr("close")();
-      } catch (py::error_already_set& e) {
-        e.discard_as_unraisable("closing the progress bar");
-      }
-    }
-  } close{report};
+  const progress_report reporting(progress, total, unit);
+  const py::object& report = reporting.report;
   python::run_interruptibly(
       sim, first, [&] { go_on(total - done()); },
       report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
@@ -583,7 +628,7 @@ PYBIND11_MODULE(_core, m) {
       "run_experiment",
       [](const std::string& path, const std::vector<std::string>& overrides,
          const std::string& resume, bool force, const std::string& checkpoint_file,
-         double checkpoint_every, double stop_at) {
+         double checkpoint_every, double stop_at, const py::object& progress) {
         if (path.empty() && resume.empty())
           throw usage_error("run_experiment: give a path, or resume=CHECKPOINT");
         auto e = resume.empty()
@@ -594,11 +639,16 @@ PYBIND11_MODULE(_core, m) {
         run_control control{.checkpoint = checkpoint_file.empty() ? resume : checkpoint_file,
                             .checkpoint_every = checkpoint_every,
                             .stop_at = stop_at};
+        const step_count start = e->sim().steps();
+        const progress_report reporting(progress, e->total_steps() - start, "steps");
+        std::optional<progress_observer> reporter;
+        if (!reporting.report.is_none())
+          reporter.emplace(reporting.report, start, e->total_steps() - start);
         stop_signals signals;  // Ctrl-C pauses the run, writes the checkpoint, then raises
         control.stop = &signals.flag();
         {
-          py::gil_scoped_release release;  // nothing in a TOML experiment calls Python
-          e->run(nullptr, control);
+          py::gil_scoped_release release;  // only a progress report calls Python
+          e->run(reporter ? &*reporter : nullptr, control);
         }
         if (signals.caught() == SIGINT) {
           PyErr_SetNone(PyExc_KeyboardInterrupt);
@@ -614,10 +664,13 @@ PYBIND11_MODULE(_core, m) {
       py::arg("resume") = "", py::arg("force") = false, py::arg("checkpoint") = "",
       py::arg("checkpoint_every") = 0.0,
       py::arg("stop_at") = std::numeric_limits<double>::infinity(),
-      "run a TOML experiment (docs/config.md), or go on from a checkpoint (resume=FILE; "
+      py::arg("progress") = py::none(),
+      "Runs a TOML experiment (docs/config.md), or goes on from a checkpoint (resume=FILE; "
       "path then defaults to the checkpoint's configuration); writes checkpoints to "
       "`checkpoint` (default: the file resumed from) every `checkpoint_every` ms and when "
-      "stopped by stop_at [ms] or Ctrl-C. Returns the simulated time reached [ms]");
+      "stopped by stop_at [ms] or Ctrl-C (then KeyboardInterrupt). progress=True shows a "
+      "bar, a callable(done, total) gets the steps done. Returns the simulated time "
+      "reached [ms].");
   m.def(
       "read_images",
       [](const std::string& spec) {

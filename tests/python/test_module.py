@@ -307,6 +307,19 @@ class Progress(unittest.TestCase):
         with self.assertRaises(TypeError):
             sim.run_presentations(10, progress="yes")
 
+    def test_an_experiment_reports_its_steps(self):
+        reports = []
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(SOURCE, "examples", "keck2012.toml")
+            overrides = ["run.presentations=20000", f"output.file={os.path.join(d, 'k.h5')}"]
+            ratesim.run_experiment(config, overrides, progress=lambda done, total: reports.append((done, total)))
+            self.assertEqual(reports[0], (0, 20000))
+            self.assertEqual(reports[-1], (20000, 20000))
+            shown = io.StringIO()
+            with contextlib.redirect_stderr(shown):
+                ratesim.run_experiment(config, overrides + ["output.mode=overwrite"], progress=True)
+            self.assertIn("20.0k/20.0k", shown.getvalue())
+
     def test_an_error_in_the_callback_stops_the_run_where_it_can_go_on(self):
         def failing(done, total):
             if done > 1000:
