@@ -211,6 +211,18 @@ void run_from_python(simulation& sim, const py::object& progress, step_count tot
       report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
 }
 
+// Binds a run of n `unit`s, as `run` does them and `count` counts them.
+template <class Simulation>
+auto counted_run(step_count (Simulation::*count)() const, void (Simulation::*run)(step_count),
+                 const char* unit) {
+  return [=](Simulation& sim, step_count n, const py::object& progress) {
+    const step_count start = (sim.*count)();
+    run_from_python(
+        sim, progress, n, unit, [&] { return (sim.*count)() - start; }, [&] { (sim.*run)(n); },
+        [&](step_count left) { (sim.*run)(left); });
+  };
+}
+
 // Messages in the names a Python user knows: the engine's C++ spellings of classes and
 // options replaced by the module's.
 std::string python_spelling(std::string message) {
@@ -461,16 +473,9 @@ PYBIND11_MODULE(_core, m) {
           "about every 0.2 s. Ctrl-C raises KeyboardInterrupt within a presentation (or "
           "about 20 ms of ODE steps) and leaves the simulation where it stopped: calling run "
           "again goes on from there.")
-      .def(
-          "run_steps",
-          [](simulation& sim, step_count n, const py::object& progress) {
-            const step_count start = sim.steps();
-            run_from_python(
-                sim, progress, n, "steps", [&] { return sim.steps() - start; },
-                [&] { sim.run_steps(n); }, [&](step_count left) { sim.run_steps(left); });
-          },
-          py::arg("steps"), py::arg("progress") = py::none(),
-          "Advances by `steps` clock steps (otherwise as run).")
+      .def("run_steps", counted_run(&simulation::steps, &simulation::run_steps, "steps"),
+           py::arg("steps"), py::arg("progress") = py::none(),
+           "Advances by `steps` clock steps (otherwise as run).")
       .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>(),
            "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
            "the current state included.")
@@ -536,21 +541,15 @@ PYBIND11_MODULE(_core, m) {
            py::arg("network"), py::arg("dt") = 1.0, py::arg("batch_size") = 1,
            py::keep_alive<1, 2>(),
            "a simulation of `network`, whose structure is fixed from now on")
-      .def(
-          "run_presentations",
-          [](quasi_static_simulation& sim, step_count n, const py::object& progress) {
-            const step_count start = sim.presentations();
-            run_from_python(
-                sim, progress, n, "presentations", [&] { return sim.presentations() - start; },
-                [&] { sim.run_presentations(n); },
-                [&](step_count left) { sim.run_presentations(left); });
-          },
-          py::arg("n"), py::arg("progress") = py::none(),
-          "Presents n patterns, one weight step each (summed over mini-batches). "
-          "progress=True shows a progress bar (tqdm when installed), a callable(done, total) "
-          "gets the presentations done about every 0.2 s. Ctrl-C raises KeyboardInterrupt "
-          "after the current presentation; an open mini-batch stays open, so that calling "
-          "run_presentations again goes on bit for bit as if nothing had happened.")
+      .def("run_presentations",
+           counted_run(&quasi_static_simulation::presentations,
+                       &quasi_static_simulation::run_presentations, "presentations"),
+           py::arg("n"), py::arg("progress") = py::none(),
+           "Presents n patterns, one weight step each (summed over mini-batches). "
+           "progress=True shows a progress bar (tqdm when installed), a callable(done, total) "
+           "gets the presentations done about every 0.2 s. Ctrl-C raises KeyboardInterrupt "
+           "after the current presentation; an open mini-batch stays open, so that calling "
+           "run_presentations again goes on bit for bit as if nothing had happened.")
       .def_property_readonly("presentations", &quasi_static_simulation::presentations,
                              "patterns presented so far");
 

@@ -6,23 +6,10 @@ import os
 import sys
 import time
 
-import numpy as np
-
 import ratesim
+from test_interrupt import circuit
 
 SOURCE = os.environ.get("RATESIM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-
-
-def network(D, C, A, rule, duration):
-    rng = np.random.default_rng(1)
-    W0 = rng.uniform(1.0, 2.0, size=(C, D))
-    W0 *= A / W0.sum(axis=1, keepdims=True)
-    net = ratesim.Network()
-    net.add_population("feedforward_inhibition", "input", size=D, A=A)
-    net.add_population("softmax_competition", "output", size=C)
-    net.connect("input", "output", "ff", W0, rule=rule, **({"tau": 500.0} if isinstance(rule, str) else {}))
-    net.stimulate_patterns("input", rng.uniform(0.5, 10.0, size=(50, D)), duration=duration, shuffle=True)
-    return net
 
 
 class Scaling(ratesim.Rule):
@@ -32,13 +19,13 @@ class Scaling(ratesim.Rule):
 
 def main(mode, folder):
     if mode == "quasi_static":
-        sim = ratesim.QuasiStaticSimulation(network(16, 4, 48.0, "synaptic_scaling", 1.0))
+        sim = ratesim.QuasiStaticSimulation(circuit())
         run, again = (lambda: sim.run_presentations(50_000_000)), (lambda: sim.run_presentations(10))
     elif mode == "python_rule":
-        sim = ratesim.QuasiStaticSimulation(network(16, 4, 48.0, Scaling(), 1.0))
+        sim = ratesim.QuasiStaticSimulation(circuit(Scaling()))
         run, again = (lambda: sim.run_presentations(50_000_000)), (lambda: sim.run_presentations(10))
     elif mode == "ode":  # the size of MNIST at C = 100: one rk4 step takes milliseconds
-        sim = ratesim.OdeSimulation(network(784, 100, 900.0, "synaptic_scaling", 10.0), stepper="rk4", dt=0.1)
+        sim = ratesim.OdeSimulation(circuit(D=784, C=100, A=900.0, duration=10.0), stepper="rk4", dt=0.1)
         run, again = (lambda: sim.run(1e7)), (lambda: sim.run(0.5))
     elif mode == "experiment":
         config = os.path.join(SOURCE, "examples", "keck2012.toml")

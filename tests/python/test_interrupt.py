@@ -18,16 +18,17 @@ import ratesim
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def circuit(seed=1, rule="synaptic_scaling"):
-    rng = np.random.default_rng(seed)
-    D, C, A = 16, 4, 48.0
+def circuit(rule="synaptic_scaling", D=16, C=4, A=48.0, duration=1.0):
+    """Feedforward inhibition, softmax competition, a plastic projection "ff" (a rule by name
+    with tau = 50 ms, or a ratesim.Rule), random patterns of `duration` ms each."""
+    rng = np.random.default_rng(1)
     W0 = rng.uniform(1.0, 2.0, size=(C, D))
     W0 *= A / W0.sum(axis=1, keepdims=True)
     net = ratesim.Network()
     net.add_population("feedforward_inhibition", "input", size=D, A=A)
     net.add_population("softmax_competition", "output", size=C)
     net.connect("input", "output", "ff", W0, rule=rule, **({"tau": 50.0} if isinstance(rule, str) else {}))
-    net.stimulate_patterns("input", rng.uniform(0.5, 10.0, size=(50, D)), duration=1.0, shuffle=True, seed=3)
+    net.stimulate_patterns("input", rng.uniform(0.5, 10.0, size=(50, D)), duration=duration, shuffle=True, seed=3)
     return net
 
 
