@@ -238,6 +238,22 @@ class Module(unittest.TestCase):
             with self.assertRaises(ratesim.ConfigError):
                 ratesim.run_experiment(os.path.join(SOURCE, "examples", "keck2012.toml"), ["run.regim=ode"])
 
+    def test_the_commands_in_the_experiment_files_headers_run(self):
+        folder = os.path.join(SOURCE, "examples")
+        commands = []
+        for name in sorted(f for f in os.listdir(folder) if f.endswith(".toml")):
+            with open(os.path.join(folder, name)) as f:
+                for line in f:
+                    if line.startswith("#") and f"ratesim run examples/{name}" in line:
+                        commands.append((name, line.split(f"examples/{name}", 1)[1].split()))
+        self.assertGreaterEqual(len(commands), 2)
+        with tempfile.TemporaryDirectory() as d:
+            for name, words in commands:
+                overrides = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+                with self.subTest(file=name, overrides=overrides):
+                    ratesim.run_experiment(os.path.join(folder, name),
+                                           overrides + [f"output.file={os.path.join(d, 'out.h5')}"])
+
     def test_the_example_script_learns_the_bars(self):
         with tempfile.TemporaryDirectory() as d:
             out = subprocess.run(
