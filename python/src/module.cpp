@@ -118,6 +118,41 @@ schedule make_schedule(double every, step_count every_steps, double start, doubl
   return schedule{every, every_steps, start, stop};
 }
 
+// An observer written in Python (a ratesim.Observer subclass). Runs go on without the GIL:
+// each call takes it.
+class python_observer : public observer {
+ public:
+  void start(const network&, double dt) override {
+    py::gil_scoped_acquire gil;
+    if (!py::get_override(this, "observe"))
+      throw usage_error("a ratesim.Observer subclass must define observe(step, time)");
+    dt_ = dt;
+    custom_schedule_ = static_cast<bool>(py::get_override(this, "next_due"));
+    const py::object self = py::cast(this);
+    every_ = py::hasattr(self, "every_steps") ? self.attr("every_steps").cast<step_count>() : 1;
+    if (every_ < 1) throw_parameter_error("Observer", "every_steps", ">= 1", every_);
+    if (py::function f = py::get_override(this, "start")) f(dt);
+  }
+  step_count next_due(step_count from) const override {
+    if (!custom_schedule_) return (from + every_ - 1) / every_ * every_;
+    py::gil_scoped_acquire gil;
+    return py::get_override(this, "next_due")(from).cast<step_count>();
+  }
+  void observe(step_count step, const network&) override {
+    py::gil_scoped_acquire gil;
+    py::get_override(this, "observe")(step, static_cast<double>(step) * dt_);
+  }
+  void flush() override {
+    py::gil_scoped_acquire gil;
+    if (py::function f = py::get_override(this, "flush")) f();
+  }
+
+ private:
+  double dt_ = 0.0;
+  bool custom_schedule_ = false;
+  step_count every_ = 1;
+};
+
 // The HDF5 recorder as Python sees it: it also keeps the names of what it records (the
 // groups of the file, e.g. "output/rate"), for its repr.
 class recorder : public hdf5_recorder {
@@ -449,9 +484,15 @@ PYBIND11_MODULE(_core, m) {
            "Multiplies every plastic projection's dW/dt by `scale` from now on (a learning-rate "
            "schedule).");
 
-  py::class_<observer>(m, "Observer",
-                       "Something that sees the network on a schedule while a simulation runs "
-                       "(ratesim.Recorder).");
+  py::class_<observer, python_observer>(
+      m, "Observer",
+      "Something that sees the network on a schedule while a simulation runs: "
+      "ratesim.Recorder, ratesim.Monitor, or a subclass written in Python that defines "
+      "observe(step, time) [time in ms] and may set every_steps (default 1) or define "
+      "next_due(step) (the first step >= step it wants to see), start(dt) and flush() (at "
+      "the end of every run). It reads the network it was given, never changes it; an "
+      "error it raises ends the run after the current presentation or step.")
+      .def(py::init<>(), "an observer; a subclass calls this from its own __init__");
 
   py::class_<simulation>(m, "Simulation",
                          "A regime that advances a network in time: OdeSimulation or "

@@ -298,6 +298,68 @@ class Monitoring(unittest.TestCase):
         self.assertFalse(os.path.exists(path))
 
 
+class PythonObservers(unittest.TestCase):
+    def test_an_observer_in_python_sees_what_a_recorder_records(self):
+        net, _, _ = circuit(tau=50.0)
+        W = net.weights("ff")
+
+        class Snapshots(ratesim.Observer):
+            every_steps = 10
+
+            def __init__(self):
+                super().__init__()
+                self.times, self.weights, self.runs = [], [], 0
+
+            def observe(self, step, time):
+                self.times.append(time)
+                self.weights.append(W.copy())
+
+            def flush(self):
+                self.runs += 1
+
+        class Squares(ratesim.Observer):
+            def __init__(self):
+                super().__init__()
+                self.steps = []
+
+            def next_due(self, step):
+                root = int(np.ceil(np.sqrt(step)))
+                return root * root
+
+            def observe(self, step, time):
+                self.steps.append(step)
+
+        sim = ratesim.QuasiStaticSimulation(net)
+        snapshots, squares, monitor = Snapshots(), Squares(), ratesim.Monitor()
+        monitor.record_weights("ff", every_steps=10)
+        for observer in (snapshots, squares, monitor):
+            sim.attach(observer)
+        sim.run_presentations(50)
+        sim.run_presentations(50)
+        t, recorded = monitor["ff/weights"]
+        np.testing.assert_array_equal(snapshots.times, t)
+        np.testing.assert_array_equal(np.array(snapshots.weights), recorded)
+        self.assertEqual(snapshots.runs, 2)
+        self.assertEqual(squares.steps, [k * k for k in range(11)])
+
+    def test_an_observer_must_observe_and_its_errors_end_the_run(self):
+        class Nothing(ratesim.Observer):
+            pass
+
+        class Failing(ratesim.Observer):
+            def observe(self, step, time):
+                if step == 30:
+                    raise ValueError("seen enough")
+
+        sim = ratesim.QuasiStaticSimulation(circuit(tau=50.0)[0])
+        with self.assertRaisesRegex(ratesim.UsageError, "must define observe"):
+            sim.attach(Nothing())
+        sim.attach(Failing())
+        with self.assertRaisesRegex(ValueError, "seen enough"):
+            sim.run_presentations(100)
+        self.assertEqual(sim.presentations, 30)
+
+
 class Progress(unittest.TestCase):
     def test_a_callable_sees_the_run_advance_and_changes_no_bit(self):
         reports = []
