@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <csignal>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace ratesim {
@@ -76,10 +78,23 @@ TEST_F(Checkpoint, AFailedWriteLeavesThePreviousCheckpoint) {
   checkpoint c;
   c.set_integer("step", 1);
   write_checkpoint(file("c.h5"), c);
-  fs::create_directories(file("c.h5.tmp"));  // the temporary file cannot be made
+  // A file-size limit below the new checkpoint makes its write fail (EFBIG), as a full
+  // disk would (ENOSPC): an error, the previous checkpoint kept, no temporary left over.
   c.set_integer("step", 2);
+  c.set("big", std::vector<double>(1 << 17, 1.0));  // 1 MiB
+  const auto handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit old {};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  struct rlimit small = old;
+  small.rlim_cur = 256 * 1024;
+  ::setrlimit(RLIMIT_FSIZE, &small);
   EXPECT_THROW(write_checkpoint(file("c.h5"), c), error);
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, handler);
   EXPECT_EQ(read_checkpoint(file("c.h5")).integer("step"), 1);
+  int files = 0;
+  for ([[maybe_unused]] const auto& f : fs::directory_iterator(file(""))) ++files;
+  EXPECT_EQ(files, 1);
 }
 
 class Resume : public Checkpoint, public ::testing::WithParamInterface<std::string> {};

@@ -129,15 +129,14 @@ TEST_F(Data, MislabelledFilesAndCountMismatchesAreRejected) {
 TEST_F(Data, Hdf5DatasetsRoundTrip) {
   namespace h5 = detail::hdf5;
   const std::string path = file("data.h5");
-  {
-    h5::handle f = h5::create_file(path, true, "test");
-    h5::create_groups(f.get(), "train", "test");
+  h5::write_new_file(path, [](hid_t f) {
+    h5::create_groups(f, "train", "test");
     // Row-major [N = 3, 2, 2] images and [3] labels.
     const std::vector<double> pixels{0, 1, 2, 3, 10, 20, 30, 40, 255, 128, 64, 0};
-    h5::write_array(f.get(), "train/images", {3, 2, 2}, pixels.data(), "test");
+    h5::write_array(f, "train/images", {3, 2, 2}, pixels.data(), "test");
     const std::vector<double> labels{7, 0, 3};
-    h5::write_array(f.get(), "train/labels", {3}, labels.data(), "test");
-  }
+    h5::write_array(f, "train/labels", {3}, labels.data(), "test");
+  }, "test");
   EXPECT_EQ(read_images(path + ":/train/images"), small_images());
   EXPECT_EQ(read_labels(path + ":/train/labels"), (std::vector<int>{7, 0, 3}));
   expect_input_error([&] { read_images(path + ":/train/nothing"); }, "no dataset");
@@ -149,25 +148,24 @@ TEST_F(Data, Hdf5DatasetsRoundTrip) {
 TEST_F(Data, Hdf5DatasetsThatClaimWhatTheFileDoesNotHoldAreRefused) {
   namespace h5 = detail::hdf5;
   const std::string path = file("claims.h5");
-  {
-    h5::handle f = h5::create_file(path, true, "test");
+  h5::write_new_file(path, [](hid_t f) {
     // 4·10^9 images of 784 pixels, declared but never written (chunked: a few bytes on
     // disk), and 10^12 images, more than a dimension of the readers can hold.
     const hsize_t dims[2] = {4000000000, 784}, chunk[2] = {1, 784};
     h5::handle space(H5Screate_simple(2, dims, nullptr));
     h5::handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_chunk(dcpl.get(), 2, chunk);
-    h5::handle d(H5Dcreate2(f.get(), "claimed", H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT,
+    h5::handle d(H5Dcreate2(f, "claimed", H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT,
                             dcpl.get(), H5P_DEFAULT));
     const hsize_t more[1] = {1000000000000};
     h5::handle space1(H5Screate_simple(1, more, nullptr));
     h5::handle dcpl1(H5Pcreate(H5P_DATASET_CREATE));
     const hsize_t chunk1[1] = {1024};
     H5Pset_chunk(dcpl1.get(), 1, chunk1);
-    h5::handle d1(H5Dcreate2(f.get(), "trillion", H5T_NATIVE_UINT8, space1.get(), H5P_DEFAULT,
+    h5::handle d1(H5Dcreate2(f, "trillion", H5T_NATIVE_UINT8, space1.get(), H5P_DEFAULT,
                              dcpl1.get(), H5P_DEFAULT));
-    h5::create_groups(f.get(), "group", "test");
-  }
+    h5::create_groups(f, "group", "test");
+  }, "test");
   expect_input_error([&] { read_images(path + ":/claimed"); }, "but the file stores 0 bytes");
   expect_input_error([&] { read_labels(path + ":/trillion"); }, "claims a dimension of 1000000000000");
   expect_input_error([&] { read_images(path + ":/group"); }, "is not a dataset");

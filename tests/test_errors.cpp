@@ -158,12 +158,41 @@ TEST(Errors, QuasiStaticNeedsAFeedforwardNetworkAndAStimulus) {
   network net;
   net.add<rate_population>("a", {.size = 1});
   net.add<rate_population>("b", {.size = 1});
+  net.connect("a", "b", {.name = "ff", .weights = matrix::Ones(1, 1), .current = "linear"});
   net.connect("b", "a", {.name = "back", .weights = matrix::Ones(1, 1), .current = "linear"});
   expect_error<usage_error>([&] { quasi_static_simulation sim(net); },
-                            {"projection \"back\"", "feedforward"});
+                            {"\"ff\", \"back\"", "\"a\", \"b\"", "feedforward", "loop"});
+  network self;
+  self.add<rate_population>("a", {.size = 1});
+  self.connect("a", "a", {.name = "self", .weights = matrix::Ones(1, 1), .current = "linear"});
+  expect_error<usage_error>([&] { quasi_static_simulation sim(self); },
+                            {"projection \"self\"", "itself"});
   network lone;
   lone.add<rate_population>("a", {.size = 1});
   expect_error<usage_error>([&] { quasi_static_simulation sim(lone); }, {"stimulus"});
+}
+
+// The order in which populations settle comes from the projections, not from the order
+// they were added in: a network whose input is added last settles like one whose input
+// is added first.
+TEST(Errors, SettleOrderFollowsTheProjections) {
+  auto settled = [](bool input_first) {
+    network net;
+    auto add_input = [&] { net.add<rate_population>("in", {.size = 2}); };
+    if (input_first) add_input();
+    net.add<rate_population>("mid", {.size = 2});
+    net.add<rate_population>("out", {.size = 1});
+    if (!input_first) add_input();
+    net.connect("in", "mid", {.name = "a", .weights = matrix::Constant(2, 2, 0.5), .current = "linear"});
+    net.connect("mid", "out", {.name = "b", .weights = matrix::Constant(1, 2, 2.0), .current = "linear"});
+    net.stimulate("in", std::make_unique<constant_input>(vector::Constant(2, 3.0)));
+    ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
+    sim.settle();
+    return vector(net.rates("out"));
+  };
+  // in: u = 3 (its external input), mid: 0.5·3 + 0.5·3 = 3, out: 2·3 + 2·3 = 12.
+  EXPECT_DOUBLE_EQ(settled(true)[0], 12.0);
+  EXPECT_DOUBLE_EQ(settled(false)[0], 12.0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
 #include <ratesim/models/bars.hpp>
+#include <ratesim/models/kernels.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +121,30 @@ double json_number(const std::string& json, const std::string& key) {
   return std::stod(m[1]);
 }
 
+TEST_F(Cli, VersionNamesTheKernelsAndABadOverrideIsAnError) {
+  std::string out;
+  ASSERT_EQ(run("--version", &out), 0);
+  const kernel_report k = kernels();
+  EXPECT_NE(out.find(fmt::format("logarithm {}; matrix products {} (OpenBLAS core {})", k.log,
+                                 k.gemm, k.blas_core)),
+            std::string::npos)
+      << out;
+  for (const char* variable : {"RATESIM_GEMM", "RATESIM_LOG"})
+    for (const std::string& args : {std::string("--version"),
+                                    "fit " + data_args() + " -C 4 -A 40 --method em -q"}) {
+      ::setenv(variable, "avx1024", 1);
+      const int status = run(args, &out);
+      ::unsetenv(variable);
+      EXPECT_EQ(status, 2) << args;
+      std::ifstream err(path("stderr"));
+      const std::string message((std::istreambuf_iterator<char>(err)),
+                                std::istreambuf_iterator<char>());
+      EXPECT_NE(message.find(fmt::format("{}=avx1024 is unknown; known: ", variable)),
+                std::string::npos)
+          << args << ": " << message;
+    }
+}
+
 TEST_F(Cli, FitPrintsJsonAndWritesItsResults) {
   std::string out;
   ASSERT_EQ(run(fmt::format("fit {} -C 10 -A 40 --method em --json -q -o {}", data_args(),
@@ -131,6 +158,8 @@ TEST_F(Cli, FitPrintsJsonAndWritesItsResults) {
   EXPECT_GE(error, 0.0);
   EXPECT_LT(error, 0.2);  // 600 training images, C = 10: EM may merge two bars
   EXPECT_GE(seconds, 0.0);
+  // Which kernels ran: {"log": "avx512", "gemm": "openblas", ...}
+  EXPECT_NE(out.find("\"kernel\": " + to_json(kernels())), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(path("fit.h5")));
   EXPECT_FALSE(fs::exists(path("fit.h5.partial")));
   // The same numbers from the library directly.

@@ -1,7 +1,11 @@
 // The Poisson mixture: log-likelihood and posterior against independent computations, EM's
-// monotone ascent and recovery of the bars, the link to the circuit, and the classifier.
+// monotone ascent and recovery of the bars, the link to the circuit, and the classifier;
+// the matrix-product kernels EM runs on (OpenBLAS, Eigen per instruction set) and their
+// choice.
 
 #include "circuit.hpp"
+#include "detail/cpu.hpp"
+#include "gemm.hpp"
 
 #include <ratesim/models/bars.hpp>
 #include <ratesim/models/classifier.hpp>
@@ -11,6 +15,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
 
 #include <omp.h>
 
@@ -92,20 +102,28 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
   EXPECT_NE(single.log_likelihood.back(), full.log_likelihood.back());  // really float32
 }
 
-TEST(EM, ThreadsAndBlocksDoNotChangeTheResult) {
-  // The data in 30 blocks dealt to groups: the same bits on 1, 2 and 3 threads, and within
-  // rounding of one block of all 3,000 points.
+// 3,000 points from the 4 × 4 bars, 8 components, 5 EM steps from the same start, on
+// `threads` threads, in blocks of `chunk` points, on a given matrix-product kernel
+// (nullptr: the one chosen for this machine).
+em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr) {
   std::mt19937_64 rng(5);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 60.0}).normalize(data.data);
   const matrix W0 = data_mean_weights(Y, 8, 0.5, 60.0, rng);
   const int threads_before = omp_get_max_threads();
-  auto fit = [&](int threads, std::size_t chunk) {
-    omp_set_num_threads(threads);
-    return fit_em(Y, W0, 60.0, {.iterations = 5, .tolerance = -1.0, .chunk = chunk});
-  };
-  const em_result one = fit(1, 100), two = fit(2, 100), three = fit(3, 100), whole = fit(2, 3000);
+  omp_set_num_threads(threads);
+  if (kernel != nullptr) detail::use_gemm_kernel(detail::gemm_kernel_named(kernel));
+  em_result r = fit_em(Y, W0, 60.0, {.iterations = 5, .tolerance = -1.0, .chunk = chunk});
+  detail::use_gemm_kernel(nullptr);
   omp_set_num_threads(threads_before);
+  return r;
+}
+
+TEST(EM, ThreadsAndBlocksDoNotChangeTheResult) {
+  // The data in 30 blocks dealt to groups: the same bits on 1, 2 and 3 threads, and within
+  // rounding of one block of all 3,000 points.
+  const em_result one = fit_bars(1, 100), two = fit_bars(2, 100), three = fit_bars(3, 100),
+                  whole = fit_bars(2, 3000);
   EXPECT_EQ(one.log_likelihood, two.log_likelihood);
   EXPECT_EQ(one.log_likelihood, three.log_likelihood);
   EXPECT_TRUE(one.W == two.W && one.W == three.W);
@@ -139,6 +157,172 @@ TEST(EM, AnnealedStepsUseTheSofterPosterior) {
   const vector mean = Y.rowwise().mean();
   for (Eigen::Index c = 0; c < 3; ++c)
     EXPECT_LT((r.W.row(c).transpose() - mean).cwiseAbs().maxCoeff(), 1e-9);
+}
+
+// ---- The matrix-product kernels -----------------------------------------------------------
+
+// Run by ctest with RATESIM_GEMM set to each kernel (EMForcedKernel.*): a kernel this
+// machine lacks skips every test instead of failing them.
+bool forced_kernel_missing() {
+  const std::string forced = std::getenv("RATESIM_GEMM") ? std::getenv("RATESIM_GEMM") : "";
+  return (forced == "eigen-avx2" || forced == "eigen-avx512") &&
+         detail::gemm_kernel_named(forced) == nullptr;
+}
+
+class forced_kernel_environment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (forced_kernel_missing()) GTEST_SKIP() << "RATESIM_GEMM: not on this machine";
+  }
+};
+::testing::Environment* const forced_kernel =
+    ::testing::AddGlobalTestEnvironment(new forced_kernel_environment);
+
+// A random matrix of `rows` × `cols` with leading dimension `ld` (the rows beyond `rows`
+// hold a sentinel the kernels must not touch).
+template <class T>
+std::vector<T> random_matrix(long rows, long cols, long ld, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> value(-1.0, 1.0);
+  std::vector<T> m(static_cast<std::size_t>(ld * cols), T(-7));
+  for (long j = 0; j < cols; ++j)
+    for (long i = 0; i < rows; ++i) m[static_cast<std::size_t>(i + j * ld)] = T(value(rng));
+  return m;
+}
+
+// The kernel against OpenBLAS on EM's shapes and on shapes across several of the Eigen
+// kernels' blocks (kc = 224, mc = 960, nc = 448) with odd remainders: each entry within
+// the rounding bound of a k-term dot product, 2 k ε (|A| |op(B)| + |C|), of OpenBLAS's
+// (each is within k ε of the exact sum); returns the largest difference relative to
+// that scale, printed so the kernels can be compared.
+template <class T>
+double worst_difference(const detail::gemm_choice& kernel) {
+  const detail::gemm_choice& reference = *detail::gemm_kernel_named("openblas");
+  struct shape {
+    long m, n, k;
+    bool b_transposed;
+  };
+  std::mt19937_64 rng(11);
+  double worst = 0.0;
+  for (const shape s : {shape{100, 500, 784, false}, shape{100, 784, 500, true},
+                        shape{1000, 500, 300, false}, shape{37, 53, 611, true},
+                        shape{1, 1, 1, false}})
+    for (const bool accumulate : {false, true}) {
+      const long lda = s.m + 3, ldc = s.m + 1, b_rows = s.b_transposed ? s.n : s.k,
+                 b_cols = s.b_transposed ? s.k : s.n, ldb = b_rows + 2;
+      const auto a = random_matrix<T>(s.m, s.k, lda, rng),
+                 b = random_matrix<T>(b_rows, b_cols, ldb, rng);
+      const auto c0 = random_matrix<T>(s.m, s.n, ldc, rng);
+      auto ours = c0, theirs = c0;
+      auto run = [&](const detail::gemm_choice& k, std::vector<T>& c) {
+        const auto gemm = [&] {
+          if constexpr (std::is_same_v<T, double>)
+            return k.dgemm;
+          else
+            return k.sgemm;
+        }();
+        gemm(s.b_transposed, s.m, s.n, s.k, a.data(), lda, b.data(), ldb, accumulate, c.data(),
+             ldc);
+      };
+      run(kernel, ours);
+      run(reference, theirs);
+      const double eps = std::numeric_limits<T>::epsilon();
+      for (long j = 0; j < s.n; ++j) {
+        for (long i = 0; i < s.m; ++i) {
+          double scale = accumulate ? std::abs(double(c0[i + j * ldc])) : 0.0;
+          for (long p = 0; p < s.k; ++p)
+            scale += std::abs(double(a[i + p * lda])) *
+                     std::abs(double(s.b_transposed ? b[j + p * ldb] : b[p + j * ldb]));
+          const double difference = std::abs(double(ours[i + j * ldc]) - double(theirs[i + j * ldc]));
+          worst = std::max(worst, difference / (eps * scale));
+          if (difference > 2.0 * double(s.k) * eps * scale) {
+            ADD_FAILURE() << kernel.name << ": C(" << i << ", " << j << ") of " << s.m << " × "
+                          << s.k << " · " << s.k << " × " << s.n << " differs by " << difference;
+            return worst;
+          }
+        }
+        for (long i = s.m; i < ldc; ++i)
+          if (ours[i + j * ldc] != T(-7)) {
+            ADD_FAILURE() << kernel.name << ": C's padding written";
+            return worst;
+          }
+      }
+    }
+  return worst;
+}
+
+class GemmKernel : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GemmKernel, AgreesWithOpenBLASWithinRounding) {
+  const detail::gemm_choice* kernel = detail::gemm_kernel_named(GetParam());
+  if (kernel == nullptr)
+    GTEST_SKIP() << GetParam() << ": this CPU or its operating system does not support it";
+  const double d = worst_difference<double>(*kernel), f = worst_difference<float>(*kernel);
+  std::printf("%s against openblas: at most %.3g (double) and %.3g (float) ε · Σ|a||b|\n",
+              kernel->name, d, f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, GemmKernel, ::testing::Values("eigen-avx2", "eigen-avx512"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name) c = c == '-' ? '_' : c;
+                           return name;
+                         });
+
+// EM on each kernel fits the same mixture to within what the kernels' rounding allows
+// (the same bound as cutting the data into other blocks: 1e-12 relative on the
+// log-likelihood, 1e-10 on W), and each kernel gives the same bits on 1 and 2 threads.
+TEST(EM, EveryKernelFitsTheSameMixture) {
+  const em_result reference = fit_bars(2, 100, "openblas");
+  for (const char* kernel : {"openblas", "eigen-avx2", "eigen-avx512"}) {
+    if (detail::gemm_kernel_named(kernel) == nullptr) continue;
+    const em_result one = fit_bars(1, 100, kernel), two = fit_bars(2, 100, kernel);
+    EXPECT_EQ(one.log_likelihood, two.log_likelihood) << kernel;
+    EXPECT_TRUE(one.W == two.W) << kernel;
+    double ll = 0.0;
+    for (std::size_t i = 0; i < one.log_likelihood.size(); ++i)
+      ll = std::max(ll, std::abs(one.log_likelihood[i] / reference.log_likelihood[i] - 1.0));
+    const double w = ((one.W - reference.W).array().abs() / reference.W.array()).maxCoeff();
+    EXPECT_LT(ll, 1e-12) << kernel;
+    EXPECT_LT(w, 1e-10) << kernel;
+    std::printf("%s against openblas: log-likelihood %.2g, W %.2g relative\n", kernel, ll, w);
+  }
+}
+
+// Run by ctest with RATESIM_GEMM=no-such-kernel (EMUnknownKernel): the error reaches the
+// caller, named, although the products run on OpenMP's threads.
+TEST(EM, AnUnknownKernelIsAnErrorNamingTheVariable) {
+  const char* forced = std::getenv("RATESIM_GEMM");
+  if (forced == nullptr || std::string(forced) != "no-such-kernel")
+    GTEST_SKIP() << "RATESIM_GEMM is not no-such-kernel";
+  try {
+    fit_bars(2, 100);
+    FAIL() << "no error";
+  } catch (const parameter_error& e) {
+    EXPECT_NE(std::string(e.what()).find("RATESIM_GEMM=no-such-kernel is unknown"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// The choice: the kernel RATESIM_GEMM names; else OpenBLAS where its core has AVX2
+// kernels, and the widest Eigen kernel where it has not (run by ctest with
+// OPENBLAS_CORETYPE=Prescott too, as Debian's OpenBLAS 0.3.21 picks on CPUs it does not
+// know) but the CPU has AVX2 and FMA.
+TEST(GemmChoice, FollowsTheEnvironmentAndTheOpenBLASCore) {
+  const std::string core = detail::blas_core(), chosen = detail::gemm_kernel().name;
+  const detail::cpu_features& f = detail::cpu();
+  if (const char* coretype = std::getenv("OPENBLAS_CORETYPE"); coretype && core != coretype)
+    GTEST_SKIP() << "this OpenBLAS ignores OPENBLAS_CORETYPE=" << coretype;
+  if (const char* forced = std::getenv("RATESIM_GEMM"); forced && *forced) {
+    EXPECT_EQ(chosen, forced);
+  } else if (detail::blas_core_has_avx2(core) || !(f.avx2 && f.fma)) {
+    EXPECT_EQ(chosen, "openblas") << "OpenBLAS core " << core;
+  } else {
+    EXPECT_EQ(chosen, f.avx512f ? "eigen-avx512" : "eigen-avx2") << "OpenBLAS core " << core;
+  }
+  EXPECT_TRUE(detail::blas_core_has_avx2("SkylakeX"));
+  EXPECT_FALSE(detail::blas_core_has_avx2("Prescott"));
+  EXPECT_FALSE(detail::blas_core_has_avx2("Sandybridge"));
 }
 
 TEST(Classifier, RowsOfBSumToOneAndSeparableDataIsClassifiedExactly) {

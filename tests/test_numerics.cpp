@@ -1,17 +1,23 @@
 // The vectorised logarithm behind the log-weight current: within 2 ulp of std::log over
 // the whole range of normal doubles, the floor and the special values handled, and the
-// same bits from every implementation (scalar, SSE2, AVX2), so results and checkpoints
-// do not depend on the machine's instruction set.
+// same bits from every implementation (scalar, SSE2, AVX2, AVX-512F), so results and
+// checkpoints do not depend on the machine's instruction set; the environment variables
+// that force a kernel.
 
+#include "detail/cpu.hpp"
 #include "detail/vector_log.hpp"
+
+#include <ratesim/error.hpp>
 
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace ratesim {
@@ -77,26 +83,85 @@ TEST(VectorLog, FloorAndSpecialValues) {
     EXPECT_TRUE(same[i] == y[i] || (std::isnan(same[i]) && std::isnan(y[i])));
 }
 
-TEST(VectorLog, EveryImplementationGivesTheSameBits) {
+std::vector<double> probes_and_special_values() {
   auto x = probes();
   x.push_back(std::numeric_limits<double>::infinity());  // a special value inside a vector
   x.push_back(0.25);
   x.push_back(0.0);
+  return x;
+}
+
+// Each vector implementation against the scalar reference, bit for bit; skipped where the
+// CPU (or its OS) lacks the instruction set.
+class VectorLogPath : public testing::TestWithParam<const char*> {};
+
+TEST_P(VectorLogPath, GivesTheSameBitsAsTheScalarReference) {
+  const char* isa = GetParam();
+  const auto x = probes_and_special_values();
   std::vector<double> reference(x.size()), other(x.size());
   ASSERT_TRUE(detail::log_floored_as("scalar", x.data(), reference.data(), x.size(), floor_));
-  for (const char* isa : {"sse2", "avx2"}) {
-    // Every offset, so that each input meets every lane position and the scalar tail.
-    for (std::size_t offset = 0; offset < 4; ++offset) {
-      if (!detail::log_floored_as(isa, x.data() + offset, other.data() + offset,
-                                  x.size() - offset, floor_)) {
-        std::printf("%s: not on this machine\n", isa);
-        break;
-      }
-      for (std::size_t i = offset; i < x.size(); ++i)
-        ASSERT_EQ(std::bit_cast<std::uint64_t>(other[i]), std::bit_cast<std::uint64_t>(reference[i]))
-            << isa << ": ln " << x[i];
-    }
+  // Every offset, so that each input meets every lane position and the scalar tail.
+  for (std::size_t offset = 0; offset < 8; ++offset) {
+    if (!detail::log_floored_as(isa, x.data() + offset, other.data() + offset,
+                                x.size() - offset, floor_))
+      GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
+    for (std::size_t i = offset; i < x.size(); ++i)
+      ASSERT_EQ(std::bit_cast<std::uint64_t>(other[i]), std::bit_cast<std::uint64_t>(reference[i]))
+          << isa << ": ln " << x[i] << " at offset " << offset;
   }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, VectorLogPath, testing::Values("sse2", "avx2", "avx512"),
+                         [](const auto& info) { return std::string(info.param); });
+
+// Run by ctest once per implementation with RATESIM_LOG set (VectorLogForced.*): the
+// dispatcher takes the forced one, which gives the scalar reference's bits; one this
+// machine lacks is an error naming the variable and the value.
+TEST(VectorLog, UsesThePathTheEnvironmentForces) {
+  const char* forced = std::getenv("RATESIM_LOG");
+  if (forced == nullptr) GTEST_SKIP() << "RATESIM_LOG is not set";
+  const auto x = probes_and_special_values();
+  std::vector<double> reference(x.size()), y(x.size());
+  if (!detail::log_floored_as(forced, x.data(), y.data(), 1, floor_)) {
+    try {
+      detail::log_floored_isa();
+      FAIL() << "RATESIM_LOG=" << forced << " is not available here but was accepted";
+    } catch (const parameter_error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("RATESIM_LOG=") + forced),
+                std::string::npos) << e.what();
+    }
+    GTEST_SKIP() << forced << ": this CPU or its operating system does not support it";
+  }
+  EXPECT_STREQ(detail::log_floored_isa(), forced);
+  ASSERT_TRUE(detail::log_floored_as("scalar", x.data(), reference.data(), x.size(), floor_));
+  detail::log_floored(x.data(), y.data(), x.size(), floor_);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(std::bit_cast<std::uint64_t>(y[i]), std::bit_cast<std::uint64_t>(reference[i]))
+        << forced << ": ln " << x[i];
+}
+
+TEST(KernelChoice, TheEnvironmentPicksOrNamesTheMistake) {
+  const detail::kernel_option options[] = {{"plain", true}, {"wide", false}, {"other", true}};
+  const char* variable = "RATESIM_TEST_KERNEL";
+  ::unsetenv(variable);
+  EXPECT_EQ(detail::choose_kernel(variable, options, 2), 2u);  // unset: the automatic one
+  ::setenv(variable, "plain", 1);
+  EXPECT_EQ(detail::choose_kernel(variable, options, 2), 0u);
+  auto message = [&](const char* value) {
+    ::setenv(variable, value, 1);
+    try {
+      detail::choose_kernel(variable, options, 2);
+    } catch (const parameter_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("wide"),
+            "environment: RATESIM_TEST_KERNEL=wide is not available on this machine (its CPU, "
+            "operating system or this build); available: plain, other");
+  EXPECT_EQ(message("avx9"),
+            "environment: RATESIM_TEST_KERNEL=avx9 is unknown; known: plain, wide, other");
+  ::unsetenv(variable);
 }
 
 }  // namespace

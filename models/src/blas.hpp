@@ -1,8 +1,11 @@
 #pragma once
-// The matrix products of batch EM, through OpenBLAS (Debian's build picks its kernels for
-// the CPU at run time, AVX2 and FMA where there are, and threads them), called directly
-// rather than through Eigen's BLAS switch, which would change Eigen's templates in one
-// translation unit only. Private to the library.
+// The matrix products of batch EM, on the kernel gemm.hpp chose for this CPU: OpenBLAS
+// (Debian's build picks its kernels for the CPU at run time; called directly rather than
+// through Eigen's BLAS switch, which would change Eigen's templates in one translation
+// unit only), or Eigen's GEMM compiled for AVX2 or AVX-512 when OpenBLAS's core does not
+// fit the CPU. Private to the library.
+
+#include "gemm.hpp"
 
 #include <ratesim/types.hpp>
 
@@ -11,15 +14,6 @@
 #include <type_traits>
 
 namespace ratesim::blas {
-
-inline void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda,
-                 const double* b, int ldb, double beta, double* c, int ldc) {
-  cblas_dgemm(CblasColMajor, CblasNoTrans, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-}
-inline void gemm(CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc) {
-  cblas_sgemm(CblasColMajor, CblasNoTrans, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-}
 
 // OpenBLAS on one thread while it lives (EM runs its products on OpenMP's threads, each
 // with data of its own), then as many as before.
@@ -39,11 +33,16 @@ class one_thread {
 template <class InA, class InB, class Out>
 void product(const InA& A, const InB& B, Out&& C, bool accumulate_transposed = false) {
   using scalar = typename std::decay_t<Out>::Scalar;
+  const auto& kernel = detail::gemm_kernel();
+  const auto run = [&] {
+    if constexpr (std::is_same_v<scalar, double>)
+      return kernel.dgemm;
+    else
+      return kernel.sgemm;
+  }();
   const auto n = accumulate_transposed ? B.rows() : B.cols();
-  gemm(accumulate_transposed ? CblasTrans : CblasNoTrans, static_cast<int>(A.rows()),
-       static_cast<int>(n), static_cast<int>(A.cols()), A.data(),
-       static_cast<int>(A.outerStride()), B.data(), static_cast<int>(B.outerStride()),
-       accumulate_transposed ? scalar(1) : scalar(0), C.data(), static_cast<int>(C.outerStride()));
+  run(accumulate_transposed, A.rows(), n, A.cols(), A.data(), A.outerStride(), B.data(),
+      B.outerStride(), accumulate_transposed, C.data(), C.outerStride());
 }
 
 }  // namespace ratesim::blas

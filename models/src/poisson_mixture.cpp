@@ -101,6 +101,7 @@ double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta
   std::vector<matrix> shares(S ? groups : 0);
   vector lse(N);
   const blas::one_thread blas_serial;
+  detail::gemm_kernel();  // chosen here, so that a bad RATESIM_GEMM throws outside the threads
 #pragma omp parallel for schedule(dynamic, 1)
   for (Eigen::Index g = 0; g < groups; ++g) {
     matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place

@@ -14,6 +14,8 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
+#include <ratesim/models/kernels.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/version.hpp>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -104,7 +107,9 @@ void add_fit(CLI::App& app, fit_command& c) {
   fit->add_option("--tau", o.tau, "ode: time constants τ_y = τ_h = τ_u [ms]")->capture_default_str();
   fit->add_option("--dt", o.dt, "ode: step [ms]")->capture_default_str();
   fit->add_option("--stepper", o.stepper, "ode: euler, rk4 or dopri5")->capture_default_str();
-  fit->add_option("--seed", o.seed, "initial weights and presentation order")->capture_default_str();
+  fit->add_option("--seed", o.seed, "initial weights and presentation order")
+      ->check(CLI::Range(0.0, 9007199254740992.0))  // whole numbers up to 2^53
+      ->capture_default_str();
   fit->add_option("-o,--output", c.output, "write W, B and the learning curves to this HDF5 file");
   fit->add_flag("--overwrite", c.overwrite, "replace an existing output file");
   fit->add_flag("--json", c.json, "print the results as one JSON object on stdout");
@@ -124,12 +129,17 @@ int run_fit(fit_command& c, int argc, char** argv) {
     throw ratesim::usage_error("fit: give --train-images and --train-labels, or --data");
   if (c.test_images.empty() != c.test_labels.empty())
     throw ratesim::usage_error("fit: give both --test-images and --test-labels, or neither");
-  if (!c.output.empty() && !c.overwrite) {
-    if (std::FILE* f = std::fopen(c.output.c_str(), "r")) {
-      std::fclose(f);
+  // The output is claimed (checked, locked) before the data is read and the work done.
+  std::optional<ratesim::output_file> output;
+  if (!c.output.empty()) {
+    std::error_code ec;
+    if (!c.overwrite && std::filesystem::exists(c.output, ec))
       throw ratesim::usage_error(
           fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", c.output));
-    }
+    output.emplace(c.output,
+                   c.overwrite ? ratesim::output_file::existing::replace
+                               : ratesim::output_file::existing::refuse,
+                   fmt::format("fit: output \"{}\"", c.output));
   }
   const auto train = ratesim::read_labeled(c.train_images, c.train_labels);
   std::optional<ratesim::labeled_data> test;
@@ -140,8 +150,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
                    c.options.method == "em" ? "iteration" : "epoch", step, ll);
     };
   const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options);
-  if (!c.output.empty())
-    ratesim::write_fit(c.output, result, c.options, describe(c, argc, argv), c.overwrite);
+  if (output) ratesim::write_fit(*output, result, c.options, describe(c, argc, argv));
   if (c.json) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
   } else {
@@ -231,14 +240,29 @@ int run_experiment(run_command& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) makes a write fail with EFBIG, reported like any other
+  // write error, instead of killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{fmt::format("ratesim {}: rate-based neural circuits with plastic synapses",
                            ratesim::version)};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(ratesim::version));
+  // The version, and the kernels this machine runs (RATESIM_LOG and RATESIM_GEMM force one).
+  app.set_version_flag("--version", [] {
+    const ratesim::kernel_report k = ratesim::kernels();
+    return fmt::format("ratesim {}\nkernels: logarithm {}; matrix products {} (OpenBLAS core {}); "
+                       "CPU: {}",
+                       ratesim::version, k.log, k.gemm, k.blas_core, k.cpu.empty() ? "-" : k.cpu);
+  });
   fit_command fit;
   add_fit(app, fit);
   run_command run;
   add_run(app, run);
+  if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "fit" &&
+      std::string_view(argv[1]) != "run") {
+    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run (see --help)\n",
+                 argv[1]);
+    return exit_usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -248,8 +272,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return exit_usage;
+  } catch (const ratesim::parameter_error& e) {  // --version with a bad RATESIM_LOG or RATESIM_GEMM
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return exit_usage;
   }
   try {
+    ratesim::kernels();  // a bad RATESIM_LOG or RATESIM_GEMM is a usage error before any work
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
   } catch (const ratesim::input_error& e) {

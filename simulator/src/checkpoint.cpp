@@ -1,5 +1,6 @@
 #include <ratesim/checkpoint.hpp>
 #include <ratesim/error.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/version.hpp>
 
 #include "detail/hdf5.hpp"
@@ -9,10 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <filesystem>
 #include <sys/stat.h>
-#include <unistd.h>
 
 namespace ratesim {
 
@@ -134,52 +132,35 @@ void write_text(hid_t group, const std::string& name, const std::string& text,
             fmt::format("writing \"{}\"", name));
 }
 
-// Flushes a file or folder to disk; false when the system refuses.
-bool sync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok;
-}
-
 }  // namespace
 
 void write_checkpoint(const std::string& path, const checkpoint& c) {
-  const std::string context = fmt::format("checkpoint \"{}\"", path);
-  if (path.empty()) throw parameter_error("checkpoint: the path must not be empty");
-  const std::string temporary = path + ".tmp";
+  output_file out(path, output_file::existing::replace, fmt::format("checkpoint \"{}\"", path));
+  write_checkpoint(out, c);
+}
+
+void write_checkpoint(output_file& out, const checkpoint& c) {
+  const std::string context = fmt::format("checkpoint \"{}\"", out.path());
   checkpoint full = c;
   full.set("ratesim_version", std::string(version));
   {
     h5::quiet_errors quiet;
-    h5::handle file = h5::checked(
-        H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), context,
-        fmt::format("creating \"{}\"", temporary));
-    const hid_t root = file.get();
-    h5::write_attribute(root, "format", std::string(checkpoint_format), context);
-    h5::write_attribute(root, "format_version", checkpoint_format_version, context);
-    auto group = [&](const char* name) {
-      return h5::checked(H5Gcreate2(root, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), context,
-                         fmt::format("creating the group \"{}\"", name));
-    };
-    h5::handle numbers = group("numbers"), integers = group("integers"), text = group("text");
-    for (const auto& [k, v] : full.all_numbers())
-      write_vector(numbers.get(), k, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.size(), v.data(), context);
-    for (const auto& [k, v] : full.all_integers())
-      write_vector(integers.get(), k, H5T_STD_I64LE, H5T_NATIVE_INT64, v.size(), v.data(), context);
-    for (const auto& [k, v] : full.all_text()) write_text(text.get(), k, v, context);
-    h5::check(H5Fflush(root, H5F_SCOPE_GLOBAL), context, "H5Fflush");
-  }  // closed here
-  if (!sync_path(temporary, O_RDONLY))
-    throw error(fmt::format("{}: cannot sync \"{}\" to disk: {}", context, temporary,
-                            std::strerror(errno)));
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw error(fmt::format("{}: cannot rename \"{}\" to it: {}", context, temporary,
-                            std::strerror(errno)));
-  std::error_code ec;
-  const auto folder = std::filesystem::absolute(path, ec).parent_path().string();
-  sync_path(folder, O_RDONLY | O_DIRECTORY);  // makes the rename itself durable
+    h5::write_new_file(out.temporary(), [&](hid_t root) {
+      h5::write_attribute(root, "format", std::string(checkpoint_format), context);
+      h5::write_attribute(root, "format_version", checkpoint_format_version, context);
+      auto group = [&](const char* name) {
+        return h5::checked(H5Gcreate2(root, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), context,
+                           fmt::format("creating the group \"{}\"", name));
+      };
+      h5::handle numbers = group("numbers"), integers = group("integers"), text = group("text");
+      for (const auto& [k, v] : full.all_numbers())
+        write_vector(numbers.get(), k, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.size(), v.data(), context);
+      for (const auto& [k, v] : full.all_integers())
+        write_vector(integers.get(), k, H5T_STD_I64LE, H5T_NATIVE_INT64, v.size(), v.data(), context);
+      for (const auto& [k, v] : full.all_text()) write_text(text.get(), k, v, context);
+    }, context);
+  }
+  out.commit();  // synced to disk, then renamed over the previous checkpoint
 }
 
 // ---- Reading --------------------------------------------------------------------------
@@ -267,6 +248,22 @@ checkpoint read_checkpoint_file(const std::string& path, const std::string& cont
   if (h5::read_string_attribute(root, "format", context) != checkpoint_format)
     throw input_error(fmt::format("{}: not a ratesim checkpoint (no format = \"{}\" at /)",
                                   context, checkpoint_format));
+  {  // format_version: an integer this ratesim knows
+    std::uint64_t version = 0;
+    bool read = false;
+    if (H5Aexists(root, "format_version") > 0) {
+      h5::handle a(H5Aopen(root, "format_version", H5P_DEFAULT));
+      h5::handle type(a ? H5Aget_type(a.get()) : H5I_INVALID_HID);
+      h5::handle space(a ? H5Aget_space(a.get()) : H5I_INVALID_HID);
+      read = type && space && H5Tget_class(type.get()) == H5T_INTEGER &&
+             H5Sget_simple_extent_npoints(space.get()) == 1 &&
+             H5Aread(a.get(), H5T_NATIVE_UINT64, &version) >= 0;
+    }
+    if (!read || version != checkpoint_format_version)
+      throw input_error(fmt::format(
+          "{}: format_version must be the integer {} (this ratesim's checkpoint format), got {}",
+          context, checkpoint_format_version, read ? std::to_string(version) : "none or not an integer"));
+  }
   reader r{context, static_cast<hsize_t>(st.st_size)};
   checkpoint c;
   for (const char* g : {"numbers", "integers", "text"})

@@ -3,20 +3,25 @@
 #include <ratesim/experiment.hpp>
 #include <ratesim/models/bars.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/output_file.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 
 namespace ratesim {
 namespace {
+
+constexpr double max_exact = 9007199254740992.0;  // 2^53: whole numbers a double holds
 
 std::string where(const toml::node& node, const std::string& fallback) {
   const auto& src = node.source();
@@ -53,6 +58,13 @@ class table_reader {
     if (auto v = n->value<double>()) return *v;
     fail(key, fmt::format("expected a number, got {}", type_name(*n)));
   }
+  // A whole number in [low, high] (at most 2^53, which a double holds exactly).
+  double whole(std::string_view key, double fallback, double low, double high) {
+    const double v = number(key, fallback);
+    if (!(v >= low && v <= high && v == std::floor(v)))
+      fail(key, fmt::format("must be a whole number >= {} and at most {}, got {}", low, high, v));
+    return v;
+  }
   double number(std::string_view key) {
     if (!has(key)) fail(key, "is required (a number)");
     return number(key, 0.0);
@@ -70,7 +82,7 @@ class table_reader {
   bool boolean(std::string_view key, bool fallback) {
     const toml::node* n = node(key);
     if (!n) return fallback;
-    if (auto v = n->value<bool>()) return *v;
+    if (n->is_boolean()) return n->as_boolean()->get();
     fail(key, fmt::format("expected true or false, got {}", type_name(*n)));
   }
   const toml::table* subtable(std::string_view key) {
@@ -103,6 +115,8 @@ class table_reader {
         out.set(key, *v);
       else if (auto s = n.value<std::string>())
         out.set(key, *s);
+      else if (n.is_integer())
+        fail(key, fmt::format("{} is too large", n.as_integer()->get()));
       else
         fail(key, fmt::format("expected a number or a string, got {}", type_name(n)));
     }
@@ -125,6 +139,7 @@ class table_reader {
     return n;
   }
   static std::string_view type_name(const toml::node& n) {
+    if (n.is_integer()) return "an integer too large for a number here";
     switch (n.type()) {
       case toml::node_type::table: return "a table";
       case toml::node_type::array: return "an array";
@@ -139,23 +154,32 @@ class table_reader {
   std::set<std::string> used_;
 };
 
-// Runs `build`; a ratesim error it throws becomes a config_error at `where` about `what`.
-// Unknown parameters are reported at the first unknown key.
+// Runs `build`; a ratesim error it throws gets the place in the file it is about, found
+// from the error's parameter field (else the first unknown parameter, else the table),
+// and `what` it was building. A mistake in the description becomes a config_error (exit
+// 2); bad data read from a file stays an input_error (exit 3) where `data` says the call
+// reads one; a failure of the system (a full disk) stays what it was (exit 1).
+enum class reads { config, data };
 template <class F>
-auto building(table_reader& r, const parameters& values, const std::string& what, F&& build) {
+auto building(table_reader& r, const parameters& values, const std::string& what, F&& build,
+              reads from = reads::config) {
   try {
     return build();
   } catch (const config_error&) {
     throw;
   } catch (const error& e) {
-    // Point at the key the message is about: an unknown one, or one that "must" be else.
     const auto unknown = values.unused();
-    std::string place = unknown.empty() ? r.here() : r.at(unknown.front());
-    const std::string message = e.what();
-    for (const auto& [k, n] : r.table())
-      if (unknown.empty() && message.find(fmt::format("{} must", k.str())) != std::string::npos)
-        place = r.at(k.str());
-    throw config_error(fmt::format("{}: {}: {}", place, what, message));
+    std::string place = r.here();
+    if (!e.parameter().empty() && r.has(e.parameter()))
+      place = r.at(e.parameter());
+    else if (!unknown.empty())
+      place = r.at(unknown.front());
+    const std::string message = fmt::format("{}: {}: {}", place, what, e.what());
+    if (dynamic_cast<const input_error*>(&e) && from == reads::data) throw input_error(message);
+    if (dynamic_cast<const parameter_error*>(&e) || dynamic_cast<const lookup_error*>(&e) ||
+        dynamic_cast<const usage_error*>(&e) || dynamic_cast<const input_error*>(&e))
+      throw config_error(message);
+    throw error(message);
   }
 }
 
@@ -176,6 +200,10 @@ void apply_override(toml::table& root, const std::string& text) {
     }
     parsed = toml::parse("v = \"" + quoted + "\"", source);
   }
+  if (parsed.size() != 1 || !parsed.contains("v"))
+    throw config_error(fmt::format("{}: the value must be one TOML value (quote a string that "
+                                   "holds a newline or '=')",
+                                   source));
   // Walk the dotted key through tables (created where missing) and arrays of tables
   // (a whole-number part indexes one: record.0.every).
   toml::table* t = &root;
@@ -230,15 +258,30 @@ class experiment_builder {
     if (resume_) e->warnings_ = check_resumable(*resume_, &e->effective_, force_);
     e->net_ = std::make_unique<network>();
     table_reader top(root_, "", source_);
-    const auto seed = static_cast<std::uint64_t>(top.number("seed", 1.0));
+    const auto seed = static_cast<std::uint64_t>(top.whole("seed", 1.0, 0, max_exact));
     rng_.seed(seed);
     populations(top, *e->net_);
     stimuli(top, *e->net_);
     projections(top, *e->net_);
     run(top, *e);
-    if (resume_) e->sim_->restore(*resume_);
+    if (resume_) {
+      e->sim_->restore(*resume_);
+      if (e->sim_->steps() > e->total_steps_)
+        throw input_error(fmt::format("checkpoint: it is at step {}, past the end of this run "
+                                      "({} steps)",
+                                      e->sim_->steps(), e->total_steps_));
+    }
     output(top, *e, seed);
     top.finish("seed, population, stimulus, projection, run, output, record");
+    // Only now, with everything read and valid, is the output file made (the recorder
+    // claimed it above, which touches nothing): a refused experiment keeps the old file.
+    if (e->recorder_) {
+      table_reader r(*top.table().get("output")->as_table(), "output", source_);
+      building(r, parameters{}, "output", [&] {
+        e->sim_->attach(*e->recorder_);
+        return 0;
+      });
+    }
     return e;
   }
 
@@ -289,11 +332,14 @@ class experiment_builder {
       matrix patterns;
       if (source == "file") {
         const std::string images = r.string("images");
-        patterns = building(r, none, what, [&] { return read_images(images); });
+        patterns = building(r, none, what, [&] { return read_images(images); }, reads::data);
       } else if (source == "bars") {
-        const double side = r.number("side", 5), bar = r.number("bar", 10),
-                     background = r.number("background", 1), samples = r.number("samples", 1000);
-        if (!(samples >= 1 && samples == std::floor(samples))) r.fail("samples", "must be a whole number >= 1");
+        const double side = r.whole("side", 5, 1, 1024), bar = r.number("bar", 10),
+                     background = r.number("background", 1),
+                     samples = r.whole("samples", 1000, 1, 1e8);
+        if (samples * side * side > 1e9)
+          r.fail("samples", fmt::format("samples × side² = {} values is too many (at most 10^9)",
+                                        samples * side * side));
         patterns = building(r, none, what, [&] {
           return sample_poisson_mixture(bars_components(int(side), bar, background),
                                         std::size_t(samples), rng_).data;
@@ -308,14 +354,14 @@ class experiment_builder {
         p.ordering = pattern_set::order::shuffled;
       else if (order != "sequential")
         r.fail("order", fmt::format("expected sequential or shuffled, got \"{}\"", order));
-      p.seed = static_cast<std::uint64_t>(r.number("seed", 0));
+      p.seed = static_cast<std::uint64_t>(r.whole("seed", 0, 0, max_exact));
       r.finish(source == "file" ? "source, images, duration, order, seed"
                                 : "source, side, bar, background, samples, duration, order, seed");
       patterns_[target] = patterns;
       building(r, none, what, [&] {
         net.stimulate(target, std::make_unique<pattern_set>(patterns, p));
         return 0;
-      });
+      }, source == "file" ? reads::data : reads::config);
     }
   }
 
@@ -325,6 +371,8 @@ class experiment_builder {
     table_reader r(t, parent.path() + ".weights", source_);
     const std::string init = r.string("init");
     const double row_sum = r.number("row_sum", 0.0);
+    if (!(row_sum >= 0 && std::isfinite(row_sum)))
+      r.fail("row_sum", fmt::format("must be finite and >= 0 (0: rows as drawn), got {}", row_sum));
     const parameters none;
     matrix W;
     if (init == "uniform") {
@@ -421,8 +469,7 @@ class experiment_builder {
     } else if (regime == "quasi_static") {
       quasi_static_options o;
       o.dt = r.number("dt", o.dt);
-      const double batch = r.number("batch_size", 1);
-      if (!(batch >= 1 && batch == std::floor(batch))) r.fail("batch_size", "must be a whole number >= 1");
+      const double batch = r.whole("batch_size", 1, 1, 1e9);
       o.batch_size = std::size_t(batch);
       e.sim_ = building(r, none, what,
                         [&] { return std::make_unique<quasi_static_simulation>(*e.net_, o); });
@@ -437,7 +484,7 @@ class experiment_builder {
       duration = r.number("duration");
     } else {
       const char* key = r.has("presentations") ? "presentations" : "epochs";
-      double count = r.number(key);
+      double count = r.whole(key, 0, 0, max_exact);
       if (!(T > 0)) r.fail(key, "needs a stimulus of patterns with a duration");
       if (r.has("epochs")) {
         if (patterns_.empty()) r.fail("epochs", "needs a stimulus of patterns");
@@ -446,9 +493,14 @@ class experiment_builder {
       duration = count * T;
     }
     const double steps = duration / e.sim_->dt();
+    const char* length = r.has("duration") ? "duration" : r.has("presentations") ? "presentations" : "epochs";
     if (!(steps >= 0 && std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, steps)))
-      r.fail("duration", fmt::format("{} ms is not a whole number of steps dt = {} ms", duration,
-                                     e.sim_->dt()));
+      r.fail(length, fmt::format("{} ms is not a whole number of steps dt = {} ms", duration,
+                                 e.sim_->dt()));
+    if (!(steps <= 1e15))
+      r.fail(length, fmt::format("{} ms is {} steps of dt = {} ms, more than a run may take "
+                                 "(10^15)",
+                                 duration, steps, e.sim_->dt()));
     e.total_steps_ = step_count(std::llround(steps));
     r.finish(regime == "ode" ? "regime, stepper, dt, abs_tol, rel_tol, settle, duration, presentations, epochs"
                              : "regime, dt, batch_size, duration, presentations, epochs");
@@ -470,8 +522,7 @@ class experiment_builder {
       o.mode = hdf5_recorder::file_mode::append;
     else if (mode != "create")
       r.fail("mode", fmt::format("expected create, overwrite or append, got \"{}\"", mode));
-    const double flush = r.number("flush_every", double(o.flush_every));
-    if (!(flush >= 1 && flush == std::floor(flush))) r.fail("flush_every", "must be a whole number >= 1");
+    const double flush = r.whole("flush_every", double(o.flush_every), 1, 1e9);
     o.flush_every = std::size_t(flush);
     o.compression = int(r.number("compression", o.compression));
     o.config = e.effective_;
@@ -482,26 +533,25 @@ class experiment_builder {
     const parameters none;
     e.recorder_ = building(r, none, "output",
                            [&] { return std::make_unique<hdf5_recorder>(file, o); });
-    if (resume_) e.recorder_->resume(recorded_rows(*resume_));
+    if (resume_)
+      e.recorder_->resume(recorded_rows(*resume_), resume_->has("recorder.run_id")
+                                                       ? resume_->text("recorder.run_id")
+                                                       : std::string());
     if (records) {
       if (!records->is_array_of_tables())
         throw config_error(fmt::format("{}: record: expected [[record]] tables", where(*records, source_)));
       int i = 0;
       for (const auto& n : *records->as_array()) record(*n.as_table(), *e.recorder_, i++);
     }
-    building(r, none, "output", [&] {
-      e.sim_->attach(*e.recorder_);
-      return 0;
-    });
   }
 
   void record(const toml::table& t, hdf5_recorder& out, int index) {
     table_reader r(t, fmt::format("record[{}]", index), source_);
     schedule s;
     s.every = r.number("every", 0.0);
-    const double every_steps = r.number("every_steps", 0.0);
-    if (!(every_steps >= 0 && every_steps == std::floor(every_steps))) r.fail("every_steps", "must be a whole number");
-    s.every_steps = step_count(every_steps);
+    if (r.has("every") && !(s.every > 0 && std::isfinite(s.every)))
+      r.fail("every", fmt::format("must be a finite interval > 0 [ms], got {}", s.every));
+    s.every_steps = step_count(r.whole("every_steps", 0.0, r.has("every_steps") ? 1 : 0, 1e15));
     s.start = r.number("start", s.start);
     s.stop = r.number("stop", s.stop);
     const parameters none;
@@ -511,7 +561,7 @@ class experiment_builder {
       if (r.has("units")) {
         units.emplace();
         for (double u : r.numbers("units")) {
-          if (!(u >= 0 && u == std::floor(u))) r.fail("units", "expected unit indices (whole numbers >= 0)");
+          if (!(u >= 0 && u == std::floor(u) && u <= 1e9)) r.fail("units", "expected unit indices (whole numbers >= 0)");
           units->push_back(std::size_t(u));
         }
       }
@@ -570,6 +620,9 @@ toml::table parse_config(std::string_view text, const std::string& source,
 }
 
 std::string read_text(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw config_error(fmt::format("{}: is a folder, not an experiment file", path));
   std::ifstream in(path);
   if (!in) throw config_error(fmt::format("{}: cannot read the file", path));
   std::stringstream text;
@@ -614,6 +667,7 @@ checkpoint experiment::save() {
       rows.push_back(static_cast<std::int64_t>(count));
     }
     c.set("recorder.file", recorder_->path());
+    c.set("recorder.run_id", recorder_->run_id());
     c.set("recorder.groups", groups);
     c.set("recorder.rows", std::move(rows));
   }
@@ -633,6 +687,11 @@ bool experiment::run(observer* progress, const run_control& control) {
   const step_count stop_at = to_steps(control.stop_at, "stop_at");
   if (every > 0 && control.checkpoint.empty())
     throw usage_error("experiment: checkpoint_every needs a checkpoint file");
+  // Claimed (checked and locked) before the run, so that a bad path fails now.
+  std::optional<output_file> checkpoint_file;
+  if (!control.checkpoint.empty())
+    checkpoint_file.emplace(control.checkpoint, output_file::existing::replace,
+                            fmt::format("checkpoint \"{}\"", control.checkpoint));
   if (progress) sim_->attach(*progress);
   sim_->pause_on(control.stop);
   struct unpause {  // the simulation may outlive this run
@@ -648,7 +707,7 @@ bool experiment::run(observer* progress, const run_control& control) {
     sim_->pause_at(next);
     sim_->run_steps(total_steps_ - sim_->steps());
     if (!sim_->paused()) return true;
-    if (!control.checkpoint.empty()) write_checkpoint(control.checkpoint, save());
+    if (checkpoint_file) write_checkpoint(*checkpoint_file, save());
     const bool stopped = (control.stop && control.stop->load() != 0) || sim_->steps() >= stop_at;
     if (stopped) return false;
   }

@@ -2,9 +2,11 @@
 #include <ratesim/fit.hpp>
 #include <ratesim/models/classifier.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/kernels.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/simulation.hpp>
 
@@ -39,6 +41,12 @@ void validate(const fit_options& o) {
   if (!(std::isfinite(o.init_noise) && o.init_noise >= 0.0))
     throw_parameter_error(component, "init_noise", "finite and >= 0", o.init_noise);
   if (o.iterations < 0) throw_parameter_error(component, "iterations", ">= 0", o.iterations);
+  if (!(std::isfinite(o.tolerance) && o.tolerance >= 0.0))
+    throw_parameter_error(component, "tolerance", "finite and >= 0 [nats per point]", o.tolerance);
+  if (o.anneal_iterations < 0)
+    throw_parameter_error(component, "anneal_iterations", ">= 0", o.anneal_iterations);
+  if (!(o.anneal_start > 0.0 && o.anneal_start <= 1.0))
+    throw_parameter_error(component, "anneal_start", "in (0, 1]", o.anneal_start);
   if (o.epochs < 0) throw_parameter_error(component, "epochs", ">= 0", o.epochs);
   if (!(o.learning_rate > 0.0 && o.learning_rate <= 1.0))
     throw_parameter_error(component, "learning_rate", "in (0, 1]", o.learning_rate);
@@ -197,45 +205,35 @@ std::string to_json(const fit_result& r, const fit_options& o) {
   return fmt::format(
       "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
       "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
-      "\"curve_test\": {}}}",
+      "\"curve_test\": {}, \"kernel\": {}}}",
       json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
       json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
-      json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test));
+      json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
+      to_json(kernels()));
 }
 
 namespace {
-void write_fit_file(const std::string& path, const fit_result& r, const fit_options& o,
-                    const std::string& config, const std::string& context);
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context);
 }
 
-void write_fit(const std::string& path, const fit_result& r, const fit_options& o,
-               const std::string& config, bool overwrite) {
-  namespace h5 = detail::hdf5;
-  const std::string context = fmt::format("fit output \"{}\"", path);
-  std::error_code ec;
-  if (!overwrite && std::filesystem::exists(path, ec))
-    throw usage_error(fmt::format("{}: the file exists; ask to overwrite it", context));
-  // Written under a temporary name and renamed when complete: a failure or a crash never
-  // leaves a half-written file under `path`.
-  const std::string partial = path + ".partial";
-  h5::quiet_errors quiet;
-  try {
-    write_fit_file(partial, r, o, config, context);
-  } catch (...) {
-    std::filesystem::remove(partial, ec);
-    throw;
+void write_fit(output_file& out, const fit_result& r, const fit_options& o,
+               const std::string& config) {
+  const std::string context = fmt::format("fit output \"{}\"", out.path());
+  {
+    detail::hdf5::quiet_errors quiet;
+    detail::hdf5::write_new_file(
+        out.temporary(), [&](hid_t root) { write_fit_content(root, r, o, config, context); },
+        context);
   }
-  std::filesystem::rename(partial, path, ec);
-  if (ec) throw error(fmt::format("{}: renaming the finished file failed: {}", context, ec.message()));
+  out.commit();
 }
 
 namespace {
 
-void write_fit_file(const std::string& path, const fit_result& r, const fit_options& o,
-                    const std::string& config, const std::string& context) {
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context) {
   namespace h5 = detail::hdf5;
-  h5::handle f = h5::create_file(path, true, context);
-  const hid_t root = f.get();
   h5::write_root_attributes(root, o.seed, config, context);
   h5::write_attribute(root, "content", std::string("fit"), context);
   h5::create_groups(root, "model", context);

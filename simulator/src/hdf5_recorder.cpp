@@ -1,5 +1,6 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/output_file.hpp>
 
 #include "detail/hdf5.hpp"
 
@@ -9,8 +10,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <system_error>
-#include <unistd.h>
 
 namespace ratesim {
 
@@ -20,6 +21,15 @@ namespace {
 
 constexpr std::size_t buffer_bytes_max = std::size_t{4} << 20;  // per dataset
 const std::string dimensionless = "1";  // the units of rates and currents
+
+output_file::existing claim_mode(hdf5_recorder::file_mode mode) {
+  switch (mode) {
+    case hdf5_recorder::file_mode::create: return output_file::existing::refuse;
+    case hdf5_recorder::file_mode::overwrite: return output_file::existing::replace;
+    case hdf5_recorder::file_mode::append: break;
+  }
+  return output_file::existing::change;
+}
 
 }  // namespace
 
@@ -65,28 +75,17 @@ hdf5_recorder::hdf5_recorder(std::string path, options opts)
   if (options_.compression < 0 || options_.compression > 9)
     throw_parameter_error(context, "compression", "a gzip level from 0 to 9",
                           options_.compression);
-  namespace fs = std::filesystem;
   std::error_code ec;
-  const bool present = fs::exists(path_, ec);
+  const bool present = std::filesystem::exists(path_, ec);
   if (options_.mode == file_mode::create && present)
     throw usage_error(fmt::format(
-        "{}: the file exists; ask for file_mode::overwrite or file_mode::append", context));
-  if (options_.mode == file_mode::append && !present)
-    throw usage_error(fmt::format("{}: file_mode::append needs an existing file", context));
-  if (present && ::access(path_.c_str(), W_OK) != 0)
-    throw error(fmt::format("{}: the file is not writable", context));
-  if (!present) {
-    const fs::path parent = fs::absolute(fs::path(path_), ec).parent_path();
-    if (!fs::is_directory(parent, ec))
-      throw error(fmt::format("{}: the folder \"{}\" does not exist", context, parent.string()));
-    if (::access(parent.c_str(), W_OK) != 0)
-      throw error(fmt::format("{}: the folder \"{}\" is not writable", context, parent.string()));
-  }
+        "{}: the file exists; ask for mode \"overwrite\" or \"append\"", context));
+  claim_ = std::make_unique<output_file>(path_, claim_mode(options_.mode), context);
 }
 
 hdf5_recorder::~hdf5_recorder() {
   try {
-    if (file_) flush();
+    if (file_ && failure_.empty()) flush();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ratesim: %s\n", e.what());
   }
@@ -179,7 +178,7 @@ void hdf5_recorder::start(const network& net, double dt) {
     if (s.every_steps < 0) throw_parameter_error(context, "every_steps", ">= 1", s.every_steps);
     if (s.every != 0.0) {
       const double ratio = s.every / dt;
-      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 &&
+      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 && ratio <= 1e15 &&
             std::abs(ratio - std::round(ratio)) <= 1e-9 * ratio))
         throw parameter_error(fmt::format(
             "{}: {}: sampling interval every = {} ms must be a positive multiple of dt = {} ms",
@@ -273,6 +272,11 @@ void hdf5_recorder::start(const network& net, double dt) {
     e.buffer.assign(e.buffer_rows * (1 + e.row_size), 0.0);
   }
   for (std::size_t i = 0; i < net.population_count(); ++i)
+    if (net.get_population(i).name() == "metrics")
+      throw usage_error(fmt::format("{}: a population named \"metrics\" would share its HDF5 "
+                                    "group with the metrics; rename it",
+                                    context));
+  for (std::size_t i = 0; i < net.population_count(); ++i)
     for (const auto& p : net.projections())
       if (p.name() == net.get_population(i).name() || p.name() == "metrics")
         throw usage_error(fmt::format(
@@ -280,21 +284,32 @@ void hdf5_recorder::start(const network& net, double dt) {
             "groups need distinct names",
             context, p.name()));
   scratch_.assign(static_cast<std::size_t>(widest), 0.0);
+  std::size_t metric_size = 0;
+  for (const auto& e : entries_)
+    if (e.what == entry::kind::metric) metric_size = std::max(metric_size, e.row_size);
+  metric_ = vector::Zero(static_cast<Eigen::Index>(metric_size));
 
-  // Everything is valid: make the file. A failure from here on removes a file we made.
+  // Everything is valid: make the file, under a temporary name when it is new, which
+  // replaces the previous file only once complete. A failure leaves the previous file. A
+  // file to append to is checked whole, read-only, before it is opened for writing.
   h5::quiet_errors quiet;
   const bool fresh = options_.mode != file_mode::append;
+  if (!fresh) check_existing(context);
   auto made = std::make_unique<file>();
   try {
     if (fresh) {
-      made->id = h5::create_file(path_, options_.mode == file_mode::overwrite, context);
+      made->id = h5::create_file(claim_->temporary(), context);
       const hid_t root = made->id.get();
       h5::write_root_attributes(root, options_.seed, options_.config, context);
       h5::write_attribute(root, "dt", dt, context);
+      h5::write_attribute(root, "content", std::string("traces"), context);
+      std::random_device entropy;
+      run_id_ = fmt::format("{:08x}{:08x}{:08x}{:08x}", entropy(), entropy(), entropy(), entropy());
+      h5::write_attribute(root, "run_id", run_id_, context);
     } else {
       made->id = h5::open_file(path_, context);
-      if (h5::read_string_attribute(made->id.get(), "format", context) != "ratesim")
-        throw error(fmt::format("{}: not a ratesim file (no format = \"ratesim\" at /)", context));
+      if (H5Aexists(made->id.get(), "run_id") > 0)
+        run_id_ = h5::read_string_attribute(made->id.get(), "run_id", context);
     }
     const hid_t root = made->id.get();
     for (auto& e : entries_) {
@@ -354,13 +369,11 @@ void hdf5_recorder::start(const network& net, double dt) {
       }
     }
     h5::check(H5Fstart_swmr_write(root), context, "starting SWMR writing");
+    if (fresh) claim_->commit();
   } catch (...) {
+    if (made->id) h5::abandon(made->id.get());  // nothing half-made reaches the disk
     for (auto& e : entries_) e.samples.reset();
     made.reset();
-    if (fresh) {
-      std::error_code ec;
-      std::filesystem::remove(path_, ec);
-    }
     throw;
   }
   file_ = std::move(made);
@@ -368,9 +381,69 @@ void hdf5_recorder::start(const network& net, double dt) {
   dt_ = dt;
 }
 
-void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows) {
+void hdf5_recorder::check_existing(const std::string& context) const {
+  h5::handle f = h5::open_file_for_reading(path_, context);
+  const hid_t root = f.get();
+  if (H5Aexists(root, "format") <= 0 || h5::read_string_attribute(root, "format", context) != "ratesim")
+    throw usage_error(fmt::format("{}: not a ratesim file (no format = \"ratesim\" at /)", context));
+  if (H5Aexists(root, "content") > 0) {
+    const std::string content = h5::read_string_attribute(root, "content", context);
+    if (content != "traces")
+      throw usage_error(fmt::format("{}: the file holds {}, not traces; traces are appended only "
+                                    "to traces",
+                                    context, content == "fit" ? "a fit's results" : content));
+  }
+  const std::string id =
+      H5Aexists(root, "run_id") > 0 ? h5::read_string_attribute(root, "run_id", context) : "";
+  if (!resume_run_id_.empty() && id != resume_run_id_)
+    throw usage_error(fmt::format("{}: the file is not the one the checkpointed run wrote (its "
+                                  "run_id is \"{}\", the checkpoint's \"{}\"); it is left as it is",
+                                  context, id, resume_run_id_));
+  if (resume_rows_)
+    for (const auto& [group, rows] : *resume_rows_)
+      if (std::none_of(entries_.begin(), entries_.end(), [&](const entry& e) { return e.group == group; }))
+        throw input_error(fmt::format("{}: the checkpoint counts samples of \"{}\", which this "
+                                      "run does not record",
+                                      context, group));
+  for (const auto& e : entries_) {
+    const std::string storage = fmt::format("{}/samples", e.group);
+    std::uint64_t keep = 0;
+    bool counted = false;
+    if (resume_rows_)
+      for (const auto& [group, rows] : *resume_rows_)
+        if (group == e.group) keep = rows, counted = true;
+    if (resume_rows_ && !counted)
+      throw input_error(fmt::format("{}: the checkpoint has no sample count for \"{}\"", context,
+                                    e.group));
+    if (!h5::exists(root, storage)) {
+      if (keep > 0)
+        throw usage_error(fmt::format("{}: \"{}\" is missing from the file the checkpointed run "
+                                      "wrote",
+                                      context, e.group));
+      continue;
+    }
+    h5::handle samples = h5::open_dataset(root, storage, context);
+    const auto have = h5::shape(samples.get(), context);
+    if (have.size() != 2 || have.back() != 1 + e.row_size)
+      throw usage_error(fmt::format("{}: cannot append to \"{}\": its samples have another shape",
+                                    context, e.group));
+    if (have.front() < keep)
+      throw usage_error(fmt::format("{}: \"{}\" holds {} samples, fewer than the {} of the "
+                                    "checkpoint: is this the file of the checkpointed run?",
+                                    context, e.group, have.front(), keep));
+  }
+}
+
+void hdf5_recorder::resume(std::vector<std::pair<std::string, std::uint64_t>> rows,
+                           std::string run_id) {
+  resume_run_id_ = std::move(run_id);
   if (file_)
     throw usage_error(fmt::format("hdf5_recorder \"{}\": resume() comes before attaching", path_));
+  if (options_.mode != file_mode::append) {
+    claim_.reset();  // released before the file is claimed again, to be changed in place
+    claim_ = std::make_unique<output_file>(path_, output_file::existing::change,
+                                           fmt::format("hdf5_recorder \"{}\"", path_));
+  }
   options_.mode = file_mode::append;
   resume_rows_ = std::move(rows);
 }
@@ -398,19 +471,29 @@ step_count hdf5_recorder::next_due(step_count from) const {
   return next;
 }
 
-namespace {
-
 // Appends the buffered rows of `e` and flushes them: from here on SWMR readers see them,
-// and a crash keeps them.
-template <class Entry>
-void write_out(Entry& e, std::string_view context) {
+// and a crash keeps them. A failed write (a full disk, a file-size limit) abandons the
+// file as it was after the last good flush: nothing more is written to it, and the error
+// says so.
+void hdf5_recorder::write_out(entry& e) {
   if (e.buffered == 0) return;
-  h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
-  h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
+  if (!failure_.empty()) throw error(failure_);
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  h5::quiet_errors quiet;
+  try {
+    h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
+    h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
+  } catch (const error&) {
+    const std::string reason = h5::abandon(file_->id.get());
+    failure_ = fmt::format(
+        "{}: writing the samples of \"{}\" failed ({}); the file keeps every sample up to its "
+        "last flush (read it with h5py's swmr=True, or after h5clear -s), and nothing more is "
+        "written to it",
+        context, e.group, reason);
+    throw error(failure_);
+  }
   e.buffered = 0;
 }
-
-}  // namespace
 
 void hdf5_recorder::observe(step_count step, const network& net) {
   bool evaluated = false;
@@ -447,22 +530,23 @@ void hdf5_recorder::observe(step_count step, const network& net) {
             row, W.rows(), W.cols()) = W;
         break;
       }
-      case entry::kind::metric:
-        e.compute(net, Eigen::Map<vector>(row, static_cast<Eigen::Index>(e.row_size)));
+      case entry::kind::metric: {
+        // Computed into the same aligned buffer every time: how Eigen evaluates an
+        // expression (a row sum's order of additions) depends on where its result goes,
+        // and the buffer's rows move, so a resumed run would round differently.
+        auto out = metric_.head(static_cast<Eigen::Index>(e.row_size));
+        e.compute(net, out);
+        std::copy(out.data(), out.data() + out.size(), row);
         break;
+      }
     }
-    if (++e.buffered == e.buffer_rows) {
-      h5::quiet_errors quiet;
-      write_out(e, fmt::format("hdf5_recorder \"{}\"", path_));
-    }
+    if (++e.buffered == e.buffer_rows) write_out(e);
   }
 }
 
 void hdf5_recorder::flush() {
   if (!file_) return;
-  h5::quiet_errors quiet;
-  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
-  for (auto& e : entries_) write_out(e, context);
+  for (auto& e : entries_) write_out(e);
 }
 
 }  // namespace ratesim

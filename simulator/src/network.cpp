@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <atomic>
 #include <cmath>
 
@@ -18,9 +21,30 @@ void network::require_building(std::string_view what) const {
         what));
 }
 
+namespace {
+
+// Names become HDF5 groups, checkpoint entries and TOML keys: letters, digits, '_', '-'
+// and '.', not starting with '.' (no "/", no "..", no spaces).
+void check_name(std::string_view kind, const std::string& name) {
+  const bool valid =
+      !name.empty() && name.size() <= 200 && name.front() != '.' &&
+      std::all_of(name.begin(), name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.';
+      });
+  if (!valid)
+    throw parameter_error(
+        fmt::format("network: a {} name must be made of letters, digits, '_', '-' and '.' "
+                    "(not first), got \"{}\"",
+                    kind, name),
+        {"network", "name", name});
+}
+
+}  // namespace
+
 population& network::add(std::unique_ptr<population> pop) {
   require_building("add a population");
   if (!pop) throw usage_error("network: add() got a null population");
+  check_name("population", pop->name());
   for (const auto& p : pops_)
     if (p->name() == pop->name())
       throw parameter_error(fmt::format("network: a population named \"{}\" exists already",
@@ -32,7 +56,7 @@ population& network::add(std::unique_ptr<population> pop) {
 const projection& network::connect(std::string_view pre, std::string_view post, connection c) {
   require_building("connect populations");
   const std::string label = fmt::format("projection \"{}\"", c.name);
-  if (c.name.empty()) throw parameter_error("network: a projection needs a name");
+  check_name("projection", c.name);
   for (const auto& p : projs_)
     if (p.name() == c.name)
       throw parameter_error(fmt::format("network: a projection named \"{}\" exists already",
@@ -101,6 +125,8 @@ void network::freeze() {
   population_state_size_ = n;
   for (const auto& p : projs_) {
     proj_offset_.push_back(p.plastic() ? n : -1);
+    if (p.plastic() && p.current().needs_positive_weights())
+      positive_.emplace_back(n, n + p.rows() * p.cols());
     if (p.plastic()) n += p.rows() * p.cols();
   }
   x_.resize(n);
@@ -239,14 +265,41 @@ void network::quasi_static_step(double factor, bool sparse) {
   }
 }
 
-void network::check_feedforward() const {
-  for (const auto& p : projs_)
-    if (p.pre() >= p.post())
-      throw usage_error(fmt::format(
-          "{}: the quasi-static regime needs a feedforward network, but it goes from \"{}\" "
-          "to \"{}\", which was added {}",
-          p.label(), pops_[p.pre()]->name(), pops_[p.post()]->name(),
-          p.pre() == p.post() ? "as the same population" : "earlier"));
+void network::check_feedforward() {
+  // Kahn's algorithm: a population is settled once every population projecting to it is;
+  // ties go to the one added first. What is left over lies on a cycle.
+  std::vector<std::size_t> waiting(pops_.size(), 0);
+  for (const auto& p : projs_) {
+    if (p.pre() == p.post())
+      throw usage_error(fmt::format("{}: the quasi-static regime needs a feedforward network, "
+                                    "but \"{}\" projects to itself",
+                                    p.label(), pops_[p.pre()]->name()));
+    ++waiting[p.post()];
+  }
+  std::vector<std::size_t> order;
+  std::vector<char> done(pops_.size(), 0);
+  while (order.size() < pops_.size()) {
+    std::size_t next = pops_.size();
+    for (std::size_t i = 0; i < pops_.size() && next == pops_.size(); ++i)
+      if (!done[i] && waiting[i] == 0) next = i;
+    if (next == pops_.size()) {
+      std::string cycle, through;
+      for (std::size_t i = 0; i < pops_.size(); ++i)
+        if (!done[i]) cycle += fmt::format("{}\"{}\"", cycle.empty() ? "" : ", ", pops_[i]->name());
+      for (const auto& p : projs_)
+        if (!done[p.pre()] && !done[p.post()])
+          through += fmt::format("{}\"{}\"", through.empty() ? "" : ", ", p.name());
+      throw usage_error(fmt::format("network: the quasi-static regime (and settling) needs a "
+                                    "feedforward network, but the projections {} between {} "
+                                    "form a loop",
+                                    through, cycle));
+    }
+    done[next] = 1;
+    order.push_back(next);
+    for (const auto& p : projs_)
+      if (p.pre() == next) --waiting[p.post()];
+  }
+  settle_order_ = std::move(order);
 }
 
 void network::settle() {
@@ -261,7 +314,8 @@ void network::forget_cached_currents() {
 
 void network::settle_incremental() {
   freeze();
-  for (std::size_t i = 0; i < pops_.size(); ++i) {
+  if (settle_order_.size() != pops_.size()) check_feedforward();
+  for (std::size_t i : settle_order_) {
     input_[i] = external_[i];
     for (std::size_t k : incoming_[i]) {
       projs_[k].current().add_incremental(weights_in(k, x_), rates_[projs_[k].pre()], input_[i],
@@ -286,17 +340,28 @@ void network::weight_derivative(vector_span dw) const {
   }
 }
 
-void network::check_finite(const vector& x, double t) const {
-  // x · 0 is 0 for a finite x and NaN otherwise: one vectorised pass (shared between the
-  // threads) finds out whether anything needs looking at.
-  std::atomic<bool> all_finite = true;
+void network::check_state(const vector& x, double t) const {
+  // x · 0 is 0 for a finite x and NaN otherwise, and the smallest weight of a log-weight
+  // matrix must be > 0: one vectorised pass (shared between the threads) finds out
+  // whether anything needs looking at.
+  std::atomic<bool> good = true;
   for_each_piece(static_cast<std::size_t>(x.size()), 1, [&](std::size_t first, std::size_t n) {
-    const auto piece = x.segment(static_cast<Eigen::Index>(first), static_cast<Eigen::Index>(n));
-    if ((piece.array() * 0.0).sum() != 0.0) all_finite = false;
+    const auto begin = static_cast<Eigen::Index>(first), end = begin + static_cast<Eigen::Index>(n);
+    if ((x.segment(begin, end - begin).array() * 0.0).sum() != 0.0) good = false;
+    for (const auto& [low, high] : positive_) {
+      const Eigen::Index from = std::max(low, begin), to = std::min(high, end);
+      if (from < to && !(x.segment(from, to - from).minCoeff() > 0.0)) good = false;
+    }
   });
-  if (all_finite) return;
+  if (good) return;
+  const auto bad = [&](Eigen::Index i) {
+    if (!std::isfinite(x[i])) return true;
+    for (const auto& [low, high] : positive_)
+      if (i >= low && i < high && !(x[i] > 0.0)) return true;
+    return false;
+  };
   Eigen::Index i = 0;
-  while (std::isfinite(x[i])) ++i;
+  while (!bad(i)) ++i;
   const double value = x[i];
   for (std::size_t p = 0; p < pops_.size(); ++p) {
     const Eigen::Index offset = pop_offset_[p];
@@ -313,10 +378,19 @@ void network::check_finite(const vector& x, double t) const {
     const projection& p = projs_[k];
     if (!p.plastic() || i < proj_offset_[k] || i >= proj_offset_[k] + p.rows() * p.cols()) continue;
     const Eigen::Index j = i - proj_offset_[k];  // column-major: j = c + d · n_post
-    throw numerical_error(fmt::format("{}: weight W({}, {}) became {} at t = {} ms", p.label(),
-                                      j % p.rows(), j / p.rows(), value, t));
+    throw numerical_error(fmt::format(
+        "{}: weight W({}, {}) became {} at t = {} ms{}", p.label(), j % p.rows(), j / p.rows(),
+        value, t,
+        std::isfinite(value) ? fmt::format("; the {} current needs weights > 0", p.current().name())
+                             : ""));
   }
   throw numerical_error(fmt::format("network: state entry {} became {} at t = {} ms", i, value, t));
+}
+
+void network::check_before_run(double t) const {
+  check_state(state(), t);
+  for (const auto& p : projs_)
+    if (!p.plastic()) p.current().check_weights(p.weights_, p.label());
 }
 
 bool network::constrain(vector& x) const {
@@ -370,7 +444,7 @@ void network::restore(const checkpoint& c, double t) {
     throw usage_error(fmt::format("network: the checkpoint has {} stimuli, this network {}",
                                   origins.size(), stimuli_.size()));
   const vector restored = Eigen::Map<const vector>(x.data(), x_.size());
-  check_finite(restored, t);
+  check_state(restored, t);
   set_learning_rate_scale(c.number("network.learning_rate_scale"));
   x_ = restored;
   for (std::size_t i = 0; i < stimuli_.size(); ++i) {

@@ -11,8 +11,9 @@ double parameters::get(std::string_view key, double fallback) const {
   if (it == values_.end()) return fallback;
   used_.insert(it->first);
   if (const double* v = std::get_if<double>(&it->second)) return *v;
-  throw parameter_error(fmt::format("parameter {} must be a number, got \"{}\"", key,
-                                    std::get<std::string>(it->second)));
+  const std::string& value = std::get<std::string>(it->second);
+  throw parameter_error(fmt::format("parameter {} must be a number, got \"{}\"", key, value),
+                        {"", std::string(key), value});
 }
 
 std::string parameters::get(std::string_view key, const std::string& fallback) const {
@@ -20,8 +21,9 @@ std::string parameters::get(std::string_view key, const std::string& fallback) c
   if (it == values_.end()) return fallback;
   used_.insert(it->first);
   if (const std::string* v = std::get_if<std::string>(&it->second)) return *v;
-  throw parameter_error(fmt::format("parameter {} must be a string, got {}", key,
-                                    std::get<double>(it->second)));
+  const std::string value = fmt::format("{}", std::get<double>(it->second));
+  throw parameter_error(fmt::format("parameter {} must be a string, got {}", key, value),
+                        {"", std::string(key), value});
 }
 
 std::vector<std::string> parameters::unused() const {

@@ -32,8 +32,8 @@ void population::check_external_input(vector_view pattern, std::string_view what
 
 std::size_t size_parameter(const parameters& values, std::string_view component) {
   const double size = values.get("size", 0.0);
-  if (!(size >= 1.0 && size == std::floor(size) && size < 1e9))
-    throw_parameter_error(component, "size", "a whole number >= 1", size);
+  if (!(size >= 1.0 && size == std::floor(size) && size <= 1e8))
+    throw_parameter_error(component, "size", "a whole number >= 1 and at most 10^8", size);
   return static_cast<std::size_t>(size);
 }
 

@@ -19,6 +19,7 @@ class log_weight_current : public synaptic_current {
         cached_log_w_(n_post, n_pre),
         row_(n_pre) {}
   std::string_view name() const override { return "log_weight"; }
+  bool needs_positive_weights() const override { return true; }
 
   void check_weights(matrix_view W, std::string_view component) const override {
     for (Eigen::Index d = 0; d < W.cols(); ++d)

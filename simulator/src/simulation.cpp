@@ -35,6 +35,8 @@ simulation::simulation(network& net, double dt, std::string label)
 }
 
 void simulation::run(double duration) {
+  if (!std::isfinite(duration))
+    throw_parameter_error(label_, "duration", "finite [ms]", duration);
   run_steps(to_steps(duration, dt_, label_, "duration"));
 }
 
@@ -151,6 +153,7 @@ void ode_simulation::run_steps(step_count n) {
     throw_parameter_error(label_, "steps", fmt::format(">= 0 and <= {}", max_steps - steps_), n);
   const step_count end = steps_ + n;
   vector& x = net_.state();
+  net_.check_before_run(time());  // the state may have been changed since the last run
   paused_ = false;
   update_inputs(0);  // observers see the input of the state they observe
   observe(steps_);
@@ -249,6 +252,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
   const double duration = static_cast<double>(T) * dt_;  // T [ms]
   vector& x = net_.state();
   net_.forget_cached_currents();  // the weights may have been changed since the last run
+  net_.check_before_run(time());
   paused_ = false;
   observe(steps_);
   for (step_count i = 0; i < n && !pause_due(); ++i) {
@@ -264,7 +268,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
     }
     steps_ += T;
     try {
-      net_.check_finite(x, time());
+      net_.check_state(x, time());
     } catch (const numerical_error&) {
       finish_run();
       throw;

@@ -70,7 +70,7 @@ class fixed_step_integrator : public integrator {
     for (step_count k = k0; k < k1; ++k) {
       stepper_.do_step(std::cref(net), x, static_cast<double>(k) * dt, dt);
       net.constrain(x);
-      net.check_finite(x, static_cast<double>(k + 1) * dt);
+      net.check_state(x, static_cast<double>(k + 1) * dt);
     }
   }
 
@@ -122,7 +122,7 @@ class dopri5_integrator : public integrator {
         rejected = 0;
         if (!clipped || h > h_) h_ = h;  // a step cut short at the tick says little
         if (net.constrain(x)) stepper_.reset();
-        net.check_finite(x, t);
+        net.check_state(x, t);
       } else {
         h_ = h;
         if (++rejected > max_rejections)

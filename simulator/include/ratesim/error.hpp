@@ -11,10 +11,26 @@
 
 namespace ratesim {
 
-// Base of every error ratesim raises on purpose.
+// Base of every error ratesim raises on purpose. Besides its message it keeps the fields
+// the message was composed from, where the thrower knew them, so that callers decide
+// from fields, never from message text (the experiment loader finds the line of a bad
+// parameter from `parameter()`).
 class error : public std::runtime_error {
  public:
+  struct fields {
+    std::string component;  // e.g. `feedforward_inhibition "input"`
+    std::string parameter;  // e.g. `A`
+    std::string value;      // the offending value, as text
+  };
   using std::runtime_error::runtime_error;
+  error(const std::string& message, fields f)
+      : std::runtime_error(message), fields_(std::move(f)) {}
+  const std::string& component() const { return fields_.component; }
+  const std::string& parameter() const { return fields_.parameter; }
+  const std::string& value() const { return fields_.value; }
+
+ private:
+  fields fields_;
 };
 
 // A parameter outside its valid range: `component "name": A must be > D = 25, got 20`.
@@ -59,8 +75,9 @@ class config_error : public usage_error {
 template <class Value>
 [[noreturn]] void throw_parameter_error(std::string_view component, std::string_view parameter,
                                         std::string_view expected, const Value& value) {
-  throw parameter_error(
-      fmt::format("{}: {} must be {}, got {}", component, parameter, expected, value));
+  const std::string text = fmt::format("{}", value);
+  throw parameter_error(fmt::format("{}: {} must be {}, got {}", component, parameter, expected, text),
+                        {std::string(component), std::string(parameter), text});
 }
 
 // Checks a time constant or duration [ms]: finite and strictly positive.

@@ -65,10 +65,13 @@ struct fit_result {
 // `test` may be absent. Labels must lie in [0, K) with K = 1 + the largest training label.
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options);
 
-// Writes a fit's results (layout: docs/hdf5-layout.md, "Fit results"); refuses an existing
-// file unless `overwrite`.
-void write_fit(const std::string& path, const fit_result& result, const fit_options& options,
-               const std::string& config, bool overwrite);
+class output_file;
+
+// Writes a fit's results (layout: docs/hdf5-layout.md, "Fit results") to a file claimed
+// before the fit started (so a bad path fails before the work); the file appears whole
+// or not at all.
+void write_fit(output_file& out, const fit_result& result, const fit_options& options,
+               const std::string& config);
 
 // The result as one JSON object: loglik_train, loglik_test, error, train_error, seconds,
 // method, C, A, and the learning curves.

@@ -29,6 +29,8 @@
 
 namespace ratesim {
 
+class output_file;
+
 // When to sample: at steps start, start + every, … before stop. Give `every` in ms or
 // `every_steps` in clock steps (neither: every step). `every` must be a whole number of
 // steps dt; start is rounded up to the next step.
@@ -54,8 +56,9 @@ class hdf5_recorder : public observer {
     std::uint64_t seed = 0;         // the run's seed, kept at /
   };
 
-  // Checks that the file can be written; the file itself is made when a simulation
-  // attaches the recorder.
+  // Claims the file (an output_file: the path is checked and locked against other
+  // writers); the file itself is made when a simulation attaches the recorder, under a
+  // temporary name that replaces an existing file only once the new one is complete.
   hdf5_recorder(std::string path, options opts);
   ~hdf5_recorder() override;  // writes what is buffered and closes the file
 
@@ -82,7 +85,13 @@ class hdf5_recorder : public observer {
   // cut every recording back to the samples it had when the checkpoint was taken
   // (`rows`: recording group, e.g. "output/rate", to sample count), dropping those a
   // stopped run wrote after it, which the resumed run writes again. Call before attaching.
-  void resume(std::vector<std::pair<std::string, std::uint64_t>> rows);
+  // `run_id`, when not empty, must be the file's (run_id() of the checkpointed run):
+  // another run's file of the same name is refused, untouched.
+  void resume(std::vector<std::pair<std::string, std::uint64_t>> rows, std::string run_id = {});
+  // A random identity the file gets when it is made (attribute run_id at /), kept by
+  // checkpoints so that a resumed run appends to the very file it wrote. Known once the
+  // recorder is attached.
+  const std::string& run_id() const { return run_id_; }
   // The samples written so far, per recording group (after writing what is buffered).
   std::vector<std::pair<std::string, std::uint64_t>> sample_counts();
 
@@ -96,15 +105,21 @@ class hdf5_recorder : public observer {
   struct entry;
   struct file;
   void add(entry e);
+  void write_out(entry& e);
 
   std::string path_;
   options options_;
+  std::unique_ptr<output_file> claim_;
   std::vector<entry> entries_;
   std::unique_ptr<file> file_;
   const network* net_ = nullptr;
   double dt_ = 0.0;
   std::vector<double> scratch_;  // a population's full rate vector, sized at start
+  vector metric_;                // a metric's sample, computed here, sized at start
   std::optional<std::vector<std::pair<std::string, std::uint64_t>>> resume_rows_;
+  std::string failure_;  // why writing failed; nothing is written after a failure
+  std::string run_id_, resume_run_id_;
+  void check_existing(const std::string& context) const;
 };
 
 }  // namespace ratesim

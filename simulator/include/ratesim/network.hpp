@@ -106,15 +106,20 @@ class network {
   // otherwise. No allocation.
   // `sparse = false` forces the dense path (to compare the two).
   void quasi_static_step(double factor, bool sparse = true);
-  // Throws unless every projection goes from an earlier to a later population.
-  void check_feedforward() const;
+  // Throws unless the projections form no loop; fixes the order in which settle() visits
+  // the populations (each after every population that projects to it).
+  void check_feedforward();
   // dW/dt of every plastic weight at the current state and the rates of the last
   // settle(); `dw` has weight_count() entries.
   void weight_derivative(vector_span dw) const;
-  // Throws a numerical_error if x holds a NaN or an infinity, naming the population and
-  // variable (or projection and weight) and unit, and the time t [ms]. Allocates nothing
-  // when all is finite.
-  void check_finite(const vector& x, double t) const;
+  // Throws a numerical_error if x holds a NaN or an infinity, or a weight <= 0 that a
+  // current takes the logarithm of, naming the population and variable (or projection
+  // and weight) and unit, and the time t [ms]. One pass over x; allocates nothing when
+  // all is well.
+  void check_state(const vector& x, double t) const;
+  // At the start of a run: the state as check_state, and the static weights as their
+  // currents require (they may have been written since they were connected).
+  void check_before_run(double t) const;
 
   // Applies every rule's explicit constraint to the weights in x; false if no rule has one.
   bool constrain(vector& x) const;
@@ -167,7 +172,10 @@ class network {
   std::vector<Eigen::Index> pop_offset_;   // start of each population's slice
   std::vector<Eigen::Index> proj_offset_;  // start of each plastic projection's W, else -1
   Eigen::Index population_state_size_ = 0;
+  // Ranges [begin, end) of x holding weights that must stay > 0 (log-weight currents).
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> positive_;
   std::vector<std::vector<std::size_t>> incoming_;  // projections into each population
+  std::vector<std::size_t> settle_order_;  // set by check_feedforward()
 
   // Per projection: rows whose weights changed since the currents last saw them.
   std::vector<std::vector<Eigen::Index>> changed_rows_;

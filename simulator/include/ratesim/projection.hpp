@@ -23,6 +23,9 @@ class synaptic_current {
   virtual std::string_view name() const = 0;
   // Rejects weights the current cannot use; `component` prefixes the message.
   virtual void check_weights(matrix_view /*W*/, std::string_view /*component*/) const {}
+  // Whether every weight must stay > 0 (a current of ln W): the network then checks plastic
+  // weights after every step, as it checks the state for NaN, and refuses a weight <= 0.
+  virtual bool needs_positive_weights() const { return false; }
   // out += I(W, pre). Called in the step loop: must not allocate.
   virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
   // The same result as add(), for the quasi-static regime: W differs from the W of the

@@ -4,7 +4,15 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <ctime>
 
 namespace ratesim::detail::hdf5 {
@@ -39,11 +47,59 @@ handle latest_format_access(std::string_view context) {
 }
 }  // namespace
 
-handle create_file(const std::string& path, bool truncate, std::string_view context) {
+void write_new_file(const std::string& path, const std::function<void(hid_t root)>& fill,
+                    std::string_view context) {
+  std::vector<unsigned char> image;
+  {
+    handle fapl = checked(H5Pcreate(H5P_FILE_ACCESS), context, "H5Pcreate");
+    check(H5Pset_fapl_core(fapl.get(), std::size_t{1} << 20, false), context,
+          "choosing HDF5's in-memory driver");
+    handle file = checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()),
+                          context, fmt::format("creating \"{}\" in memory", path));
+    fill(file.get());
+    check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), context, "H5Fflush");
+    const ssize_t size = H5Fget_file_image(file.get(), nullptr, 0);
+    if (size < 0) throw error(fmt::format("{}: H5Fget_file_image failed", context));
+    image.resize(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(file.get(), image.data(), image.size()) != size)
+      throw error(fmt::format("{}: H5Fget_file_image failed", context));
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0)
+    throw error(fmt::format("{}: cannot write \"{}\": {}", context, path, std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < image.size()) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      throw error(fmt::format("{}: writing \"{}\" failed: {}", context, path, std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0)
+    throw error(fmt::format("{}: writing \"{}\" failed: {}", context, path, std::strerror(errno)));
+}
+
+handle create_file(const std::string& path, std::string_view context) {
+  constexpr std::uint64_t room = std::uint64_t{1} << 20;
+  std::error_code ec;
+  const auto folder = std::filesystem::absolute(path, ec).parent_path();
+  struct statvfs fs {};
+  if (::statvfs(folder.c_str(), &fs) == 0 &&
+      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < room)
+    throw error(fmt::format("{}: cannot create \"{}\": less than 1 MiB is free in \"{}\"",
+                            context, path, folder.string()));
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < room)
+    throw error(fmt::format("{}: cannot create \"{}\": the file-size limit (ulimit -f) is "
+                            "below 1 MiB",
+                            context, path));
   handle fapl = latest_format_access(context);
-  return checked(H5Fcreate(path.c_str(), truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT,
-                           fapl.get()),
-                 context, fmt::format("creating the file \"{}\"", path));
+  return checked(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), context,
+                 fmt::format("creating the file \"{}\"", path));
 }
 
 handle open_file(const std::string& path, std::string_view context) {
@@ -94,6 +150,20 @@ std::vector<double> read_all(hid_t dataset, std::string_view context) {
     check(H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
           context, "H5Dread");
   return values;
+}
+
+std::string abandon(hid_t file) {
+  const int err = errno;
+  const std::string reason = err != 0 ? std::strerror(err) : "an I/O error";
+  void* vfd = nullptr;
+  if (H5Fget_vfd_handle(file, H5P_DEFAULT, &vfd) >= 0 && vfd != nullptr) {
+    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+      ::dup2(null, *static_cast<int*>(vfd));
+      ::close(null);
+    }
+  }
+  return reason;
 }
 
 bool exists(hid_t loc, const std::string& path) {

@@ -7,6 +7,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,11 +58,31 @@ class quiet_errors {
   void* data_ = nullptr;
 };
 
-// Files: created or opened read-write with the latest format, as SWMR writing requires.
-handle create_file(const std::string& path, bool truncate, std::string_view context);
+// Makes the file `path` (replacing what is there, e.g. an output_file's empty temporary),
+// whole: its content is built by `fill` in memory (HDF5's core driver) and written with
+// plain POSIX calls, so that a full disk or a file-size limit is an ordinary error, never
+// a half-made file inside HDF5 (which cannot close one cleanly and crashes at exit). The
+// default (oldest) format: in 1.10, images of the latest format carry a wrong superblock
+// checksum.
+void write_new_file(const std::string& path, const std::function<void(hid_t root)>& fill,
+                    std::string_view context);
+// Creates `path` (replacing what is there) with the latest format, as SWMR writing
+// requires. Refuses, before HDF5 writes anything, when the file system has less than
+// 1 MiB free or the process's file-size limit is below 1 MiB: HDF5 cannot recover from a
+// failed create (see write_new_file). Later failed writes go through abandon().
+handle create_file(const std::string& path, std::string_view context);
+// Opens read-write with the latest format.
 handle open_file(const std::string& path, std::string_view context);
 // Opens read-only as an SWMR reader: works while a writer runs and after it crashed.
 handle open_file_for_reading(const std::string& path, std::string_view context);
+
+// After a write to `file` failed (a full disk, a file-size limit, an I/O error): points the
+// file's descriptor at /dev/null, so that nothing HDF5 does from now on (closing datasets
+// and the file flushes their caches) reaches the disk or can fail halfway, which would
+// leave HDF5 to crash when it closes what is left at exit. The file on disk stays as the
+// last successful flush left it, like the file of a killed process. Returns the system's
+// message for the failed write (errno as it was).
+std::string abandon(hid_t file);
 
 bool exists(hid_t loc, const std::string& path);
 // Creates every missing group along `path` ("a/b/c").

@@ -1,7 +1,10 @@
 #include "vector_log.hpp"
 
+#include "cpu.hpp"
+
 #include <ratesim/parallel.hpp>
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -142,26 +145,96 @@ __attribute__((target("avx2"))) void log_avx2(const double* in, double* out, std
   for (; i < n; ++i) out[i] = log_one(in[i], floor);
 }
 
+// AVX-512F: eight lanes, the same operations (no FMA), the choice between m and m/2 by
+// a mask instead of a blend. (GCC 12 warns about its own headers' _mm512_undefined_pd,
+// GCC bug 105593.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f"))) void log_avx512(const double* in, double* out,
+                                                  std::size_t n, double floor) {
+  const __m512d lo = _mm512_set1_pd(floor), top = _mm512_set1_pd(0x1.fffffffffffffp+1023);
+  const __m512i mant = _mm512_set1_epi64(static_cast<long long>(mantissa_bits));
+  const __m512i one = _mm512_set1_epi64(static_cast<long long>(one_bits));
+  const __m512i two52 = _mm512_set1_epi64(static_cast<long long>(two52_bits));
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512d x = _mm512_max_pd(lo, _mm512_loadu_pd(in + i));  // a NaN in `in` stays
+    if (_mm512_cmp_pd_mask(x, top, _CMP_LE_OQ) != 0xFF) {  // NaN or +inf: the reference
+      for (std::size_t j = i; j < i + 8; ++j) out[j] = log_one(in[j], floor);
+      continue;
+    }
+    const __m512i bits = _mm512_castpd_si512(x);
+    __m512d e = _mm512_sub_pd(
+        _mm512_castsi512_pd(_mm512_or_si512(_mm512_srli_epi64(bits, 52), two52)),
+        _mm512_set1_pd(two52_plus_bias));
+    __m512d m = _mm512_castsi512_pd(_mm512_or_si512(_mm512_and_si512(bits, mant), one));
+    const __mmask8 big = _mm512_cmp_pd_mask(m, _mm512_set1_pd(sqrt2), _CMP_GT_OQ);
+    m = _mm512_mask_mul_pd(m, big, m, _mm512_set1_pd(0.5));
+    e = _mm512_mask_add_pd(e, big, e, _mm512_set1_pd(1.0));
+    const __m512d f = _mm512_sub_pd(m, _mm512_set1_pd(1.0));
+    const __m512d s = _mm512_div_pd(f, _mm512_add_pd(_mm512_set1_pd(2.0), f));
+    const __m512d z = _mm512_mul_pd(s, s);
+    const __m512d z2 = _mm512_mul_pd(z, z), z4 = _mm512_mul_pd(z2, z2),
+                  z8 = _mm512_mul_pd(z4, z4);
+    __m512d pair[5];
+    for (int k = 0; k < 5; ++k)
+      pair[k] = _mm512_add_pd(_mm512_set1_pd(a[2 * k]),
+                              _mm512_mul_pd(_mm512_set1_pd(a[2 * k + 1]), z));
+    const __m512d p03 = _mm512_add_pd(pair[0], _mm512_mul_pd(pair[1], z2));
+    const __m512d p47 = _mm512_add_pd(pair[2], _mm512_mul_pd(pair[3], z2));
+    const __m512d R = _mm512_mul_pd(
+        z, _mm512_add_pd(_mm512_add_pd(p03, _mm512_mul_pd(p47, z4)), _mm512_mul_pd(pair[4], z8)));
+    const __m512d hfsq = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), f), f);
+    const __m512d inner = _mm512_add_pd(_mm512_mul_pd(s, _mm512_add_pd(hfsq, R)),
+                                        _mm512_mul_pd(e, _mm512_set1_pd(ln2_lo)));
+    _mm512_storeu_pd(out + i, _mm512_sub_pd(_mm512_mul_pd(e, _mm512_set1_pd(ln2_hi)),
+                                            _mm512_sub_pd(_mm512_sub_pd(hfsq, inner), f)));
+  }
+  for (; i < n; ++i) out[i] = log_one(in[i], floor);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 #endif
 
 using kernel = void (*)(const double*, double*, std::size_t, double);
 
-struct choice {
-  kernel run;
+struct implementation {
   const char* name;
+  kernel run;
+  bool available;
 };
 
-choice pick() {
+// Every implementation, the widest last; all give the same bits.
+std::array<implementation, 4> implementations() {
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx2")) return {log_avx2, "avx2"};
-  return {log_sse2, "sse2"};
+  return {{{"scalar", log_scalar, true},
+           {"sse2", log_sse2, true},
+           {"avx2", log_avx2, cpu().avx2},
+           {"avx512", log_avx512, cpu().avx512f}}};
 #else
-  return {log_scalar, "scalar"};
+  return {{{"scalar", log_scalar, true},
+           {"sse2", nullptr, false},
+           {"avx2", nullptr, false},
+           {"avx512", nullptr, false}}};
 #endif
 }
 
-const choice& chosen() {
-  static const choice c = pick();
+// The widest this CPU has, unless RATESIM_LOG names one.
+const implementation& chosen() {
+  static const implementation c = [] {
+    const auto all = implementations();
+    std::array<kernel_option, all.size()> options;
+    std::size_t widest = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      options[i] = {all[i].name, all[i].available};
+      if (all[i].available) widest = i;
+    }
+    return all[choose_kernel("RATESIM_LOG", options, widest)];
+  }();
   return c;
 }
 
@@ -178,11 +251,8 @@ const char* log_floored_isa() { return chosen().name; }
 
 bool log_floored_as(std::string_view isa, const double* in, double* out, std::size_t n,
                     double floor) {
-  if (isa == "scalar") return log_scalar(in, out, n, floor), true;
-#if defined(__x86_64__)
-  if (isa == "sse2") return log_sse2(in, out, n, floor), true;
-  if (isa == "avx2" && __builtin_cpu_supports("avx2")) return log_avx2(in, out, n, floor), true;
-#endif
+  for (const implementation& i : implementations())
+    if (i.name == isa && i.available) return i.run(in, out, n, floor), true;
   return false;
 }
 

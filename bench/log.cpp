@@ -1,0 +1,83 @@
+// Nanoseconds per logarithm of each implementation of the vectorised logarithm
+// (simulator/src/detail/vector_log.cpp) on one thread, next to std::log and Eigen's
+// element-wise log, over C·D = 78,400 weights (C = 100, D = 784) spread over the range
+// learned weights take. Paths this CPU lacks are reported as skipped. Nanoseconds per
+// logarithm = 1e9 / items_per_second (CPU time of the one thread).
+//
+//   build/bench/bench_log --benchmark_repetitions=5
+
+#include "detail/vector_log.hpp"
+
+#include <Eigen/Core>
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t n = 100 * 784;
+
+const std::vector<double>& weights() {
+  static const std::vector<double> w = [] {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> exponent(-12.0, 4.0);  // 1e-12 A/D … 20 A/D
+    std::vector<double> x(n);
+    for (double& v : x) v = std::exp(exponent(rng)) * 900.0 / 784.0;
+    return x;
+  }();
+  return w;
+}
+
+void finish(benchmark::State& state) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+
+void vector_log(benchmark::State& state, const char* isa) {
+  const auto& x = weights();
+  std::vector<double> y(n);
+  const double floor = std::numeric_limits<double>::min();
+  if (!ratesim::detail::log_floored_as(isa, x.data(), y.data(), n, floor)) {
+    state.SkipWithError("not supported by this CPU or its operating system");
+    return;
+  }
+  for (auto _ : state) {
+    ratesim::detail::log_floored_as(isa, x.data(), y.data(), n, floor);
+    benchmark::DoNotOptimize(y.data());
+  }
+  finish(state);
+}
+
+BENCHMARK_CAPTURE(vector_log, scalar, "scalar");
+BENCHMARK_CAPTURE(vector_log, sse2, "sse2");
+BENCHMARK_CAPTURE(vector_log, avx2, "avx2");
+BENCHMARK_CAPTURE(vector_log, avx512, "avx512");
+
+void std_log(benchmark::State& state) {
+  const auto& x = weights();
+  std::vector<double> y(n);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+    benchmark::DoNotOptimize(y.data());
+  }
+  finish(state);
+}
+BENCHMARK(std_log);
+
+void eigen_log(benchmark::State& state) {  // this build's Eigen: SSE2 unless -march says more
+  const auto& w = weights();
+  const Eigen::Map<const Eigen::ArrayXd> x(w.data(), n);
+  Eigen::ArrayXd y(n);
+  for (auto _ : state) {
+    y = x.log();
+    benchmark::DoNotOptimize(y.data());
+  }
+  finish(state);
+}
+BENCHMARK(eigen_log);
+
+}  // namespace
+
+BENCHMARK_MAIN();
