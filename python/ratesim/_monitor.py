@@ -1,6 +1,7 @@
 """ratesim.Monitor: recordings as numpy arrays, without choosing a file."""
 
 import os
+import shutil
 import tempfile
 import weakref
 
@@ -13,11 +14,8 @@ def _scratch_folder():
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
 
 
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+def _remove(folder):
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Monitor(_core.Recorder):
@@ -38,17 +36,17 @@ class Monitor(_core.Recorder):
     """
 
     def __init__(self, flush_every=256):
-        handle, path = tempfile.mkstemp(prefix="ratesim-monitor-", suffix=".h5", dir=_scratch_folder())
-        os.close(handle)
-        super().__init__(path, mode="overwrite", flush_every=flush_every, compression=0)
+        # A folder of its own: the file is made when a simulation attaches the monitor.
+        folder = tempfile.mkdtemp(prefix="ratesim-monitor-", dir=_scratch_folder())
+        super().__init__(os.path.join(folder, "samples.h5"), flush_every=flush_every, compression=0)
         # Runs once the recorder, and with it the open file, is gone.
-        weakref.finalize(self, _remove, path)
+        weakref.finalize(self, _remove, folder)
 
     def names(self):
         """What is recorded and has samples: 'output/rate', 'ff/weights', 'metrics/...'."""
         from . import traces  # h5py, only when the samples are read
 
-        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+        if not os.path.exists(self.path):
             return []  # not attached yet
         with traces.open_run(self.path) as run:
             return traces.names(run)

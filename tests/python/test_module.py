@@ -166,11 +166,15 @@ class Module(unittest.TestCase):
 
     def test_messages_use_the_names_python_users_know(self):
         with tempfile.TemporaryDirectory() as d:
-            with self.assertRaises(ratesim.UsageError) as caught:
-                ratesim.Recorder(os.path.join(d, "missing.h5"), mode="append")
-        self.assertIn('Recorder "', str(caught.exception))
-        self.assertIn('mode="append"', str(caught.exception))
-        self.assertNotIn("::", str(caught.exception))
+            for mode, path in [("append", os.path.join(d, "missing.h5")), ("create", d)]:
+                with self.assertRaises(ratesim.UsageError) as caught:
+                    sim = ratesim.QuasiStaticSimulation(circuit()[0])
+                    out = ratesim.Recorder(path, mode=mode)
+                    out.record("output", "rate")
+                    sim.attach(out)
+                    sim.run_presentations(1)
+                self.assertTrue(str(caught.exception).startswith('Recorder "'), caught.exception)
+                self.assertNotIn("::", str(caught.exception))
         with self.assertRaises(TypeError) as caught:
             ratesim.QuasiStaticSimulation(circuit()[0]).attach(3)
         self.assertNotIn("ratesim::", str(caught.exception))
