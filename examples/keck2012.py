@@ -2,7 +2,8 @@
 Hebbian learning with synaptic scaling learn the bars; the weights are read back as a
 numpy view, the traces go to HDF5.
 
-    PYTHONPATH=build/python /usr/bin/python3 examples/keck2012.py [out.h5]
+    python examples/keck2012.py [out.h5]      # with the package installed (README.md)
+    PYTHONPATH=build/python /usr/bin/python3 examples/keck2012.py [out.h5]   # from the build
 """
 
 import sys

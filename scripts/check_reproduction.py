@@ -40,6 +40,9 @@ def main(out_dir, max_loglik_gap=0.002, max_error_gap=0.02):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        sys.exit(0)
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
     sys.exit(main(sys.argv[1], *(float(a) for a in sys.argv[2:])))

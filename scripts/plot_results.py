@@ -142,6 +142,9 @@ def main(out_dir):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        sys.exit(0)
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     main(sys.argv[1])

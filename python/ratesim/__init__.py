@@ -17,30 +17,60 @@ ratesim.Rule and pass an instance as `rule=`. `ratesim.traces` reads the HDF5 tr
 needs only h5py; it works without the compiled module.
 """
 
+import glob as _glob
+import importlib as _importlib
+import os as _os
+
+
+def _load_bundled_library():
+    """A package installed by pip carries libratesim next to the module: load that copy
+    first, so that the module and plug-ins (linked against the same soname) use it."""
+    import ctypes
+
+    for path in _glob.glob(_os.path.join(_os.path.dirname(__file__), "libratesim.so.*")):
+        ctypes.CDLL(path)
+
+
+_load_bundled_library()
+
+# What `from ratesim import *` gives: the classes and functions, never a name that would
+# hide a builtin.
+_ENGINE = [
+    "ConfigError",
+    "Error",
+    "InputError",
+    "Network",
+    "NumericalError",
+    "Observer",
+    "OdeSimulation",
+    "ParameterError",
+    "QuasiStaticSimulation",
+    "Recorder",
+    "Simulation",
+    "UnknownNameError",
+    "UsageError",
+    "load_plugin",
+    "population_models",
+    "read_images",
+    "read_labels",
+    "rules",
+    "run_experiment",
+]
+
 try:
-    from ._core import (  # noqa: F401
-        ConfigError,
-        Error,
-        InputError,
-        NameError,
-        Network,
-        OdeSimulation,
-        ParameterError,
-        QuasiStaticSimulation,
-        Recorder,
-        Simulation,
-        UsageError,
-        __version__,
-        load_plugin,
-        population_models,
-        read_images,
-        read_labels,
-        rules,
-        run_experiment,
-    )
+    _core = _importlib.import_module("._core", __name__)
 except ModuleNotFoundError as missing:  # only the pure-Python tooling is available
     if missing.name != "ratesim._core":
         raise
+    _core = None
+if _core is not None:
+    globals().update({name: getattr(_core, name) for name in _ENGINE})
+    __version__ = _core.__version__
+    from ._monitor import Monitor
+
+    _ENGINE.append("Monitor")
+
+__all__ = [name for name in _ENGINE if name in globals()] + ["Rule"]
 
 
 class Rule:
@@ -55,4 +85,6 @@ class Rule:
     constrain = None
 
     def derivative(self, W, pre, post):
+        """dW/dt [1/ms] for weights W (n_post, n_pre), presynaptic rates pre (n_pre) and
+        postsynaptic rates post (n_post); a subclass must define it."""
         raise NotImplementedError("a ratesim.Rule must define derivative(W, pre, post)")

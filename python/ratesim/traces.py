@@ -10,6 +10,7 @@ left by a run that was killed, opens too. Command line: python3 -m ratesim.trace
 Layout: docs/hdf5-layout.md.
 """
 
+import argparse
 import sys
 
 import h5py
@@ -90,10 +91,22 @@ def _text(value):
 
 
 def main(argv):
-    if len(argv) != 2:
-        print("usage: python3 -m ratesim.traces FILE.h5", file=sys.stderr)
+    """Command line: prints a file's attributes and recordings, checks its layout; exits 1
+    when the layout is off, 2 on a usage error (argv as sys.argv)."""
+    parser = argparse.ArgumentParser(
+        prog="python3 -m ratesim.traces",
+        description="Lists what a ratesim HDF5 file holds (attributes, recordings with their "
+        "shapes, units and sampling intervals) and checks it against the documented layout "
+        "(docs/hdf5-layout.md).",
+    )
+    parser.add_argument("file", metavar="FILE.h5", help="a file written by ratesim")
+    args = parser.parse_args(argv[1:])
+    try:
+        run = open_run(args.file)
+    except (OSError, ValueError) as e:
+        print(f"ratesim.traces: {e}", file=sys.stderr)
         return 2
-    with open_run(argv[1]) as run:
+    with run:
         for key in ROOT_ATTRIBUTES:
             if key != "config":
                 print(f"{key}: {_text(run.attrs.get(key))}")

@@ -19,6 +19,13 @@
 #include <pybind11/stl.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "interrupt.hpp"
 
 namespace py = pybind11;
 using namespace ratesim;
@@ -32,7 +39,8 @@ parameters to_parameters(const py::kwargs& kwargs) {
     const std::string k = py::str(key);
     if (py::isinstance<py::str>(value))
       out.set(k, value.cast<std::string>());
-    else if (py::isinstance<py::bool_>(value) || !(py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
+    else if (py::isinstance<py::bool_>(value) ||
+             !(py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
       throw parameter_error(fmt::format("parameter {} must be a number or a string", k));
     else
       out.set(k, value.cast<double>());
@@ -54,9 +62,10 @@ py::array vector_view_of(double* data, Eigen::Index n, py::handle owner) {
 // column-major matrix ratesim uses.
 matrix patterns_from(const py::array_t<double, py::array::c_style | py::array::forcecast>& a) {
   if (a.ndim() != 2)
-    throw input_error(fmt::format("patterns must be a 2-D array (N patterns, D values), got {} "
-                                  "dimensions",
-                                  a.ndim()));
+    throw input_error(
+        fmt::format("patterns must be a 2-D array (N patterns, D values), got {} "
+                    "dimensions",
+                    a.ndim()));
   return Eigen::Map<const matrix>(a.data(), a.shape(1), a.shape(0));
 }
 
@@ -64,8 +73,9 @@ matrix patterns_from(const py::array_t<double, py::array::c_style | py::array::f
 class python_rule : public plasticity_rule {
  public:
   explicit python_rule(py::object rule) : rule_(std::move(rule)) {
-    name_ = py::hasattr(rule_, "name") ? py::str(rule_.attr("name")).cast<std::string>()
-                                       : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();
+    name_ = py::hasattr(rule_, "name")
+                ? py::str(rule_.attr("name")).cast<std::string>()
+                : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();
     constrained_ = py::hasattr(rule_, "constrain") && !rule_.attr("constrain").is_none();
   }
   std::string_view name() const override { return name_; }
@@ -75,7 +85,8 @@ class python_rule : public plasticity_rule {
     // Views without copies; read-only so that the rule cannot change the state by accident.
     auto view = [](const double* p, py::ssize_t rows, py::ssize_t cols, py::ssize_t outer) {
       py::array a(py::dtype::of<double>(), {rows, cols},
-                  {py::ssize_t(sizeof(double)), py::ssize_t(sizeof(double)) * outer}, p, py::none());
+                  {py::ssize_t(sizeof(double)), py::ssize_t(sizeof(double)) * outer}, p,
+                  py::none());
       py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
       return a;
     };
@@ -85,8 +96,9 @@ class python_rule : public plasticity_rule {
     py::object result = rule_.attr("derivative")(w, x, y);
     auto d = py::array_t<double, py::array::forcecast>::ensure(result);
     if (!d || d.ndim() != 2 || d.shape(0) != W.rows() || d.shape(1) != W.cols())
-      throw input_error(fmt::format("rule \"{}\": derivative must return an array of shape ({}, {})",
-                                    name_, W.rows(), W.cols()));
+      throw input_error(
+          fmt::format("rule \"{}\": derivative must return an array of shape ({}, {})", name_,
+                      W.rows(), W.cols()));
     for (Eigen::Index c = 0; c < W.rows(); ++c)
       for (Eigen::Index dd = 0; dd < W.cols(); ++dd) dWdt(c, dd) = d.at(c, dd);
   }
@@ -106,12 +118,191 @@ schedule make_schedule(double every, step_count every_steps, double start, doubl
   return schedule{every, every_steps, start, stop};
 }
 
-// Binds a recorder method that records something of a projection on a schedule.
-auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule)) {
-  return [what](hdf5_recorder& r, const std::string& projection, double every,
-                step_count every_steps, double start, double stop) {
+// An observer written in Python (a ratesim.Observer subclass). Runs go on without the GIL:
+// each call takes it.
+class python_observer : public observer {
+ public:
+  void start(const network&, double dt) override {
+    py::gil_scoped_acquire gil;
+    if (!py::get_override(this, "observe"))
+      throw usage_error("a ratesim.Observer subclass must define observe(step, time)");
+    dt_ = dt;
+    custom_schedule_ = static_cast<bool>(py::get_override(this, "next_due"));
+    const py::object self = py::cast(this);
+    every_ = py::hasattr(self, "every_steps") ? self.attr("every_steps").cast<step_count>() : 1;
+    if (every_ < 1) throw_parameter_error("Observer", "every_steps", ">= 1", every_);
+    if (py::function f = py::get_override(this, "start")) f(dt);
+  }
+  step_count next_due(step_count from) const override {
+    if (!custom_schedule_) return (from + every_ - 1) / every_ * every_;
+    py::gil_scoped_acquire gil;
+    return py::get_override(this, "next_due")(from).cast<step_count>();
+  }
+  void observe(step_count step, const network&) override {
+    py::gil_scoped_acquire gil;
+    py::get_override(this, "observe")(step, static_cast<double>(step) * dt_);
+  }
+  void flush() override {
+    py::gil_scoped_acquire gil;
+    if (py::function f = py::get_override(this, "flush")) f();
+  }
+
+ private:
+  double dt_ = 0.0;
+  bool custom_schedule_ = false;
+  step_count every_ = 1;
+};
+
+// The HDF5 recorder as Python sees it: it also keeps the names of what it records (the
+// groups of the file, e.g. "output/rate"), for its repr.
+class recorder : public hdf5_recorder {
+ public:
+  using hdf5_recorder::hdf5_recorder;
+  std::vector<std::string> recorded;
+};
+
+// Binds a recorder method that records something of a projection on a schedule; `group`
+// names the recording ({} is the projection).
+auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule),
+                          std::string_view group) {
+  return [what, group](recorder& r, const std::string& projection, double every,
+                       step_count every_steps, double start, double stop) {
     (r.*what)(projection, make_schedule(every, every_steps, start, stop));
+    r.recorded.push_back(fmt::format(fmt::runtime(group), projection));
   };
+}
+
+// The `progress` argument of long calls: None or False (no report), True (a bar: tqdm when
+// installed, ratesim/_progress.py) or a callable(done, total). `report` is None or a
+// callable; a bar is closed however the run ends.
+class progress_report {
+ public:
+  progress_report(const py::object& progress, step_count total, const char* unit)
+      : report(progress) {
+    if (py::isinstance<py::bool_>(progress))
+      report = progress.cast<bool>()
+                   ? py::module_::import("ratesim._progress").attr("bar")(total, unit)
+                   : py::none();
+    if (!report.is_none() && !PyCallable_Check(report.ptr()))
+      throw py::type_error("progress must be None, True, False or a callable(done, total)");
+  }
+  progress_report(const progress_report&) = delete;
+  progress_report& operator=(const progress_report&) = delete;
+  ~progress_report() {
+    if (report.is_none() || !py::hasattr(report, "close")) return;
+    try {
+      report.attr("close")();
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("closing the progress bar");
+    }
+  }
+
+  py::object report;
+};
+
+// Reports an experiment's progress (run_experiment(progress=...)): sees the network every
+// `every` steps, and at most every 0.2 s of wall-clock time (and at the end) calls
+// report(steps done, total) with the GIL. An error raised there ends the run.
+class progress_observer : public observer {
+ public:
+  progress_observer(py::object report, step_count start, step_count total)
+      : report_(std::move(report)),
+        start_(start),
+        total_(total),
+        every_(std::max<step_count>(1, total / 1000)) {}
+  void start(const network&, double) override {}
+  step_count next_due(step_count from) const override {
+    const step_count end = start_ + total_;
+    if (from > end) return never;
+    const step_count next = start_ + (from - start_ + every_ - 1) / every_ * every_;
+    return std::min(next, end);
+  }
+  void observe(step_count step, const network&) override {
+    const auto now = std::chrono::steady_clock::now();
+    if (step < start_ + total_ && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    py::gil_scoped_acquire gil;
+    report_(step - start_, total_);
+  }
+  void flush() override {}
+
+ private:
+  py::object report_;
+  step_count start_, total_, every_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// A long call from Python (python/src/interrupt.hpp): `first()` starts the run, `go_on(left)`
+// continues it after a pause until done() reaches `total` (in the call's own unit:
+// presentations or steps), with `progress` reports.
+void run_from_python(simulation& sim, const py::object& progress, step_count total,
+                     const char* unit, const std::function<step_count()>& done,
+                     const std::function<void()>& first,
+                     const std::function<void(step_count)>& go_on) {
+  const progress_report reporting(progress, total, unit);
+  const py::object& report = reporting.report;
+  python::run_interruptibly(
+      sim, first, [&] { go_on(total - done()); },
+      report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
+}
+
+// Binds a run of n `unit`s, as `run` does them and `count` counts them.
+template <class Simulation>
+auto counted_run(step_count (Simulation::*count)() const, void (Simulation::*run)(step_count),
+                 const char* unit) {
+  return [=](Simulation& sim, step_count n, const py::object& progress) {
+    const step_count start = (sim.*count)();
+    run_from_python(
+        sim, progress, n, unit, [&] { return (sim.*count)() - start; }, [&] { (sim.*run)(n); },
+        [&](step_count left) { (sim.*run)(left); });
+  };
+}
+
+// Messages in the names a Python user knows: the engine's C++ spellings of classes and
+// options replaced by the module's.
+std::string python_spelling(std::string message) {
+  static constexpr std::pair<std::string_view, std::string_view> names[] = {
+      {"file_mode::create", "mode=\"create\""},
+      {"file_mode::overwrite", "mode=\"overwrite\""},
+      {"file_mode::append", "mode=\"append\""},
+      {"hdf5_recorder \"", "Recorder \""},
+      {"quasi_static_simulation", "QuasiStaticSimulation"},
+      {"ode_simulation", "OdeSimulation"},
+  };
+  for (const auto& [cpp, python] : names)
+    for (auto at = message.find(cpp); at != std::string::npos;
+         at = message.find(cpp, at + python.size()))
+      message.replace(at, cpp.size(), python);
+  return message;
+}
+
+std::string repr(const network& net) {
+  std::string out = "<ratesim.Network";
+  for (std::size_t i = 0; i < net.population_count(); ++i) {
+    const population& p = net.get_population(i);
+    out += fmt::format("{} {} ({}, {} units)", i == 0 ? ": populations" : ",", p.name(), p.kind(),
+                       p.size());
+  }
+  bool first = true;
+  for (const projection& p : net.projections()) {
+    out += fmt::format("{} {} {} -> {} ({} x {}, {}", first ? "; projections" : ",", p.name(),
+                       net.get_population(p.pre()).name(), net.get_population(p.post()).name(),
+                       p.rows(), p.cols(), p.current().name());
+    out += p.plastic() ? fmt::format(", rule {})", p.rule()->name()) : ", static)";
+    first = false;
+  }
+  if (net.population_count() == 0) out += ": empty";
+  if (net.laid_out()) out += fmt::format("; {} state values", net.state().size());
+  return out + ">";
+}
+
+// `kind` e.g. "OdeSimulation", `details` what the regime adds.
+std::string repr(simulation& sim, std::string_view kind, const std::string& details) {
+  return fmt::format(
+      "<ratesim.{}: {}t = {} ms ({} steps of {} ms); {} populations, {} "
+      "projections>",
+      kind, details, sim.time(), sim.steps(), sim.dt(), sim.net().population_count(),
+      sim.net().projections().size());
 }
 
 }  // namespace
@@ -120,40 +311,88 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "ratesim: rate-based neural circuits with plastic synapses";
   m.attr("__version__") = version;
 
-  // Errors: one hierarchy, as in C++.
-  static py::exception<error> base(m, "Error", PyExc_RuntimeError);
-  static py::exception<parameter_error> parameter(m, "ParameterError", base.ptr());
-  static py::exception<input_error> input(m, "InputError", base.ptr());
-  static py::exception<lookup_error> lookup(m, "NameError", base.ptr());
-  static py::exception<usage_error> usage(m, "UsageError", base.ptr());
-  static py::exception<config_error> config(m, "ConfigError", usage.ptr());
+  // Errors: one hierarchy, as in C++ (simulator/include/ratesim/error.hpp), each class
+  // also deriving from the Python exception a Python user would catch for it.
+  auto error_class = [&m](const char* name, const char* doc,
+                          std::initializer_list<PyObject*> bases) {
+    py::tuple tuple(bases.size());
+    std::size_t i = 0;
+    for (PyObject* b : bases) tuple[i++] = py::reinterpret_borrow<py::object>(b);
+    py::object type = py::reinterpret_steal<py::object>(PyErr_NewExceptionWithDoc(
+        fmt::format("ratesim.{}", name).c_str(), doc, tuple.ptr(), nullptr));
+    if (!type) throw py::error_already_set();
+    m.attr(name) = type;
+    return type.release().ptr();  // held by the module for the life of the interpreter
+  };
+  static PyObject* base =
+      error_class("Error", "Base of every error ratesim raises on purpose (ratesim::error in C++).",
+                  {PyExc_RuntimeError});
+  static PyObject* parameter =
+      error_class("ParameterError",
+                  "A parameter outside its valid range; the message names the component, "
+                  "the parameter and the value.",
+                  {base, PyExc_ValueError});
+  static PyObject* input =
+      error_class("InputError",
+                  "Data that cannot be used: a negative pixel, a NaN, a pattern of the wrong "
+                  "size, a damaged file.",
+                  {base, PyExc_ValueError});
+  static PyObject* lookup =
+      error_class("UnknownNameError",
+                  "A name that is not registered (a model, a rule, a stepper) or not "
+                  "part of the network (a population, a projection, a variable).",
+                  {base, PyExc_LookupError});
+  static PyObject* usage =
+      error_class("UsageError",
+                  "A call that is not allowed in the current state, e.g. adding a "
+                  "population once a simulation has laid out the state.",
+                  {base});
+  static PyObject* numerical =
+      error_class("NumericalError",
+                  "The simulation produced a NaN or an infinity; the message names the "
+                  "component, the variable and the simulated time.",
+                  {base, PyExc_ArithmeticError});
+  static PyObject* config =
+      error_class("ConfigError",
+                  "A mistake in an experiment file or an override; the message starts with "
+                  "where it is (file:line:column).",
+                  {usage});
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const config_error& e) {
-      config(e.what());
+      PyErr_SetString(config, python_spelling(e.what()).c_str());
     } catch (const parameter_error& e) {
-      parameter(e.what());
+      PyErr_SetString(parameter, python_spelling(e.what()).c_str());
     } catch (const input_error& e) {
-      input(e.what());
+      PyErr_SetString(input, python_spelling(e.what()).c_str());
     } catch (const lookup_error& e) {
-      lookup(e.what());
+      PyErr_SetString(lookup, python_spelling(e.what()).c_str());
     } catch (const usage_error& e) {
-      usage(e.what());
+      PyErr_SetString(usage, python_spelling(e.what()).c_str());
+    } catch (const numerical_error& e) {
+      PyErr_SetString(numerical, python_spelling(e.what()).c_str());
     } catch (const error& e) {
-      base(e.what());
+      PyErr_SetString(base, python_spelling(e.what()).c_str());
     }
   });
 
-  py::class_<network>(m, "Network", "Populations, projections, stimuli and one flat state vector.")
-      .def(py::init<>())
+  py::class_<network>(m, "Network",
+                      "Populations, projections and stimuli, and one flat state vector that "
+                      "holds every population's variables and every plastic weight. Build it "
+                      "(add_population, connect, stimulate_*), then hand it to a simulation, "
+                      "which fixes its structure.")
+      .def(py::init<>(), "an empty network")
+      .def("__repr__", [](const network& net) { return repr(net); })
       .def(
           "add_population",
           [](network& net, const std::string& model, const std::string& name, py::kwargs kw) {
             net.add(population_models().get(model)(name, to_parameters(kw)));
           },
           py::arg("model"), py::arg("name"),
-          "add_population(model, name, **parameters), e.g. ('softmax_competition', 'out', size=10)")
+          "Adds a population of a registered model (ratesim.population_models()) with its "
+          "named parameters, e.g. add_population('softmax_competition', 'out', size=10, "
+          "tau_u=1.0); time constants in ms. A misspelt parameter is a ParameterError.")
       .def(
           "connect",
           [](network& net, const std::string& pre, const std::string& post, const std::string& name,
@@ -173,8 +412,11 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("pre"), py::arg("post"), py::arg("name"), py::arg("weights"),
           py::arg("current") = "log_weight", py::arg("rule") = py::none(),
-          "connect(pre, post, name, weights (n_post, n_pre), current='log_weight', rule=None, "
-          "**rule_parameters); rule is a registered name or a ratesim.Rule")
+          "Connects population `pre` to `post` through a projection `name` with initial "
+          "weights W of shape (n_post, n_pre) (copied). `current` is 'log_weight' (I = ln(W) r) "
+          "or 'linear' (I = W r). `rule` makes the weights plastic: a registered name "
+          "(ratesim.rules(), with its parameters as keywords, e.g. tau=500.0 [ms]) or a "
+          "ratesim.Rule instance; None keeps them fixed.")
       .def(
           "stimulate_patterns",
           [](network& net, const std::string& target,
@@ -182,28 +424,34 @@ PYBIND11_MODULE(_core, m) {
              double duration, bool shuffle, std::uint64_t seed) {
             net.stimulate(target, std::make_unique<pattern_set>(
                                       patterns_from(patterns),
-                                      pattern_set::params{.duration = duration,
-                                                          .ordering = shuffle ? pattern_set::order::shuffled
-                                                                              : pattern_set::order::sequential,
-                                                          .seed = seed}));
+                                      pattern_set::params{
+                                          .duration = duration,
+                                          .ordering = shuffle ? pattern_set::order::shuffled
+                                                              : pattern_set::order::sequential,
+                                          .seed = seed}));
           },
           py::arg("target"), py::arg("patterns"), py::arg("duration") = 1.0,
           py::arg("shuffle") = false, py::arg("seed") = 0,
-          "present the rows of `patterns` (N, D) to `target`, each for `duration` ms")
+          "Presents the rows of `patterns` (N, D) to population `target` one after the "
+          "other, each for `duration` ms, in order or shuffled anew every epoch from `seed`.")
       .def(
           "stimulate_constant",
-          [](network& net, const std::string& target, const py::array_t<double, py::array::forcecast>& value) {
+          [](network& net, const std::string& target,
+             const py::array_t<double, py::array::forcecast>& value) {
             vector v = Eigen::Map<const vector>(value.data(), value.size());
             net.stimulate(target, std::make_unique<constant_input>(v));
           },
-          py::arg("target"), py::arg("value"))
+          py::arg("target"), py::arg("value"),
+          "Drives population `target` with a constant external input (one value per unit).")
       .def(
-          "state", [](py::object self) {
+          "state",
+          [](py::object self) {
             network& net = self.cast<network&>();
             vector& x = net.state();
             return vector_view_of(x.data(), x.size(), self);
           },
-          "the flat state vector: a numpy view, no copy")
+          "The flat state vector: a numpy view of the network's memory (no copy). Lays out "
+          "the state, after which no population or projection can be added.")
       .def(
           "weights",
           [](py::object self, const std::string& name) {
@@ -211,7 +459,9 @@ PYBIND11_MODULE(_core, m) {
             auto W = net.weights(name);
             return matrix_view_of(W.data(), W.rows(), W.cols(), self);
           },
-          py::arg("projection"), "W (n_post, n_pre) of a projection: a numpy view, no copy")
+          py::arg("projection"),
+          "W (n_post, n_pre) of a projection: a numpy view of the live weights (no copy); "
+          "writing into it changes the network.")
       .def(
           "variable",
           [](py::object self, const std::string& pop, const std::string& var) {
@@ -219,7 +469,8 @@ PYBIND11_MODULE(_core, m) {
             auto v = net.variable(pop, var);
             return vector_view_of(v.data(), v.size(), self);
           },
-          py::arg("population"), py::arg("variable"))
+          py::arg("population"), py::arg("variable"),
+          "One state variable of a population (e.g. 'u', 'h', 'y'): a numpy view, no copy.")
       .def(
           "rates",
           [](network& net, const std::string& pop) {
@@ -228,13 +479,47 @@ PYBIND11_MODULE(_core, m) {
             std::copy(r.data(), r.data() + r.size(), out.mutable_data());
             return out;
           },
-          py::arg("population"), "the output rates (a copy)")
-      .def("set_learning_rate_scale", &network::set_learning_rate_scale);
+          py::arg("population"), "The output rates of a population (a copy).")
+      .def("set_learning_rate_scale", &network::set_learning_rate_scale, py::arg("scale"),
+           "Multiplies every plastic projection's dW/dt by `scale` from now on (a learning-rate "
+           "schedule).");
 
-  py::class_<simulation>(m, "Simulation")
-      .def("run", &simulation::run, py::arg("duration"), "advance by `duration` ms")
-      .def("run_steps", &simulation::run_steps, py::arg("steps"))
-      .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>())
+  py::class_<observer, python_observer>(
+      m, "Observer",
+      "Something that sees the network on a schedule while a simulation runs: "
+      "ratesim.Recorder, ratesim.Monitor, or a subclass written in Python that defines "
+      "observe(step, time) [time in ms] and may set every_steps (default 1) or define "
+      "next_due(step) (the first step >= step it wants to see), start(dt) and flush() (at "
+      "the end of every run). It reads the network it was given, never changes it; an "
+      "error it raises ends the run after the current presentation or step.")
+      .def(py::init<>(), "an observer; a subclass calls this from its own __init__");
+
+  py::class_<simulation>(m, "Simulation",
+                         "A regime that advances a network in time: OdeSimulation or "
+                         "QuasiStaticSimulation. Time is a whole number of steps of dt.")
+      .def("__repr__", [](simulation& sim) { return repr(sim, "Simulation", ""); })
+      .def(
+          "run",
+          [](simulation& sim, double duration, const py::object& progress) {
+            const step_count start = sim.steps();
+            const step_count total =
+                std::isfinite(duration / sim.dt()) ? std::llround(duration / sim.dt()) : 0;
+            run_from_python(
+                sim, progress, total, "steps", [&] { return sim.steps() - start; },
+                [&] { sim.run(duration); }, [&](step_count left) { sim.run_steps(left); });
+          },
+          py::arg("duration"), py::arg("progress") = py::none(),
+          "Advances by `duration` ms (a whole number of steps dt). progress=True shows a "
+          "progress bar (tqdm when installed), a callable(done, total) gets the steps done "
+          "about every 0.2 s. Ctrl-C raises KeyboardInterrupt within a presentation (or "
+          "about 20 ms of ODE steps) and leaves the simulation where it stopped: calling run "
+          "again goes on from there.")
+      .def("run_steps", counted_run(&simulation::steps, &simulation::run_steps, "steps"),
+           py::arg("steps"), py::arg("progress") = py::none(),
+           "Advances by `steps` clock steps (otherwise as run).")
+      .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>(),
+           "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
+           "the current state included.")
       .def(
           "save_checkpoint",
           [](const simulation& sim, const std::string& path) {
@@ -252,76 +537,138 @@ PYBIND11_MODULE(_core, m) {
           py::arg("path"), py::arg("force") = false,
           "go on from a checkpoint of a simulation of the same network and regime (another "
           "ratesim version only with force=True)")
-      .def_property_readonly("time", &simulation::time)
-      .def_property_readonly("steps", &simulation::steps)
-      .def_property_readonly("dt", &simulation::dt);
+      .def_property_readonly("time", &simulation::time, "simulated time [ms]: steps x dt")
+      .def_property_readonly("steps", &simulation::steps, "clock steps done so far")
+      .def_property_readonly("dt", &simulation::dt, "the clock step [ms]");
 
-  py::class_<ode_simulation, simulation>(m, "OdeSimulation")
+  py::class_<ode_simulation, simulation>(
+      m, "OdeSimulation",
+      "The whole state (populations and plastic weights) integrated as one ODE by an odeint "
+      "stepper: 'euler' or 'rk4' with step dt [ms], or 'dopri5' with error control (abs_tol, "
+      "rel_tol) and dt as its largest step. No step straddles a change of the input.")
+      .def("__repr__",
+           [](ode_simulation& sim) {
+             return repr(sim, "OdeSimulation", fmt::format("{}, ", sim.options().stepper));
+           })
       .def(py::init([](network& net, const std::string& stepper, double dt, double abs_tol,
                        double rel_tol) {
              return std::make_unique<ode_simulation>(
-                 net, ode_options{.stepper = stepper, .dt = dt, .abs_tol = abs_tol, .rel_tol = rel_tol});
+                 net,
+                 ode_options{.stepper = stepper, .dt = dt, .abs_tol = abs_tol, .rel_tol = rel_tol});
            }),
            py::arg("network"), py::arg("stepper") = "rk4", py::arg("dt") = 0.1,
-           py::arg("abs_tol") = 1e-8, py::arg("rel_tol") = 1e-8, py::keep_alive<1, 2>())
-      .def("settle", &ode_simulation::settle);
+           py::arg("abs_tol") = 1e-8, py::arg("rel_tol") = 1e-8, py::keep_alive<1, 2>(),
+           "a simulation of `network`, whose structure is fixed from now on")
+      .def("settle", &ode_simulation::settle,
+           "Moves every population to its fixed point for the present input (a clean start); "
+           "the network must be feedforward.");
 
-  py::class_<quasi_static_simulation, simulation>(m, "QuasiStaticSimulation")
+  py::class_<quasi_static_simulation, simulation>(
+      m, "QuasiStaticSimulation",
+      "Fast populations at their fixed points, and one weight step dW = T dW/dt per pattern "
+      "presented for T ms (epsilon = T / tau), optionally summed over mini-batches of "
+      "batch_size presentations computed with the same weights. The network must be "
+      "feedforward and stimulated with patterns.")
+      .def("__repr__",
+           [](quasi_static_simulation& sim) {
+             return repr(sim, "QuasiStaticSimulation",
+                         fmt::format("{} presentations, batch_size {}, ", sim.presentations(),
+                                     sim.options().batch_size));
+           })
       .def(py::init([](network& net, double dt, std::size_t batch_size) {
              return std::make_unique<quasi_static_simulation>(
                  net, quasi_static_options{.dt = dt, .batch_size = batch_size});
            }),
            py::arg("network"), py::arg("dt") = 1.0, py::arg("batch_size") = 1,
-           py::keep_alive<1, 2>())
-      .def("run_presentations", &quasi_static_simulation::run_presentations, py::arg("n"))
-      .def_property_readonly("presentations", &quasi_static_simulation::presentations);
+           py::keep_alive<1, 2>(),
+           "a simulation of `network`, whose structure is fixed from now on")
+      .def("run_presentations",
+           counted_run(&quasi_static_simulation::presentations,
+                       &quasi_static_simulation::run_presentations, "presentations"),
+           py::arg("n"), py::arg("progress") = py::none(),
+           "Presents n patterns, one weight step each (summed over mini-batches). "
+           "progress=True shows a progress bar (tqdm when installed), a callable(done, total) "
+           "gets the presentations done about every 0.2 s. Ctrl-C raises KeyboardInterrupt "
+           "after the current presentation; an open mini-batch stays open, so that calling "
+           "run_presentations again goes on bit for bit as if nothing had happened.")
+      .def_property_readonly("presentations", &quasi_static_simulation::presentations,
+                             "patterns presented so far");
 
-  py::class_<observer>(m, "Observer");
-  py::class_<hdf5_recorder, observer>(m, "Recorder", "Streams traces to an HDF5 file")
+  py::class_<recorder, observer>(
+      m, "Recorder",
+      "Streams traces to an HDF5 file (layout: docs/hdf5-layout.md; read it with "
+      "ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
+      "'append'; samples are written every flush_every samples, gzip level `compression`; "
+      "`config` and `seed` are kept at / to describe the run.")
+      .def("__repr__",
+           [](const recorder& r) {
+             return fmt::format("<ratesim.Recorder \"{}\": {}>", r.path(),
+                                r.recorded.empty()
+                                    ? "nothing recorded yet"
+                                    : fmt::format("{}", fmt::join(r.recorded, ", ")));
+           })
       .def(py::init([](const std::string& path, const std::string& mode, std::size_t flush_every,
                        int compression, const std::string& config, std::uint64_t seed) {
-             hdf5_recorder::options o{.flush_every = flush_every, .compression = compression,
-                                      .config = config, .seed = seed};
+             hdf5_recorder::options o{.flush_every = flush_every,
+                                      .compression = compression,
+                                      .config = config,
+                                      .seed = seed};
              if (mode == "overwrite")
                o.mode = hdf5_recorder::file_mode::overwrite;
              else if (mode == "append")
                o.mode = hdf5_recorder::file_mode::append;
              else if (mode != "create")
-               throw parameter_error(fmt::format("Recorder: mode must be create, overwrite or append, got \"{}\"", mode));
-             return std::make_unique<hdf5_recorder>(path, o);
+               throw parameter_error(fmt::format(
+                   "Recorder: mode must be create, overwrite or append, got \"{}\"", mode));
+             return std::make_unique<recorder>(path, o);
            }),
            py::arg("path"), py::arg("mode") = "create", py::arg("flush_every") = 256,
-           py::arg("compression") = 1, py::arg("config") = "", py::arg("seed") = 0)
+           py::arg("compression") = 1, py::arg("config") = "", py::arg("seed") = 0,
+           "a recorder writing to `path`; the file is made when a simulation attaches it")
       .def(
           "record",
-          [](hdf5_recorder& r, const std::string& pop, const std::string& var, double every,
+          [](recorder& r, const std::string& pop, const std::string& var, double every,
              step_count every_steps, double start, double stop,
              std::optional<std::vector<std::size_t>> units) {
             r.record(pop, var, make_schedule(every, every_steps, start, stop), std::move(units));
+            r.recorded.push_back(pop + "/" + var);
           },
           py::arg("population"), py::arg("variable") = "rate", py::arg("every") = 0.0,
           py::arg("every_steps") = 0, py::arg("start") = 0.0,
-          py::arg("stop") = std::numeric_limits<double>::infinity(), py::arg("units") = py::none())
-      .def("record_weights", projection_recording(&hdf5_recorder::record_weights),
+          py::arg("stop") = std::numeric_limits<double>::infinity(), py::arg("units") = py::none(),
+          "Records a population's variable ('rate', 'input' or a state variable such as 'u') "
+          "every `every` ms or every `every_steps` steps, from `start` to `stop` [ms], for the "
+          "unit indices `units` (all when None). Give everything before attaching.")
+      .def("record_weights", projection_recording(&hdf5_recorder::record_weights, "{}/weights"),
            py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
-           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
-      .def("record_weight_sums", projection_recording(&hdf5_recorder::record_weight_sums),
+           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
+           "Records snapshots of a projection's W, [n, n_post, n_pre], on a schedule (as record).")
+      .def("record_weight_sums",
+           projection_recording(&hdf5_recorder::record_weight_sums, "metrics/weight_sum_{}"),
            py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
-           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity())
-      .def("flush", &hdf5_recorder::flush)
+           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
+           "Records sum_d W_cd for every postsynaptic unit c (the metric weight_sum_<projection>).")
+      .def("flush", &hdf5_recorder::flush, "Writes what is buffered to the file.")
       .def(
-          "close", [](hdf5_recorder& r) { r.flush(); }, "write what is buffered")
-      .def_property_readonly("path", &hdf5_recorder::path);
+          "close", [](recorder& r) { r.flush(); },
+          "Writes what is buffered; the file is closed when the recorder is deleted.")
+      .def_property_readonly("path", &hdf5_recorder::path, "the file written");
 
   m.def("load_plugin", &load_plugin, py::arg("path"),
-        "load a plug-in (shared library) that registers components");
-  m.def("rules", [] { return plasticity_rules().names(); }, "registered plasticity rules");
-  m.def("population_models", [] { return population_models().names(); });
+        "Loads a plug-in (a shared library built against ratesim) that registers "
+        "components, e.g. a plasticity rule. Loading the same file again does nothing; "
+        "another file registering a name already taken is a UsageError.");
+  m.def(
+      "rules", [] { return plasticity_rules().names(); },
+      "The names of the registered plasticity rules (for connect(rule=...)).");
+  m.def(
+      "population_models", [] { return population_models().names(); },
+      "The names of the registered population models (for add_population).");
   m.def(
       "run_experiment",
       [](const std::string& path, const std::vector<std::string>& overrides,
          const std::string& resume, bool force, const std::string& checkpoint_file,
-         double checkpoint_every, double stop_at) {
+         double checkpoint_every, double stop_at, const py::object& progress) {
         if (path.empty() && resume.empty())
           throw usage_error("run_experiment: give a path, or resume=CHECKPOINT");
         auto e = resume.empty()
@@ -332,9 +679,17 @@ PYBIND11_MODULE(_core, m) {
         run_control control{.checkpoint = checkpoint_file.empty() ? resume : checkpoint_file,
                             .checkpoint_every = checkpoint_every,
                             .stop_at = stop_at};
+        const step_count start = e->sim().steps();
+        const progress_report reporting(progress, e->total_steps() - start, "steps");
+        std::optional<progress_observer> reporter;
+        if (!reporting.report.is_none())
+          reporter.emplace(reporting.report, start, e->total_steps() - start);
         stop_signals signals;  // Ctrl-C pauses the run, writes the checkpoint, then raises
         control.stop = &signals.flag();
-        e->run(nullptr, control);
+        {
+          py::gil_scoped_release release;  // only a progress report calls Python
+          e->run(reporter ? &*reporter : nullptr, control);
+        }
         if (signals.caught() == SIGINT) {
           PyErr_SetNone(PyExc_KeyboardInterrupt);
           throw py::error_already_set();
@@ -349,10 +704,13 @@ PYBIND11_MODULE(_core, m) {
       py::arg("resume") = "", py::arg("force") = false, py::arg("checkpoint") = "",
       py::arg("checkpoint_every") = 0.0,
       py::arg("stop_at") = std::numeric_limits<double>::infinity(),
-      "run a TOML experiment (docs/config.md), or go on from a checkpoint (resume=FILE; "
+      py::arg("progress") = py::none(),
+      "Runs a TOML experiment (docs/config.md), or goes on from a checkpoint (resume=FILE; "
       "path then defaults to the checkpoint's configuration); writes checkpoints to "
       "`checkpoint` (default: the file resumed from) every `checkpoint_every` ms and when "
-      "stopped by stop_at [ms] or Ctrl-C. Returns the simulated time reached [ms]");
+      "stopped by stop_at [ms] or Ctrl-C (then KeyboardInterrupt). progress=True shows a "
+      "bar, a callable(done, total) gets the steps done. Returns the simulated time "
+      "reached [ms].");
   m.def(
       "read_images",
       [](const std::string& spec) {
@@ -361,6 +719,9 @@ PYBIND11_MODULE(_core, m) {
         std::copy(X.data(), X.data() + X.size(), out.mutable_data());
         return out;
       },
-      py::arg("spec"), "images (N, D) from an IDX file or FILE.h5:/dataset");
-  m.def("read_labels", &read_labels, py::arg("spec"));
+      py::arg("spec"),
+      "Images (N, D) as float64 from an IDX file (plain or gzip) or an HDF5 dataset "
+      "('FILE.h5:/dataset').");
+  m.def("read_labels", &read_labels, py::arg("spec"),
+        "Labels (a list of N integers) from an IDX file or an HDF5 dataset ('FILE.h5:/dataset').");
 }

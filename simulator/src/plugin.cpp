@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <dlfcn.h>
+#include <mutex>
+#include <set>
 
 namespace ratesim {
 
@@ -15,6 +17,16 @@ void load_plugin(const std::string& path) {
   const std::string file = path.find('/') == std::string::npos ? "./" + path : path;
   void* handle = ::dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) throw usage_error(fmt::format("{}: cannot load it: {}", context, ::dlerror()));
+  // The same file again (dlopen knows it by device and inode, whatever the path) has
+  // registered its components already: nothing to do, as when a notebook cell runs twice.
+  // Another file that registers a name already taken is still an error.
+  static std::mutex mutex;
+  static std::set<void*> registered;
+  const std::lock_guard lock(mutex);
+  if (registered.contains(handle)) {
+    ::dlclose(handle);  // only the reference this call took
+    return;
+  }
   using entry = const plugin_info* (*)();
   auto* find = reinterpret_cast<entry>(::dlsym(handle, plugin_entry_point));
   if (!find)
@@ -36,6 +48,7 @@ void load_plugin(const std::string& path) {
     throw usage_error(fmt::format("{} ({}): {}", context, info->name ? info->name : "?", e.what()));
   }
   // The library stays loaded: its code now backs registry entries.
+  registered.insert(handle);
 }
 
 }  // namespace ratesim

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -156,19 +157,29 @@ void ode_simulation::run_steps(step_count n) {
   paused_ = false;
   update_inputs(0);  // observers see the input of the state they observe
   observe(steps_);
-  // Integration goes in pieces of at most this many steps, so that a pause is seen soon;
+  // Integration goes in pieces of about `piece_time` of wall-clock time (from one step to
+  // 1000), so that a pause is seen soon on a network of any size (Ctrl-C from Python);
   // where the pieces end never changes the result.
-  constexpr step_count piece = 1000;
+  using clock = std::chrono::steady_clock;
+  constexpr auto piece_time = std::chrono::milliseconds(20);
+  constexpr step_count max_piece = 1000;
+  step_count piece = 1;
   while (steps_ < end && !pause_due()) {
     const step_count limit = std::min({end, next_observation(), steps_ + piece,
                                        std::max(pause_at_, steps_ + 1)});
     const step_count hold = update_inputs(limit - steps_);
+    const auto started = clock::now();
     try {
       integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
     } catch (const numerical_error&) {
       finish_run();  // what was recorded up to here reaches the files
       throw;
     }
+    const auto took = clock::now() - started;
+    if (took > 2 * piece_time)
+      piece = std::max<step_count>(1, piece / 2);
+    else if (took < piece_time / 2 && hold == piece)
+      piece = std::min(max_piece, 2 * piece);
     inputs_changed_ = false;
     steps_ += hold;
     observe(steps_);

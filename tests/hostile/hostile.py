@@ -2592,11 +2592,11 @@ def python_cases():
         ratesim.load_plugin("./nope.so")""", names=["nope.so"])
     py("sigint-run-presentations", "Ctrl-C during a long run_presentations", """
         net = make(); sim = ratesim.QuasiStaticSimulation(net)
-        sim.run_presentations(50_000_000)""", runner=py_sigint(1.5, 5.0), xfail="13.8",
+        sim.run_presentations(50_000_000)""", runner=py_sigint(1.5, 5.0),
        names=["KeyboardInterrupt"], timeout=20, fast=True)
     py("sigint-ode-run", "Ctrl-C during a long OdeSimulation.run", """
         net = make(); sim = ratesim.OdeSimulation(net, stepper="rk4", dt=0.01)
-        sim.run(1e7)""", runner=py_sigint(1.5, 5.0), xfail="13.8", names=["KeyboardInterrupt"],
+        sim.run(1e7)""", runner=py_sigint(1.5, 5.0), names=["KeyboardInterrupt"],
        timeout=20)
     py("sigint-run-experiment", "Ctrl-C during run_experiment", f"""
         open("e.toml", "w").write({config(set={"run.presentations": "30000000"})[0]!r})

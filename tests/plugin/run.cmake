@@ -38,6 +38,25 @@ expect(2 "cannot load it" --plugin ${WORK_DIR}/missing.so ${config})
 expect(2 "not a ratesim plug-in" --plugin ${prefix}/lib/libratesim.so ${config})
 expect(2 "built for plug-in ABI 999" --plugin ${WORK_DIR}/bad/libwrong_abi.so ${config})
 expect(2 "built against ratesim 0.0.0-elsewhere" --plugin ${WORK_DIR}/bad/libwrong_version.so ${config})
+# The same file twice (by two paths) is loaded once; another file with the same rule is refused.
+expect(0 "ran" --plugin ${WORK_DIR}/bcm/libbcm.so --plugin ${WORK_DIR}/bcm/../bcm/libbcm.so ${config})
+file(COPY_FILE ${WORK_DIR}/bcm/libbcm.so ${WORK_DIR}/bcm/libbcm-copy.so)
 expect(2 "\"bcm\" is already registered" --plugin ${WORK_DIR}/bcm/libbcm.so
-       --plugin ${WORK_DIR}/bcm/libbcm.so ${config})
+       --plugin ${WORK_DIR}/bcm/libbcm-copy.so ${config})
+# From Python, with the package installed alongside: a notebook cell run twice.
+if(PYTHON)
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/${PYTHON_DIR} ${PYTHON} -c
+      "import ratesim; p = '${WORK_DIR}/bcm/libbcm.so'; ratesim.load_plugin(p); ratesim.load_plugin(p); assert 'bcm' in ratesim.rules()
+try:
+    ratesim.load_plugin('${WORK_DIR}/bcm/libbcm-copy.so')
+except ratesim.UsageError as e:
+    assert 'already registered' in str(e), e
+else:
+    raise SystemExit('a second file registering bcm was accepted')"
+    RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "load_plugin from Python: ${out}")
+  endif()
+endif()
 message(STATUS "plug-in loaded, used and refused where it must be")

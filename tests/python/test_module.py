@@ -1,6 +1,8 @@
 """The Python module: the same engine as C++, numpy views without copies, Python rules,
 recorders, experiments, errors. Run with PYTHONPATH=<build>/python."""
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -128,7 +130,7 @@ class Module(unittest.TestCase):
         net = ratesim.Network()
         with self.assertRaisesRegex(ratesim.ParameterError, r'feedforward_inhibition "input": A must be > D = 16, got 10'):
             net.add_population("feedforward_inhibition", "input", size=16, A=10.0)
-        with self.assertRaisesRegex(ratesim.NameError, r'unknown population model "lif"'):
+        with self.assertRaisesRegex(ratesim.UnknownNameError, r'unknown population model "lif"'):
             net.add_population("lif", "x", size=3)
         with self.assertRaisesRegex(ratesim.ParameterError, "unknown parameter"):
             net.add_population("softmax_competition", "out", size=3, tua_u=2.0)
@@ -136,6 +138,99 @@ class Module(unittest.TestCase):
             ratesim.load_plugin("/nonexistent/libnothing.so")
         self.assertTrue(issubclass(ratesim.ConfigError, ratesim.UsageError))
         self.assertTrue(issubclass(ratesim.Error, RuntimeError))
+
+    def test_star_import_leaves_the_builtins_alone(self):
+        namespace = {}
+        exec("from ratesim import *", namespace)
+        exported = {name for name in namespace if not name.startswith("__")}
+        self.assertEqual(exported, set(ratesim.__all__))
+        builtins = set(dir(__builtins__)) if isinstance(__builtins__, type(os)) else set(__builtins__)
+        self.assertEqual(exported & builtins, set())
+        self.assertIn("UnknownNameError", exported)
+
+    def test_error_classes_mirror_the_engine_and_python(self):
+        for cls, python in [(ratesim.UnknownNameError, LookupError), (ratesim.NumericalError, ArithmeticError),
+                            (ratesim.ParameterError, ValueError), (ratesim.InputError, ValueError),
+                            (ratesim.UsageError, RuntimeError)]:
+            self.assertTrue(issubclass(cls, ratesim.Error) and issubclass(cls, python), cls)
+        with self.assertRaisesRegex(LookupError, 'unknown stepper "leapfrog"'):
+            ratesim.OdeSimulation(circuit()[0], stepper="leapfrog")
+
+        class Diverging(ratesim.Rule):
+            def derivative(self, W, pre, post):
+                return np.full_like(W, np.nan)
+
+        net, _, _ = circuit(rule=Diverging())
+        with self.assertRaises(ratesim.NumericalError):
+            ratesim.QuasiStaticSimulation(net).run_presentations(5)
+
+    def test_messages_use_the_names_python_users_know(self):
+        with tempfile.TemporaryDirectory() as d:
+            for mode, path in [("append", os.path.join(d, "missing.h5")), ("create", d)]:
+                with self.assertRaises(ratesim.UsageError) as caught:
+                    sim = ratesim.QuasiStaticSimulation(circuit()[0])
+                    out = ratesim.Recorder(path, mode=mode)
+                    out.record("output", "rate")
+                    sim.attach(out)
+                    sim.run_presentations(1)
+                self.assertTrue(str(caught.exception).startswith('Recorder "'), caught.exception)
+                self.assertNotIn("::", str(caught.exception))
+        with self.assertRaises(TypeError) as caught:
+            ratesim.QuasiStaticSimulation(circuit()[0]).attach(3)
+        self.assertNotIn("ratesim::", str(caught.exception))
+        with self.assertRaisesRegex(ratesim.ParameterError, "^QuasiStaticSimulation: batch_size"):
+            ratesim.QuasiStaticSimulation(circuit()[0], batch_size=0)
+
+    def test_reprs_show_names_and_sizes(self):
+        net, _, _ = circuit(tau=50.0)
+        self.assertEqual(
+            repr(net),
+            "<ratesim.Network: populations input (feedforward_inhibition, 16 units), output "
+            "(softmax_competition, 4 units); projections ff input -> output (4 x 16, log_weight, "
+            "rule synaptic_scaling)>",
+        )
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=2)
+        sim.run_presentations(10)
+        self.assertIn("; 85 state values>", repr(net))
+        self.assertEqual(
+            repr(sim),
+            "<ratesim.QuasiStaticSimulation: 10 presentations, batch_size 2, t = 10 ms (10 steps "
+            "of 1 ms); 2 populations, 1 projections>",
+        )
+        ode = ratesim.Network()
+        ode.add_population("rate_population", "u", size=2)
+        self.assertIn("OdeSimulation: euler, t = 0 ms", repr(ratesim.OdeSimulation(ode, stepper="euler")))
+        with tempfile.TemporaryDirectory() as d:
+            out = ratesim.Recorder(os.path.join(d, "run.h5"))
+            out.record("output", "rate", every=1.0)
+            out.record_weights("ff", every=10.0)
+            out.record_weight_sums("ff", every=10.0)
+            self.assertEqual(repr(out), f'<ratesim.Recorder "{out.path}": output/rate, ff/weights, '
+                                        "metrics/weight_sum_ff>")
+
+    def test_every_public_class_and_function_says_what_it_does(self):
+        undocumented = []
+
+        def described(doc):
+            # pybind11 starts a docstring with the signature; the description follows it.
+            text = (doc or "").strip()
+            if text.split("(")[0].isidentifier() and "\n\n" in text:
+                text = text.split("\n\n", 1)[1]
+            elif text.split("(")[0].isidentifier() and "->" in text.split("\n")[0]:
+                text = ""
+            return len(text) > 10
+
+        for name in ratesim.__all__:
+            thing = getattr(ratesim, name)
+            if not described(thing.__doc__):
+                undocumented.append(name)
+            if isinstance(thing, type) and not issubclass(thing, BaseException):
+                for attribute, member in vars(thing).items():
+                    if attribute.startswith("_") or attribute in ("name", "constrain"):
+                        continue
+                    if not described(getattr(member, "__doc__", None)):
+                        undocumented.append(f"{name}.{attribute}")
+        self.assertEqual(undocumented, [])
 
     def test_experiment_files_run_from_python(self):
         with tempfile.TemporaryDirectory() as d:
@@ -147,6 +242,22 @@ class Module(unittest.TestCase):
             with self.assertRaises(ratesim.ConfigError):
                 ratesim.run_experiment(os.path.join(SOURCE, "examples", "keck2012.toml"), ["run.regim=ode"])
 
+    def test_the_commands_in_the_experiment_files_headers_run(self):
+        folder = os.path.join(SOURCE, "examples")
+        commands = []
+        for name in sorted(f for f in os.listdir(folder) if f.endswith(".toml")):
+            with open(os.path.join(folder, name)) as f:
+                for line in f:
+                    if line.startswith("#") and f"ratesim run examples/{name}" in line:
+                        commands.append((name, line.split(f"examples/{name}", 1)[1].split()))
+        self.assertGreaterEqual(len(commands), 2)
+        with tempfile.TemporaryDirectory() as d:
+            for name, words in commands:
+                overrides = [words[i + 1] for i, w in enumerate(words) if w == "--set"]
+                with self.subTest(file=name, overrides=overrides):
+                    ratesim.run_experiment(os.path.join(folder, name),
+                                           overrides + [f"output.file={os.path.join(d, 'out.h5')}"])
+
     def test_the_example_script_learns_the_bars(self):
         with tempfile.TemporaryDirectory() as d:
             out = subprocess.run(
@@ -155,6 +266,156 @@ class Module(unittest.TestCase):
             ).stdout
             worst = float(out.split("worst relative L1 error over the bars: ")[1].split()[0])
             self.assertLess(worst, 0.10)
+
+
+class Monitoring(unittest.TestCase):
+    def test_a_monitor_holds_what_a_recorder_writes(self):
+        with tempfile.TemporaryDirectory() as d:
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(net)
+            monitor, out = ratesim.Monitor(), ratesim.Recorder(os.path.join(d, "run.h5"))
+            self.assertEqual(repr(monitor), "<ratesim.Monitor: nothing recorded yet>")
+            for observer in (monitor, out):
+                observer.record("output", "rate", every=1.0)
+                observer.record("input", "y", every_steps=5, units=[0, 3])
+                observer.record_weights("ff", every=50.0)
+                observer.record_weight_sums("ff", every=10.0)
+                sim.attach(observer)
+            sim.run_presentations(300)
+            sim.run_presentations(200)
+            out.close()
+            names = ["ff/weights", "input/y", "metrics/weight_sum_ff", "output/rate"]
+            self.assertEqual(monitor.names(), names)
+            self.assertEqual(repr(monitor), f"<ratesim.Monitor: {', '.join(names)}>")
+            with traces.open_run(out.path) as run:
+                for name in names:
+                    for mine, written in zip(monitor[name], traces.read(run, name)):
+                        np.testing.assert_array_equal(mine, written)
+            t, rates = monitor["output/rate"]
+            self.assertEqual(rates.shape, (501, 4))
+            np.testing.assert_array_equal(monitor["ff/weights"][1][-1], net.weights("ff"))
+            with self.assertRaisesRegex(KeyError, "nothing recorded as 'output/u'"):
+                monitor["output/u"]
+        path = monitor.path
+        self.assertTrue(os.path.exists(path))
+        del sim, monitor, observer
+        self.assertFalse(os.path.exists(path))
+
+
+class PythonObservers(unittest.TestCase):
+    def test_an_observer_in_python_sees_what_a_recorder_records(self):
+        net, _, _ = circuit(tau=50.0)
+        W = net.weights("ff")
+
+        class Snapshots(ratesim.Observer):
+            every_steps = 10
+
+            def __init__(self):
+                super().__init__()
+                self.times, self.weights, self.runs = [], [], 0
+
+            def observe(self, step, time):
+                self.times.append(time)
+                self.weights.append(W.copy())
+
+            def flush(self):
+                self.runs += 1
+
+        class Squares(ratesim.Observer):
+            def __init__(self):
+                super().__init__()
+                self.steps = []
+
+            def next_due(self, step):
+                root = int(np.ceil(np.sqrt(step)))
+                return root * root
+
+            def observe(self, step, time):
+                self.steps.append(step)
+
+        sim = ratesim.QuasiStaticSimulation(net)
+        snapshots, squares, monitor = Snapshots(), Squares(), ratesim.Monitor()
+        monitor.record_weights("ff", every_steps=10)
+        for observer in (snapshots, squares, monitor):
+            sim.attach(observer)
+        sim.run_presentations(50)
+        sim.run_presentations(50)
+        t, recorded = monitor["ff/weights"]
+        np.testing.assert_array_equal(snapshots.times, t)
+        np.testing.assert_array_equal(np.array(snapshots.weights), recorded)
+        self.assertEqual(snapshots.runs, 2)
+        self.assertEqual(squares.steps, [k * k for k in range(11)])
+
+    def test_an_observer_must_observe_and_its_errors_end_the_run(self):
+        class Nothing(ratesim.Observer):
+            pass
+
+        class Failing(ratesim.Observer):
+            def observe(self, step, time):
+                if step == 30:
+                    raise ValueError("seen enough")
+
+        sim = ratesim.QuasiStaticSimulation(circuit(tau=50.0)[0])
+        with self.assertRaisesRegex(ratesim.UsageError, "must define observe"):
+            sim.attach(Nothing())
+        sim.attach(Failing())
+        with self.assertRaisesRegex(ValueError, "seen enough"):
+            sim.run_presentations(100)
+        self.assertEqual(sim.presentations, 30)
+
+
+class Progress(unittest.TestCase):
+    def test_a_callable_sees_the_run_advance_and_changes_no_bit(self):
+        reports = []
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=3)
+        sim.run_presentations(300_000, progress=lambda done, total: reports.append((done, total)))
+        self.assertEqual(reports[-1], (300_000, 300_000))
+        self.assertGreater(len(reports), 2)
+        self.assertEqual([d for d, _ in reports], sorted({d for d, _ in reports}))
+        plain, _, _ = circuit(tau=50.0)
+        ratesim.QuasiStaticSimulation(plain, batch_size=3).run_presentations(300_000)
+        np.testing.assert_array_equal(net.weights("ff"), plain.weights("ff"))
+
+    def test_a_bar_on_stderr(self):
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net)
+        shown = io.StringIO()
+        with contextlib.redirect_stderr(shown):
+            sim.run_presentations(20_000, progress=True)
+            ratesim.OdeSimulation(circuit(tau=50.0)[0], stepper="euler", dt=0.5).run(500.0, progress=True)
+        self.assertIn("20.0k/20.0k", shown.getvalue())
+        self.assertIn("1.00k/1.00k", shown.getvalue())
+        with self.assertRaises(TypeError):
+            sim.run_presentations(10, progress="yes")
+
+    def test_an_experiment_reports_its_steps(self):
+        reports = []
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(SOURCE, "examples", "keck2012.toml")
+            overrides = ["run.presentations=20000", f"output.file={os.path.join(d, 'k.h5')}"]
+            ratesim.run_experiment(config, overrides, progress=lambda done, total: reports.append((done, total)))
+            self.assertEqual(reports[0], (0, 20000))
+            self.assertEqual(reports[-1], (20000, 20000))
+            shown = io.StringIO()
+            with contextlib.redirect_stderr(shown):
+                ratesim.run_experiment(config, overrides + ["output.mode=overwrite"], progress=True)
+            self.assertIn("20.0k/20.0k", shown.getvalue())
+
+    def test_an_error_in_the_callback_stops_the_run_where_it_can_go_on(self):
+        def failing(done, total):
+            if done > 1000:
+                raise RuntimeError("enough")
+
+        net, _, _ = circuit(tau=50.0)
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=3)
+        with self.assertRaisesRegex(RuntimeError, "enough"):
+            sim.run_presentations(10**9, progress=failing)
+        done = sim.presentations
+        sim.run_presentations(999)
+        plain, _, _ = circuit(tau=50.0)
+        ratesim.QuasiStaticSimulation(plain, batch_size=3).run_presentations(done + 999)
+        np.testing.assert_array_equal(net.weights("ff"), plain.weights("ff"))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ after a run killed with SIGKILL. The example binary is given by RATESIM_RECORD_T
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -62,6 +63,20 @@ class Traces(unittest.TestCase):
             self.assertGreaterEqual(t.size, seen)
             np.testing.assert_allclose(t, 0.5 * np.arange(t.size))
             np.testing.assert_allclose(rate.sum(axis=1), 1.0, rtol=1e-12)
+
+    def test_the_command_line_explains_itself_and_reads_a_file(self):
+        command = [sys.executable, "-m", "ratesim.traces"]
+        shown = subprocess.run(command + ["--help"], capture_output=True, text=True)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("usage: python3 -m ratesim.traces", shown.stdout)
+        missing = subprocess.run(command + [self.path], capture_output=True, text=True)
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("ratesim.traces:", missing.stderr)
+        self.assertNotIn("Traceback", missing.stderr)
+        subprocess.run([EXAMPLE, self.path, "100"], check=True, capture_output=True)
+        listed = subprocess.run(command + [self.path], capture_output=True, text=True)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn("output/rate: (201, 10)", listed.stdout)
 
     def _wait_for_samples(self, minimum):
         deadline = time.time() + 30

@@ -33,9 +33,10 @@ struct plugin_info {
 // The symbol load_plugin() looks up.
 inline constexpr const char* plugin_entry_point = "ratesim_plugin";
 
-// Loads the plug-in at `path` and lets it register its components. Throws a
-// ratesim::usage_error for a missing file, a library that is not a ratesim plug-in, one
-// built for another ABI or version, and a name that is registered already.
+// Loads the plug-in at `path` and lets it register its components; loading the same file
+// again (by any path) does nothing. Throws a ratesim::usage_error for a missing file, a
+// library that is not a ratesim plug-in, one built for another ABI or version, and a name
+// that is registered already (by another file).
 void load_plugin(const std::string& path);
 
 }  // namespace ratesim

@@ -134,6 +134,7 @@ class ode_simulation : public simulation {
   void run_steps(step_count n) override;
   // Moves every population to its fixed point for the present input (a clean start).
   void settle();
+  const ode_options& options() const { return options_; }
 
  private:
   void save_regime(checkpoint& c) const override;
@@ -161,6 +162,7 @@ class quasi_static_simulation : public simulation {
   void run_presentations(step_count n);
   // Presentations done so far.
   step_count presentations() const { return presentations_; }
+  const quasi_static_options& options() const { return options_; }
 
  private:
   void save_regime(checkpoint& c) const override;
