@@ -46,8 +46,8 @@ class Monitor(_core.Recorder):
         """What is recorded and has samples: 'output/rate', 'ff/weights', 'metrics/...'."""
         from . import traces  # h5py, only when the samples are read
 
-        if not os.path.exists(self.path):
-            return []  # not attached yet
+        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+            return []  # not attached yet: the file is only claimed (empty)
         with traces.open_run(self.path) as run:
             return traces.names(run)
 
