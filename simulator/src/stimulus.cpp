@@ -25,7 +25,7 @@ void constant_input::bind(const population& target) {
 
 pattern_set::pattern_set(matrix patterns, params p) : patterns_(std::move(patterns)), p_(p) {
   require_positive("pattern_set", "duration", p_.duration);
-  if (patterns_.cols() == 0) throw input_error("pattern_set: no patterns (0 columns)");
+  if (patterns_.cols() == 0) throw input_error("pattern_set: the set holds no patterns (it is empty)");
 }
 
 void pattern_set::bind(const population& target) {
