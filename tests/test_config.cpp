@@ -3,6 +3,9 @@
 
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
+#include <ratesim/hdf5_recorder.hpp>
+#include <ratesim/projection.hpp>
+#include <ratesim/stimulus.hpp>
 
 #include <gtest/gtest.h>
 
@@ -108,6 +111,56 @@ TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
   expect_contains(error_of("seed = 1\n"), {"no [population.NAME] table"});
   expect_contains(error_of(base + "\n[[record]]\npopulation = \"output\"\n"),
                   {"[[record]] needs an [output] file"});
+}
+
+// Stimulus sources, weight initialisers and record kinds come from registries: an unknown
+// name is an error at its key that lists the known ones, and a misspelt parameter of a
+// component is an error at that parameter that names it and lists what the component takes.
+TEST(Config, UnknownComponentsAreErrorsListingTheKnownOnes) {
+  EXPECT_THROW(stimulus_sources().get("ramp"), lookup_error);
+  try {
+    weight_initializers().get("zeros");
+    ADD_FAILURE() << "no error";
+  } catch (const lookup_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "unknown weight initialiser \"zeros\"; known: constant, data_mean, uniform");
+  }
+  const std::string with_record =
+      base + "\n[output]\nfile = \"unused.h5\"\n[[record]]\nwhat = \"rate\"\npopulation = \"output\"\n";
+  expect_contains(error_of(base, {"stimulus.input.source=ramp"}),
+                  {"--set stimulus.input.source=ramp", "stimulus.input.source",
+                   "unknown stimulus source \"ramp\"; known: bars, constant, file"});
+  std::string zeros = base;
+  zeros.replace(zeros.find("init = \"data_mean\""), 18, "init = \"zeros\"");
+  expect_contains(error_of(zeros),
+                  {"test.toml:22:", "projection.ff.weights.init",
+                   "unknown weight initialiser \"zeros\"; known: constant, data_mean, uniform"});
+  expect_contains(error_of(with_record),
+                  {"test.toml:32:", "record[0].what",
+                   "unknown record kind \"rate\"; known: variable, weight_sums, weights"});
+  expect_contains(error_of(base, {"stimulus.input.sied=5"}),
+                  {"--set stimulus.input.sied=5", "stimulus of \"input\"", "bars",
+                   "unknown parameter(s) sied; known: ", "side"});
+  expect_contains(error_of(base, {"projection.ff.weights.nosie=1"}),
+                  {"projection \"ff\"", "data_mean", "unknown parameter(s) nosie; known: noise, row_sum"});
+  expect_contains(error_of(base, {"projection.ff.weights.init=constant"}),
+                  {"constant: value is required (a number)"});
+}
+
+// A stimulus source's data read from a file is bad data (exit 3), its other mistakes are
+// mistakes in the file (exit 2).
+TEST(Config, BadDataFromAStimulusFileIsAnInputError) {
+  const std::string file = base.substr(0, base.find("[stimulus.input]")) +
+                           "[stimulus.input]\nsource = \"file\"\nimages = \"/nonexistent.idx\"\n" +
+                           base.substr(base.find("[projection.ff]"));
+  try {
+    experiment::parse(file, "test.toml");
+    ADD_FAILURE() << "no error";
+  } catch (const config_error& e) {
+    ADD_FAILURE() << "a config_error: " << e.what();
+  } catch (const data_error& e) {
+    expect_contains(e.what(), {"test.toml:", "stimulus of \"input\"", "/nonexistent.idx"});
+  }
 }
 
 TEST(Config, RecordsGoToTheOutputFile) {

@@ -7,6 +7,7 @@
 
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/clock.hpp>
 #include <ratesim/simulation.hpp>
 
 #include <gtest/gtest.h>
@@ -109,6 +110,41 @@ TEST(Piecewise, DurationThatIsNotAMultipleOfDtIsRejected) {
   ode_simulation sim(net, {.dt = 0.1});
   EXPECT_THROW(sim.run(1.0), parameter_error);
   EXPECT_THROW(sim.run(0.05), parameter_error);
+}
+
+
+// The clock's two roundings: a length is an exact number of steps or nothing; a moment is
+// taken at the first step at or after it, forgiving a rounding error of 1e-9 step.
+TEST(Clock, LengthsAreExactNumbersOfSteps) {
+  EXPECT_EQ(exact_steps(0.0, 0.1), 0);
+  EXPECT_EQ(exact_steps(1.0, 0.1), 10);       // 1.0 / 0.1 = 9.999999999999998
+  EXPECT_EQ(exact_steps(0.3, 0.1), 3);        // 0.3 / 0.1 = 2.9999999999999996
+  EXPECT_EQ(exact_steps(1e6, 0.01), 100000000);
+  EXPECT_EQ(exact_steps(0.25, 0.1), std::nullopt);  // 2.5 steps
+  EXPECT_EQ(exact_steps(1.0 + 1e-6, 1.0), std::nullopt);
+  EXPECT_EQ(exact_steps(-1.0, 0.1), std::nullopt);
+  EXPECT_EQ(exact_steps(std::nan(""), 0.1), std::nullopt);
+  EXPECT_EQ(exact_steps(INFINITY, 0.1), std::nullopt);
+  EXPECT_EQ(exact_steps(1e300, 1.0), std::nullopt);  // more than the clock counts
+}
+
+TEST(Clock, MomentsFallOnTheFirstStepAtOrAfterThem) {
+  EXPECT_EQ(first_step_at(0.0, 0.1), 0);
+  EXPECT_EQ(first_step_at(0.3, 0.1), 3);   // not 4: 0.3 / 0.1 is a rounding error below 3
+  EXPECT_EQ(first_step_at(0.25, 0.1), 3);  // between steps 2 and 3: step 3
+  EXPECT_EQ(first_step_at(0.2 + 1e-12, 0.1), 2);  // a rounding error past step 2
+  EXPECT_EQ(first_step_at(0.2 + 1e-6, 0.1), 3);
+  EXPECT_EQ(first_step_at(INFINITY, 0.1), never);
+  EXPECT_EQ(first_step_at(1e300, 1.0), never);
+}
+
+TEST(Clock, ASchedulesDueStepsAndNextDueAgree) {
+  const step_schedule s{.first = 3, .every = 4, .stop = 20};
+  for (step_count from = 0; from < 25; ++from) {
+    step_count next = from;
+    while (next < 25 && !s.due(next)) ++next;
+    EXPECT_EQ(s.next_due(from), next < 25 ? next : never) << "from " << from;
+  }
 }
 
 class OdeInvariant : public ::testing::TestWithParam<std::string> {};

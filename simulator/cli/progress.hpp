@@ -1,6 +1,7 @@
 #pragma once
 // A progress bar on stderr for long runs: an observer, so it never changes the result.
 
+#include <ratesim/clock.hpp>
 #include <ratesim/observer.hpp>
 
 #include <chrono>
@@ -11,16 +12,14 @@ namespace ratesim::cli {
 class progress_bar : public observer {
  public:
   // `total` clock steps in the run; redrawn about 200 times.
-  explicit progress_bar(step_count total) : total_(total), every_(std::max<step_count>(1, total / 200)) {}
+  explicit progress_bar(step_count total)
+      : total_(total), when_{.every = std::max<step_count>(1, total / 200), .stop = total + 1} {}
 
   void start(const network&, double dt) override {
     dt_ = dt;
     begin_ = std::chrono::steady_clock::now();
   }
-  step_count next_due(step_count from) const override {
-    const step_count next = (from + every_ - 1) / every_ * every_;
-    return next <= total_ ? next : never;
-  }
+  step_count next_due(step_count from) const override { return when_.next_due(from); }
   void observe(step_count step, const network&) override {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
@@ -36,7 +35,8 @@ class progress_bar : public observer {
   void flush() override { std::fflush(stderr); }
 
  private:
-  step_count total_, every_;
+  step_count total_;
+  step_schedule when_;  // steps 0, every, 2 every, … up to total
   double dt_ = 1.0;
   std::chrono::steady_clock::time_point begin_;
 };

@@ -1,8 +1,6 @@
-#include <ratesim/data.hpp>
+#include <ratesim/clock.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/output_file.hpp>
 
 #include <fmt/format.h>
@@ -104,7 +102,7 @@ class table_reader {
     }
     return out;
   }
-  // Every value not yet read, as named parameters (numbers and strings).
+  // Every value not yet read, as named parameters (numbers, strings, arrays of numbers).
   parameters rest(const std::set<std::string>& skip = {}) {
     parameters out;
     for (const auto& [k, n] : t_) {
@@ -115,6 +113,8 @@ class table_reader {
         out.set(key, *v);
       else if (auto s = n.value<std::string>())
         out.set(key, *s);
+      else if (n.is_array())
+        out.set(key, numbers(key));
       else if (n.is_integer())
         fail(key, fmt::format("{} is too large", n.as_integer()->get()));
       else
@@ -157,12 +157,10 @@ class table_reader {
 // Runs `build`; a ratesim error it throws gets the place in the file it is about, found
 // from the error's parameter field (else the first unknown parameter, else the table),
 // and `what` it was building. A mistake in the description becomes a config_error (exit
-// 2); bad data read from a file stays an input_error (exit 3) where `data` says the call
-// reads one; a failure of the system (a full disk) stays what it was (exit 1).
-enum class reads { config, data };
+// 2); bad data read from a file (a data_error) stays one (exit 3); a failure of the system
+// (a full disk) stays what it was (exit 1).
 template <class F>
-auto building(table_reader& r, const parameters& values, const std::string& what, F&& build,
-              reads from = reads::config) {
+auto building(table_reader& r, const parameters& values, const std::string& what, F&& build) {
   try {
     return build();
   } catch (const config_error&) {
@@ -176,12 +174,24 @@ auto building(table_reader& r, const parameters& values, const std::string& what
       place = r.at(unknown.front());
     const std::string message = fmt::format("{}: {}: {}", place, what, e.what());
     const error::fields fields{e.component(), e.parameter(), e.value()};
-    if (dynamic_cast<const input_error*>(&e) && from == reads::data) throw input_error(message, fields);
+    if (dynamic_cast<const data_error*>(&e)) throw data_error(message, fields);
     if (dynamic_cast<const parameter_error*>(&e) || dynamic_cast<const lookup_error*>(&e) ||
         dynamic_cast<const usage_error*>(&e) || dynamic_cast<const input_error*>(&e))
       throw config_error(message, fields);
     if (dynamic_cast<const numerical_error*>(&e)) throw numerical_error(message, fields);
     throw error(message, fields);
+  }
+}
+
+// The factory `name` names in `table`, read from `key`; an unknown name is an error at the
+// key, listing the known ones.
+template <class Factory>
+const Factory& factory(table_reader& r, const registry<Factory>& table, std::string_view key,
+                       const std::string& name) {
+  try {
+    return table.get(name);
+  } catch (const lookup_error& e) {
+    r.fail(key, e.what());
   }
 }
 
@@ -316,101 +326,34 @@ class experiment_builder {
       if (!n.is_table())
         throw config_error(fmt::format("{}: stimulus.{}: expected a table", where(n, source_), target));
       table_reader r(*n.as_table(), "stimulus." + target, source_);
-      const std::string source = r.string("source");
-      const std::string what = fmt::format("stimulus of \"{}\"", target);
-      const parameters none;
-      if (source == "constant") {
-        const std::vector<double> value = r.numbers("value");
-        if (value.empty()) r.fail("value", "is required (a number or an array of numbers)");
-        r.finish("source, value");
-        building(r, none, what, [&] {
-          const std::size_t size = net.get_population(target).size();
-          vector v = Eigen::Map<const vector>(value.data(), Eigen::Index(value.size()));
-          if (value.size() == 1) v = vector::Constant(Eigen::Index(size), value[0]);
-          net.stimulate(target, std::make_unique<constant_input>(v));
-          return 0;
-        });
-        continue;
-      }
-      matrix patterns;
-      if (source == "file") {
-        const std::string images = r.string("images");
-        patterns = building(r, none, what, [&] { return read_images(images); }, reads::data);
-      } else if (source == "bars") {
-        const double side = r.whole("side", 5, 1, 1024), bar = r.number("bar", 10),
-                     background = r.number("background", 1),
-                     samples = r.whole("samples", 1000, 1, 1e8);
-        if (samples * side * side > 1e9)
-          r.fail("samples", fmt::format("samples × side² = {} values is too many (at most 10^9)",
-                                        samples * side * side));
-        patterns = building(r, none, what, [&] {
-          return sample_poisson_mixture(bars_components(int(side), bar, background),
-                                        std::size_t(samples), rng_).data;
-        });
-      } else {
-        r.fail("source", fmt::format("unknown source \"{}\"; expected file, bars or constant", source));
-      }
-      pattern_set::params p;
-      p.duration = r.number("duration", p.duration);
-      const std::string order = r.string("order", "sequential");
-      if (order == "shuffled")
-        p.ordering = pattern_set::order::shuffled;
-      else if (order != "sequential")
-        r.fail("order", fmt::format("expected sequential or shuffled, got \"{}\"", order));
-      p.seed = static_cast<std::uint64_t>(r.whole("seed", 0, 0, max_exact));
-      r.finish(source == "file" ? "source, images, duration, order, seed"
-                                : "source, side, bar, background, samples, duration, order, seed");
-      patterns_[target] = patterns;
-      building(r, none, what, [&] {
-        net.stimulate(target, std::make_unique<pattern_set>(patterns, p));
+      const auto& make = factory(r, stimulus_sources(), "source", r.string("source"));
+      const parameters values = r.rest();
+      building(r, values, fmt::format("stimulus of \"{}\"", target), [&] {
+        net.stimulate(target, make({net.get_population(target), rng_}, values));
         return 0;
-      }, source == "file" ? reads::data : reads::config);
+      });
     }
   }
 
+  // The patterns of the stimulus of population number `population`, if it presents a set.
+  static const matrix* patterns_of(network& net, std::size_t population) {
+    for (const auto& slot : net.stimuli())
+      if (slot.target == population) return slot.source->patterns();
+    return nullptr;
+  }
+
   // The initial weights of a projection from its `weights` table.
-  matrix initial_weights(table_reader& parent, const toml::table& t, const network& net,
-                         const std::string& pre, Eigen::Index rows, Eigen::Index cols) {
+  matrix initial_weights(table_reader& parent, const toml::table& t, network& net,
+                         const std::string& pre, const std::string& post, const std::string& what) {
     table_reader r(t, parent.path() + ".weights", source_);
-    const std::string init = r.string("init");
-    const double row_sum = r.number("row_sum", 0.0);
-    if (!(row_sum >= 0 && std::isfinite(row_sum)))
-      r.fail("row_sum", fmt::format("must be finite and >= 0 (0: rows as drawn), got {}", row_sum));
-    const parameters none;
-    matrix W;
-    if (init == "uniform") {
-      const double low = r.number("low"), high = r.number("high");
-      W = building(r, none, "weights", [&] { return uniform_weights(rows, cols, low, high, rng_); });
-    } else if (init == "constant") {
-      W = matrix::Constant(rows, cols, r.number("value"));
-    } else if (init == "data_mean") {
-      const double noise = r.number("noise", 0.5);
-      auto it = patterns_.find(pre);
-      if (it == patterns_.end())
-        r.fail("init", fmt::format("data_mean needs a stimulus of patterns on \"{}\"", pre));
-      // The mean of the rates the presynaptic population settles to under each pattern.
-      const population& p = net.get_population(pre);
-      matrix rates(p.size(), it->second.cols());
-      vector state(p.state_size()), out(p.size());
-      for (Eigen::Index n = 0; n < rates.cols(); ++n) {
-        p.fixed_point(it->second.col(n), state);
-        p.rates(state, out);
-        rates.col(n) = out;
-      }
-      if (!(row_sum > 0)) r.fail("row_sum", "data_mean needs row_sum > 0");
-      W = building(r, none, "weights", [&] {
-        return data_mean_weights(rates, rows, noise, row_sum, rng_);
-      });
-    } else {
-      r.fail("init", fmt::format("unknown init \"{}\"; expected uniform, constant or data_mean", init));
-    }
-    if (row_sum > 0 && init != "data_mean")
-      building(r, none, "weights", [&] {
-        normalize_rows(W, row_sum);
-        return 0;
-      });
-    r.finish("init, row_sum, low, high, value, noise");
-    return W;
+    const auto& make = factory(r, weight_initializers(), "init", r.string("init"));
+    const parameters values = r.rest();
+    return building(r, values, what, [&] {
+      const std::size_t from = net.population_index(pre);
+      return make({net, net.get_population(from), net.get_population(post),
+                   patterns_of(net, from), rng_},
+                  values);
+    });
   }
 
   void projections(table_reader& top, network& net) {
@@ -425,14 +368,15 @@ class experiment_builder {
       const std::string pre = r.string("pre"), post = r.string("post");
       const std::string current = r.string("current", "log_weight");
       const parameters none;
-      const auto [rows, cols] = building(r, none, what, [&] {
-        return std::pair{Eigen::Index(net.get_population(post).size()),
-                         Eigen::Index(net.get_population(pre).size())};
+      building(r, none, what, [&] {  // both exist
+        return net.get_population(post).size() + net.get_population(pre).size();
       });
       const toml::table* w = r.subtable("weights");
-      if (!w) r.fail("weights", "is required: a table with init = uniform, constant or data_mean");
+      if (!w)
+        r.fail("weights", fmt::format("is required: a table with init = one of {}",
+                                      fmt::join(weight_initializers().names(), ", ")));
       connection c{.name = name,
-                   .weights = initial_weights(r, *w, net, pre, rows, cols),
+                   .weights = initial_weights(r, *w, net, pre, post, what),
                    .current = current,
                    .rule = nullptr};
       if (const toml::table* rule = r.subtable("rule")) {
@@ -490,21 +434,25 @@ class experiment_builder {
       double count = r.whole(key, 0, 0, max_exact);
       if (!(T > 0)) r.fail(key, "needs a stimulus of patterns with a duration");
       if (r.has("epochs")) {
-        if (patterns_.empty()) r.fail("epochs", "needs a stimulus of patterns");
-        count *= double(patterns_.begin()->second.cols());
+        const matrix* first = nullptr;  // the first stimulus that presents a set of patterns
+        for (auto& slot : e.net_->stimuli())
+          if (!first) first = slot.source->patterns();
+        if (!first) r.fail("epochs", "needs a stimulus of patterns");
+        count *= double(first->cols());
       }
       duration = count * T;
     }
     const double steps = duration / e.sim_->dt();
+    const auto exact = exact_steps(duration, e.sim_->dt());
     const char* length = r.has("duration") ? "duration" : r.has("presentations") ? "presentations" : "epochs";
-    if (!(steps >= 0 && std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, steps)))
+    if (!exact && !(std::isfinite(steps) && steps > double(max_steps)))
       r.fail(length, fmt::format("{} ms is not a whole number of steps dt = {} ms", duration,
                                  e.sim_->dt()));
-    if (!(steps <= 1e15))
+    if (!exact || *exact > step_count(1e15))
       r.fail(length, fmt::format("{} ms is {} steps of dt = {} ms, more than a run may take "
                                  "(10^15)",
                                  duration, steps, e.sim_->dt()));
-    e.total_steps_ = step_count(std::llround(steps));
+    e.total_steps_ = *exact;
     r.finish(regime == "ode" ? "regime, stepper, dt, abs_tol, rel_tol, settle, duration, presentations, epochs"
                              : "regime, dt, batch_size, duration, presentations, epochs");
   }
@@ -544,11 +492,11 @@ class experiment_builder {
       if (!records->is_array_of_tables())
         throw config_error(fmt::format("{}: record: expected [[record]] tables", where(*records, source_)));
       int i = 0;
-      for (const auto& n : *records->as_array()) record(*n.as_table(), *e.recorder_, i++);
+      for (const auto& n : *records->as_array()) record(*n.as_table(), *e.recorder_, *e.net_, i++);
     }
   }
 
-  void record(const toml::table& t, hdf5_recorder& out, int index) {
+  void record(const toml::table& t, hdf5_recorder& out, const network& net, int index) {
     table_reader r(t, fmt::format("record[{}]", index), source_);
     schedule s;
     s.every = r.number("every", 0.0);
@@ -557,31 +505,16 @@ class experiment_builder {
     s.every_steps = step_count(r.whole("every_steps", 0.0, r.has("every_steps") ? 1 : 0, 1e15));
     s.start = r.number("start", s.start);
     s.stop = r.number("stop", s.stop);
-    const parameters none;
-    if (r.has("population")) {
-      const std::string pop = r.string("population"), variable = r.string("variable", "rate");
-      std::optional<std::vector<std::size_t>> units;
-      if (r.has("units")) {
-        units.emplace();
-        for (double u : r.numbers("units")) {
-          if (!(u >= 0 && u == std::floor(u) && u <= 1e9)) r.fail("units", "expected unit indices (whole numbers >= 0)");
-          units->push_back(std::size_t(u));
-        }
-      }
-      r.finish("population, variable, units, every, every_steps, start, stop");
-      building(r, none, "record", [&] { out.record(pop, variable, s, units); return 0; });
-    } else if (r.has("projection")) {
-      const std::string proj = r.string("projection"), what = r.string("what", "weights");
-      r.finish("projection, what, every, every_steps, start, stop");
-      if (what == "weights")
-        out.record_weights(proj, s);
-      else if (what == "weight_sums")
-        out.record_weight_sums(proj, s);
-      else
-        r.fail("what", fmt::format("expected weights or weight_sums, got \"{}\"", what));
-    } else {
+    // The kind: `what`, else a population's variable or a projection's weights.
+    if (!r.has("what") && !r.has("population") && !r.has("projection"))
       r.fail("population", "a record needs population (and variable) or projection");
-    }
+    const std::string kind = r.string("what", r.has("population") ? "variable" : "weights");
+    const auto& make = factory(r, record_kinds(), "what", kind);
+    const parameters values = r.rest();
+    building(r, values, r.path(), [&] {
+      make({out, net, s}, values);
+      return 0;
+    });
   }
 
   // The sample counts experiment::save() kept.
@@ -604,7 +537,6 @@ class experiment_builder {
   const checkpoint* resume_;
   bool force_;
   std::mt19937_64 rng_;
-  std::map<std::string, matrix> patterns_;  // pattern sets by target population
 };
 
 namespace {
@@ -678,14 +610,11 @@ checkpoint experiment::save() {
 }
 
 bool experiment::run(observer* progress, const run_control& control) {
-  constexpr step_count never = std::numeric_limits<step_count>::max();
-  const double dt = sim_->dt();
+  // Moments, not lengths: a checkpoint or a stop falls on the first step at or after them.
   auto to_steps = [&](double ms, const char* what) -> step_count {
-    if (std::isinf(ms) && ms > 0) return never;
-    if (!(ms >= 0) || !std::isfinite(ms))
+    if (!(ms >= 0))  // +infinity: never
       throw_parameter_error("experiment", what, "finite and >= 0 [ms]", ms);
-    const double steps = std::ceil(ms / dt - 1e-9);
-    return steps >= 0x1p62 ? never : static_cast<step_count>(steps);  // past any run's end
+    return first_step_at(ms, sim_->dt());
   };
   const step_count every = to_steps(control.checkpoint_every, "checkpoint_every");
   const step_count stop_at = to_steps(control.stop_at, "stop_at");

@@ -53,15 +53,11 @@ struct hdf5_recorder::entry {
   std::vector<hsize_t> row_shape;     // shape of one sample
   std::size_t row_size = 0;           // numbers per sample
   std::string value_units;
-  step_count first = 0, every = 1, stop = observer::never;  // in clock steps
+  step_schedule steps;  // `when` on the clock
   std::size_t buffer_rows = 1;
   std::vector<double> buffer;  // buffer_rows rows of [time, sample...]
   std::size_t buffered = 0;
   h5::handle samples;          // the storage; `data` and `time` are views of it
-
-  bool due(step_count step) const {
-    return step >= first && step < stop && (step - first) % every == 0;
-  }
 };
 
 struct hdf5_recorder::file {
@@ -183,15 +179,14 @@ void hdf5_recorder::check(const network& net, double dt) {
                                         context, what, describe(s)));
     if (s.every_steps < 0) throw_parameter_error(context, "every_steps", ">= 1", s.every_steps);
     if (s.every != 0.0) {
-      const double ratio = s.every / dt;
-      if (!(std::isfinite(ratio) && ratio >= 1.0 - 1e-9 && ratio <= 1e15 &&
-            std::abs(ratio - std::round(ratio)) <= 1e-9 * ratio))
+      const auto every = exact_steps(s.every, dt);
+      if (!every || *every < 1 || *every > 1e15)
         throw parameter_error(fmt::format(
             "{}: {}: sampling interval every = {} ms must be a positive multiple of dt = {} ms",
             context, what, s.every, dt));
-      e.every = static_cast<step_count>(std::round(ratio));
+      e.steps.every = *every;
     } else {
-      e.every = s.every_steps > 0 ? s.every_steps : 1;
+      e.steps.every = s.every_steps > 0 ? s.every_steps : 1;
     }
     if (!(s.start >= 0.0) || !std::isfinite(s.start))
       throw_parameter_error(fmt::format("{}: {}", context, what), "start", "finite and >= 0",
@@ -199,13 +194,8 @@ void hdf5_recorder::check(const network& net, double dt) {
     if (!(s.stop > s.start))
       throw parameter_error(fmt::format("{}: {}: stop = {} ms must be after start = {} ms",
                                         context, what, s.stop, s.start));
-    // Times beyond any run's end (2^62 steps) are `never`, not an overflowed count.
-    const auto steps_at = [&](double ms) {
-      const double steps = std::ceil(ms / dt - 1e-9);
-      return steps >= 0x1p62 ? observer::never : static_cast<step_count>(steps);
-    };
-    e.first = steps_at(s.start);
-    e.stop = steps_at(s.stop);
+    e.steps.first = first_step_at(s.start, dt);
+    e.steps.stop = first_step_at(s.stop, dt);
 
     // What is read, and the shape of one sample.
     switch (e.what) {
@@ -365,7 +355,7 @@ void hdf5_recorder::make_file(const network& net, double dt) {
           h5::create_column_view(root, fmt::format("{}/data", e.group), storage, columns, 1, e.row_shape, context);
       h5::handle time = h5::create_column_view(root, fmt::format("{}/time", e.group), storage, columns, 0, {},
                                                context);
-      const double interval = static_cast<double>(e.every) * dt;
+      const double interval = static_cast<double>(e.steps.every) * dt;
       h5::write_attribute(data.get(), "units", e.value_units, context);
       h5::write_attribute(data.get(), "sampling_interval", interval, context);
       h5::write_attribute(time.get(), "units", std::string("ms"), context);
@@ -476,11 +466,7 @@ std::vector<std::pair<std::string, std::uint64_t>> hdf5_recorder::sample_counts(
 
 step_count hdf5_recorder::next_due(step_count from) const {
   step_count next = never;
-  for (const auto& e : entries_) {
-    step_count s = e.first;
-    if (from > e.first) s = e.first + (from - e.first + e.every - 1) / e.every * e.every;
-    if (s < e.stop) next = std::min(next, s);
-  }
+  for (const auto& e : entries_) next = std::min(next, e.steps.next_due(from));
   return next;
 }
 
@@ -512,7 +498,7 @@ void hdf5_recorder::write_out(entry& e) {
 void hdf5_recorder::observe(step_count step, const network& net) {
   bool evaluated = false;
   for (auto& e : entries_) {
-    if (!e.due(step)) continue;
+    if (!e.steps.due(step)) continue;
     double* const time = e.buffer.data() + e.buffered * (1 + e.row_size);
     *time = static_cast<double>(step) * dt_;
     double* const row = time + 1;

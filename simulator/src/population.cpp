@@ -19,6 +19,17 @@ std::string population::describe(std::string_view what, step_count index) {
   return index < 0 ? std::string(what) : fmt::format("{} {}", what, index);
 }
 
+matrix population::settled_rates(matrix_view inputs) const {
+  matrix out(size(), inputs.cols());
+  vector state(state_size()), r(size());
+  for (Eigen::Index n = 0; n < inputs.cols(); ++n) {
+    fixed_point(inputs.col(n), state);
+    rates(state, r);
+    out.col(n) = r;
+  }
+  return out;
+}
+
 void population::check_external_input(vector_view pattern, std::string_view what,
                                       step_count index) const {
   if (static_cast<std::size_t>(pattern.size()) != size())

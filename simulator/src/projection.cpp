@@ -164,3 +164,14 @@ void normalize_rows(matrix_span W, double row_sum) {
 }
 
 }  // namespace ratesim
+
+namespace ratesim {
+
+double row_sum_parameter(const parameters& values, std::string_view component) {
+  const double row_sum = values.get("row_sum", 0.0);
+  if (!(row_sum >= 0 && std::isfinite(row_sum)))
+    throw_parameter_error(component, "row_sum", "finite and >= 0 (0: rows as drawn)", row_sum);
+  return row_sum;
+}
+
+}  // namespace ratesim

@@ -1,3 +1,4 @@
+#include <ratesim/clock.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/simulation.hpp>
 
@@ -11,19 +12,14 @@
 namespace ratesim {
 namespace {
 
-constexpr step_count never = std::numeric_limits<step_count>::max();
-constexpr step_count max_steps = step_count{1} << 62;  // a clock that cannot overflow
-
-// `duration` [ms] as a whole number of steps of `dt`, or an error naming `what`.
+// `duration` [ms] as a whole number of steps of `dt` (infinity: never), or an error
+// naming `what`.
 step_count to_steps(double duration, double dt, std::string_view component,
                     std::string_view what) {
   if (std::isinf(duration) && duration > 0) return never;
-  const double ratio = duration / dt;
-  const double rounded = std::round(ratio);
-  if (!(std::isfinite(ratio) && rounded >= 0.0 && std::abs(ratio - rounded) <= 1e-9 * ratio))
-    throw parameter_error(fmt::format("{}: {} = {} ms must be a whole number of steps dt = {} ms",
-                                      component, what, duration, dt));
-  return static_cast<step_count>(rounded);
+  if (const auto n = exact_steps(duration, dt)) return *n;
+  throw parameter_error(fmt::format("{}: {} = {} ms must be a whole number of steps dt = {} ms",
+                                    component, what, duration, dt));
 }
 
 }  // namespace

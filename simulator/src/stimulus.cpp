@@ -72,3 +72,22 @@ void generated_input::pattern(step_count k, vector_span out) {
 }
 
 }  // namespace ratesim
+
+namespace ratesim {
+
+pattern_set::params pattern_parameters(const parameters& values, std::string_view component) {
+  pattern_set::params p;
+  p.duration = values.get("duration", p.duration);
+  const std::string order = values.get("order", "sequential");
+  if (order == "shuffled")
+    p.ordering = pattern_set::order::shuffled;
+  else if (order != "sequential")
+    throw parameter_error(
+        fmt::format("{}: order: expected sequential or shuffled, got \"{}\"", component, order),
+        {std::string(component), "order", order});
+  p.seed = static_cast<std::uint64_t>(
+      values.get_whole("seed", 0, 0, 9007199254740992.0, component));  // at most 2^53
+  return p;
+}
+
+}  // namespace ratesim

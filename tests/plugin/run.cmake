@@ -44,7 +44,7 @@ file(COPY_FILE ${WORK_DIR}/bcm/libbcm.so ${WORK_DIR}/bcm/libbcm-copy.so)
 expect(2 "\"bcm\" is already registered" --plugin ${WORK_DIR}/bcm/libbcm.so
        --plugin ${WORK_DIR}/bcm/libbcm-copy.so ${config})
 # From Python, with the package installed alongside: a notebook cell run twice.
-if(PYTHON)
+if(PYTHON_DIR)
   execute_process(
     COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/${PYTHON_DIR} ${PYTHON} -c
       "import ratesim; p = '${WORK_DIR}/bcm/libbcm.so'; ratesim.load_plugin(p); ratesim.load_plugin(p); assert 'bcm' in ratesim.rules()
@@ -59,4 +59,18 @@ else:
     message(FATAL_ERROR "load_plugin from Python: ${out}")
   endif()
 endif()
+
+# A stimulus source, a weight initialiser and a record kind from a plug-in, used from TOML:
+# y = 2 x under patterns of 1, 2, 3 on each of 3 units, so y's rates sum to 6, 12, 18.
+set(components ${SOURCE_DIR}/tests/plugin/components.toml)
+set(h5 ${WORK_DIR}/components.h5)
+expect(0 "" -q --plugin ${WORK_DIR}/bad/libcomponents.so ${components} --set output.file=${h5})
+expect(2 "unknown stimulus source \"ramp\"; known: bars, constant, file" ${components}
+       --set output.file=${h5})
+step(${PYTHON} -c "import h5py, numpy as np
+with h5py.File('${h5}', 'r') as f:
+    sums = f['metrics/rate_sum_y/data'][:].ravel()
+    time = f['metrics/rate_sum_y/time'][:]
+assert list(time) == [0, 1, 2, 3, 4], time
+assert list(sums[1:]) == [6, 12, 18, 6], sums")
 message(STATUS "plug-in loaded, used and refused where it must be")

@@ -45,6 +45,15 @@ class input_error : public error {
   using error::error;
 };
 
+// Bad data read from a file (an IDX or HDF5 file, or a pattern in it that the population
+// it drives rejects), as opposed to bad values written in a description. Building an
+// experiment, the loader turns other input errors into config errors (a mistake in the
+// file, exit 2) and keeps these input errors (bad data, exit 3).
+class data_error : public input_error {
+ public:
+  using input_error::input_error;
+};
+
 // A name that is not registered or not part of the network.
 class lookup_error : public error {
  public:

@@ -16,7 +16,10 @@
 // a run killed at any moment leaves every sample up to the last flush. Such a file opens
 // with swmr=True, or anywhere after `h5clear -s file`.
 
+#include <ratesim/clock.hpp>
 #include <ratesim/observer.hpp>
+#include <ratesim/parameters.hpp>
+#include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
 #include <cstdint>
@@ -30,16 +33,6 @@
 namespace ratesim {
 
 class output_file;
-
-// When to sample: at steps start, start + every, … before stop. Give `every` in ms or
-// `every_steps` in clock steps (neither: every step). `every` must be a whole number of
-// steps dt; start is rounded up to the next step.
-struct schedule {
-  double every = 0.0;          // sampling interval [ms]
-  step_count every_steps = 0;  // sampling interval [clock steps]
-  double start = 0.0;          // first sample at or after this time [ms]
-  double stop = std::numeric_limits<double>::infinity();  // no sample at or after [ms]
-};
 
 class hdf5_recorder : public observer {
  public:
@@ -127,5 +120,18 @@ class hdf5_recorder : public observer {
   std::string run_id_, resume_run_id_;
   void check_existing(const std::string& context) const;
 };
+
+// Record kinds by name, for experiment files ([[record]] what = "..."): a factory adds
+// to `recorder` what its named parameters ask for, on the schedule `when`, and checks them
+// (parameters::require_all_used). The built-in kinds (variable, weights, weight_sums) are
+// one file each in simulator/src/records/, registered in simulator/src/records/kinds.cpp;
+// a user adds one with record_kinds().add("my_kind", factory).
+struct record_context {
+  hdf5_recorder& recorder;
+  const network& net;  // built, so that sizes are known (not yet laid out)
+  schedule when;
+};
+using record_factory = std::function<void(const record_context& context, const parameters& values)>;
+registry<record_factory>& record_kinds();
 
 }  // namespace ratesim

@@ -2,9 +2,8 @@
 // An observer looks at the network on a schedule of clock steps: recorders, progress
 // reporters, metrics. It sees the network as const: observing never changes the result.
 
+#include <ratesim/clock.hpp>
 #include <ratesim/types.hpp>
-
-#include <limits>
 
 namespace ratesim {
 
@@ -12,7 +11,7 @@ class network;
 
 class observer {
  public:
-  static constexpr step_count never = std::numeric_limits<step_count>::max();
+  static constexpr step_count never = ratesim::never;
 
   virtual ~observer() = default;
 

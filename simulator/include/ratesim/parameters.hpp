@@ -1,6 +1,6 @@
 #pragma once
 // Named parameters for components created by name (from a registry, a config file or
-// Python): numbers and strings. Each component takes the values it knows; any key left
+// Python): numbers, strings and arrays of numbers. Each component takes the values it knows; any key left
 // over is a misspelling and an error, never silently ignored.
 
 #include <initializer_list>
@@ -16,7 +16,7 @@ namespace ratesim {
 
 class parameters {
  public:
-  using value = std::variant<double, std::string>;
+  using value = std::variant<double, std::string, std::vector<double>>;
 
   parameters() = default;
   parameters(std::initializer_list<std::pair<const std::string, value>> values)
@@ -34,14 +34,25 @@ class parameters {
     return get(key, std::string(fallback));
   }
 
+  // The number under `key`; absent is a parameter_error naming `component` and the key.
+  double get_required(std::string_view key, std::string_view component) const;
+  // A whole number in [low, high] under `key` (or `fallback`), else a parameter_error
+  // naming `component` (parameters hold numbers as double: at most 2^53 is exact).
+  double get_whole(std::string_view key, double fallback, double low, double high,
+                   std::string_view component) const;
+  // A number or an array of numbers under `key`, as an array (empty when absent).
+  std::vector<double> get_numbers(std::string_view key) const;
+
   // Keys no `get` has asked for.
   std::vector<std::string> unused() const;
-  // Throws a parameter_error naming `component` for any key no `get` has asked for.
+  // Throws a parameter_error naming `component` for any key no `get` has asked for, and
+  // listing the keys that were asked for.
   void require_all_used(std::string_view component) const;
 
  private:
   std::map<std::string, value, std::less<>> values_;
   mutable std::set<std::string, std::less<>> used_;
+  mutable std::set<std::string, std::less<>> asked_;  // every key a get asked for
 };
 
 }  // namespace ratesim

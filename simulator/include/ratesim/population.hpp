@@ -57,6 +57,10 @@ class population {
   // The state the dynamics settle to under a constant input (the quasi-static regime).
   virtual void fixed_point(vector_view input, vector_span x) const = 0;
 
+  // The rates the population settles to (its fixed point, then rates()) under each
+  // external input, one per column of `inputs`: one column of rates each.
+  matrix settled_rates(matrix_view inputs) const;
+
   // Rejects an external input pattern this model cannot take; `what` and `index` name
   // the pattern in the message ("pattern 17"; no number when index < 0). The default
   // accepts any finite vector of the right size. Allocates nothing unless it throws.

@@ -3,6 +3,7 @@
 // a weight matrix W (n_post × n_pre) and a synaptic current, and optionally changes W by a
 // plasticity rule. Plastic weights live in the network's state vector; static ones here.
 
+#include <ratesim/parameters.hpp>
 #include <ratesim/plasticity/rule.hpp>
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
@@ -97,5 +98,27 @@ matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, do
 
 // Rescales every row of W to sum to `row_sum`.
 void normalize_rows(matrix_span W, double row_sum);
+
+// Weight initialisers by name, for experiment files (weights = { init = "...", ... }): a
+// factory makes W (post.size() × pre.size()) from named parameters and checks them
+// (parameters::require_all_used). The built-in ones (uniform, constant, data_mean) are one
+// file each in simulator/src/initializers/, registered in
+// simulator/src/initializers/initializers.cpp; a user adds one with
+// weight_initializers().add("my_init", factory).
+class network;
+class population;
+struct weight_context {
+  const network& net;
+  const population& pre;   // the presynaptic population (W's columns)
+  const population& post;  // the postsynaptic population (W's rows)
+  const matrix* patterns;  // the patterns of pre's stimulus, one per column; nullptr if none
+  std::mt19937_64& rng;    // the experiment's generator (its `seed`)
+};
+using weight_initializer =
+    std::function<matrix(const weight_context& context, const parameters& values)>;
+registry<weight_initializer>& weight_initializers();
+
+// The `row_sum` an initialiser rescales every row to: finite and >= 0 (0: rows as drawn).
+double row_sum_parameter(const parameters& values, std::string_view component);
 
 }  // namespace ratesim

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,6 +22,11 @@ class registry {
  public:
   // `kind` names the table in messages, e.g. "plasticity rule".
   explicit registry(std::string kind) : kind_(std::move(kind)) {}
+  // The same with the built-in entries, e.g. {{"file", &file}, {"bars", &bars}}.
+  registry(std::string kind, std::initializer_list<std::pair<std::string, Factory>> builtins)
+      : kind_(std::move(kind)) {
+    for (const auto& [name, factory] : builtins) add(name, factory);
+  }
 
   // Registers `factory` under `name`; a name can be registered once.
   void add(std::string name, Factory factory) {

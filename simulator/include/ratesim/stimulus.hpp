@@ -3,13 +3,17 @@
 // input pattern constant for `duration()` ms. The simulation splits integration at every
 // change of input, so no integration step straddles two patterns.
 
+#include <ratesim/parameters.hpp>
+#include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ratesim {
@@ -26,6 +30,9 @@ class stimulus {
   virtual double duration() const = 0;
   // Writes the input of presentation k (k = 0, 1, 2, ...).
   virtual void pattern(step_count k, vector_span out) = 0;
+  // The patterns it presents, one per column, when it shows a finite set of them (what
+  // an epoch passes over and the data_mean initialiser averages); nullptr otherwise.
+  virtual const matrix* patterns() const { return nullptr; }
 };
 
 // A fixed input, for the whole run.
@@ -56,6 +63,7 @@ class pattern_set : public stimulus {
   void bind(const population& target) override;
   double duration() const override { return p_.duration; }
   void pattern(step_count k, vector_span out) override;
+  const matrix* patterns() const override { return &patterns_; }
 
   std::size_t count() const { return static_cast<std::size_t>(patterns_.cols()); }
   // Which column presentation k shows. The order of epoch e depends only on (seed, e).
@@ -85,5 +93,22 @@ class generated_input : public stimulus {
   generator generate_;
   const population* target_ = nullptr;
 };
+
+// Stimulus sources by name, for experiment files ([stimulus.NAME] source = "..."): a
+// factory makes the stimulus of `target` from named parameters and checks them
+// (parameters::require_all_used). The built-in sources (file, bars, constant) are one
+// file each in simulator/src/stimuli/, registered in simulator/src/stimuli/sources.cpp; a
+// user adds one with stimulus_sources().add("my_source", factory).
+struct stimulus_context {
+  const population& target;  // the population it will drive
+  std::mt19937_64& rng;      // the experiment's generator (its `seed`), for made-up data
+};
+using stimulus_factory =
+    std::function<std::unique_ptr<stimulus>(const stimulus_context& context, const parameters& values)>;
+registry<stimulus_factory>& stimulus_sources();
+
+// The parameters of a pattern_set: `duration` [ms], `order` ("sequential" or "shuffled")
+// and `seed`; `component` names the source in messages.
+pattern_set::params pattern_parameters(const parameters& values, std::string_view component);
 
 }  // namespace ratesim

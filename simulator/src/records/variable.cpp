@@ -1,0 +1,29 @@
+#include "records/builtin.hpp"
+
+#include <ratesim/error.hpp>
+
+#include <cmath>
+#include <optional>
+
+namespace ratesim::records {
+
+void variable(const record_context& context, const parameters& values) {
+  const std::string label = "variable";
+  if (!values.contains("population"))
+    throw parameter_error(label + ": population is required (a string)", {label, "population", ""});
+  const std::string pop = values.get("population", ""), var = values.get("variable", "rate");
+  std::optional<std::vector<std::size_t>> units;
+  if (values.contains("units")) {
+    units.emplace();
+    for (double u : values.get_numbers("units")) {
+      if (!(u >= 0 && u == std::floor(u) && u <= 1e9))
+        throw parameter_error(label + ": units: expected unit indices (whole numbers >= 0)",
+                              {label, "units", ""});
+      units->push_back(std::size_t(u));
+    }
+  }
+  values.require_all_used(label);
+  context.recorder.record(pop, var, context.when, std::move(units));
+}
+
+}  // namespace ratesim::records

@@ -1,0 +1,15 @@
+#pragma once
+// The built-in stimulus sources, one file each, registered in sources.cpp.
+
+#include <ratesim/stimulus.hpp>
+
+namespace ratesim::stimuli {
+
+// `images`: an IDX file or FILE.h5:/dataset, one pattern per image.
+std::unique_ptr<stimulus> file(const stimulus_context& context, const parameters& values);
+// Samples of the bars test's Poisson mixture: `side`, `bar`, `background`, `samples`.
+std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters& values);
+// `value`: one number for every unit, or an array with one per unit.
+std::unique_ptr<stimulus> constant(const stimulus_context& context, const parameters& values);
+
+}  // namespace ratesim::stimuli
