@@ -73,6 +73,12 @@ matrix patterns_from(const py::array_t<double, py::array::c_style | py::array::f
 class python_rule : public plasticity_rule {
  public:
   explicit python_rule(py::object rule) : rule_(std::move(rule)) {
+    if (!py::hasattr(rule_, "derivative") || !PyCallable_Check(rule_.attr("derivative").ptr()))
+      throw parameter_error(
+          fmt::format("connect: rule must be a registered rule's name or an object with a "
+                      "derivative(W, pre, post) method (a ratesim.Rule), got {}",
+                      py::repr(rule_).cast<std::string>()),
+          {"connect", "rule", py::repr(rule_).cast<std::string>()});
     name_ = py::hasattr(rule_, "name")
                 ? py::str(rule_.attr("name")).cast<std::string>()
                 : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();

@@ -2424,7 +2424,7 @@ def python_cases():
         net = make(); sim = ratesim.QuasiStaticSimulation(net); del net; gc.collect()
         sim.run_presentations(100)""", expect="either")
     py("patterns-0x25", "patterns of shape (0, 25)", "make(patterns=np.zeros((0, 25)))",
-       names=["patterns"], absent=["columns"], xfail="new-patterns-columns", fast=True)
+       names=["patterns"], absent=["columns"], fast=True)
     py("patterns-wrong-D", "patterns (200, 24) for an input of 25", "make(patterns=P[:, :24].copy())",
        names=["24", "25"], fast=True)
     py("patterns-1d", "patterns 1-D", "make(patterns=P[0].copy())", names=["patterns"])
@@ -2493,7 +2493,7 @@ def python_cases():
     py("rule-unknown", "an unknown rule name", 'make(rule="nope")', names=["nope"])
     py("rule-object", "rule = 5 (neither a name nor a Rule)", """
         net = make(rule=5); ratesim.QuasiStaticSimulation(net).run_presentations(10); sane(net)""",
-       names=["rule"], xfail="new-python-rule")
+       names=["rule"])
     py("pop-unknown-model", "an unknown model", """
         net = ratesim.Network(); net.add_population("nope", "x", size=3)""", names=["nope"], fast=True)
     py("pop-duplicate", "a population name twice", """
@@ -2690,10 +2690,6 @@ def py_sigint(after, grace):
 # docs/hostile.md keeps their figures from before the fixes. A new mark: "13.N" for an
 # issue-13 item, "new-..." for a cause of its own, with a line here.
 CAUSES = {
-    "new-patterns-columns": "a (0, 25) pattern array is refused as \"no patterns (0 columns)\": "
-                            "the columns are the internal layout; the user's array has 25 "
-                            "(what is left of issue 13 item 11)",
-    "new-python-rule": "connect(rule=5) accepted; fails at run time with AttributeError",
     "unmarked": "not expected: a new failure (or a harness problem)",
 }
 
