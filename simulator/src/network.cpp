@@ -347,12 +347,22 @@ void network::check_state(const vector& x, double t) const {
   // whether anything needs looking at.
   std::atomic<bool> good = true;
   for_each_piece(static_cast<std::size_t>(x.size()), 1, [&](std::size_t first, std::size_t n) {
-    const auto begin = static_cast<Eigen::Index>(first), end = begin + static_cast<Eigen::Index>(n);
-    if ((x.segment(begin, end - begin).array() * 0.0).sum() != 0.0) good = false;
+    // Each entry is read once: log-weights by their minimum (NaN propagates, and a NaN or
+    // a weight <= 0 fails `> 0`; a +inf weight turns into -inf or NaN at the next step),
+    // everything else by the finiteness sum.
+    Eigen::Index at = static_cast<Eigen::Index>(first);
+    const Eigen::Index end = at + static_cast<Eigen::Index>(n);
+    auto finite = [&](Eigen::Index to) {
+      if (to > at && (x.segment(at, to - at).array() * 0.0).sum() != 0.0) good = false;
+    };
     for (const auto& [low, high] : positive_) {
-      const Eigen::Index from = std::max(low, begin), to = std::min(high, end);
-      if (from < to && !(x.segment(from, to - from).minCoeff() > 0.0)) good = false;
+      const Eigen::Index from = std::max(low, at), to = std::min(high, end);
+      if (from >= to) continue;
+      finite(from);
+      if (!(x.segment(from, to - from).template minCoeff<Eigen::PropagateNaN>() > 0.0)) good = false;
+      at = to;
     }
+    finite(end);
   });
   if (good) return;
   const auto bad = [&](Eigen::Index i) {

@@ -114,9 +114,9 @@ class network {
   void weight_derivative(vector_span dw) const;
   // Throws a numerical_error if x holds a NaN or an infinity, or a weight <= 0 that a
   // current takes the logarithm of, naming the population and variable (or projection
-  // and weight) and unit, and the time t [ms]. One parallel sweep over x (each piece is
-  // read for the finiteness test and, where it holds log-weights, for their minimum,
-  // while in cache); allocates nothing when all is well.
+  // and weight) and unit, and the time t [ms]. One parallel sweep that reads each entry
+  // once (log-weights by their minimum: a +inf weight is caught a step later, as the -inf
+  // or NaN it makes); allocates nothing when all is well.
   void check_state(const vector& x, double t) const;
   // At the start of a run: the state as check_state, and the static weights as their
   // currents require (they may have been written since they were connected).
