@@ -403,11 +403,12 @@ void hdf5_recorder::check_existing(const std::string& context) const {
                                   "run_id is \"{}\", the checkpoint's \"{}\"); it is left as it is",
                                   context, id, resume_run_id_));
   if (resume_rows_)
-    for (const auto& [group, rows] : *resume_rows_)
-      if (std::none_of(entries_.begin(), entries_.end(), [&](const entry& e) { return e.group == group; }))
+    for (const auto& counted : *resume_rows_)  // (clang 14 cannot capture a structured binding)
+      if (std::none_of(entries_.begin(), entries_.end(),
+                       [&](const entry& e) { return e.group == counted.first; }))
         throw input_error(fmt::format("{}: the checkpoint counts samples of \"{}\", which this "
                                       "run does not record",
-                                      context, group));
+                                      context, counted.first));
   for (const auto& e : entries_) {
     const std::string storage = fmt::format("{}/samples", e.group);
     std::uint64_t keep = 0;
