@@ -149,6 +149,14 @@ try:
         args = ["e.toml", "--checkpoint-every", "500"] if attempt == 0 else \
                ["--resume", "e.ckpt.h5", "--checkpoint-every", "500"]
         proc = subprocess.Popen([RATESIM, "run", "-q", *args], cwd=d)
+        # The first run is killed only once it has written a checkpoint (a slow machine or
+        # a sanitizer build may need longer than the random delay for the first one; until
+        # then the path holds only the run's empty claim).
+        ckpt = os.path.join(d, "e.ckpt.h5")
+        deadline = time.time() + 120
+        while attempt == 0 and time.time() < deadline and proc.poll() is None and not (
+                os.path.exists(ckpt) and os.path.getsize(ckpt) > 0):
+            time.sleep(0.01)
         time.sleep(0.3 + rng.random() * 0.4)
         proc.kill()
         proc.wait()
