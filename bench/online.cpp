@@ -9,7 +9,7 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -11,7 +11,7 @@
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
 
 #include <fmt/format.h>
 

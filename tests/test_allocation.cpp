@@ -3,7 +3,8 @@
 
 #include "circuit.hpp"
 
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include <gtest/gtest.h>
 

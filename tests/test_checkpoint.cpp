@@ -9,7 +9,8 @@
 
 #include <ratesim/checkpoint.hpp>
 #include <ratesim/error.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/version.hpp>
 
 #include <fmt/format.h>

@@ -97,7 +97,13 @@ TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
                    "rule \"synaptic_scaling\": tau must be finite and > 0, got -5"});
   expect_contains(error_of(base, {"projection.ff.rule.taw=5"}), {"unknown parameter(s) taw"});
   expect_contains(error_of(base, {"run.regime=fast"}),
-                  {"run.regime: expected ode or quasi_static, got \"fast\""});
+                  {"run.regime: unknown regime \"fast\"; known: ode, quasi_static"});
+  // The regime's parameters are checked by the regime.
+  expect_contains(error_of(base, {"run.stepr=rk4"}),
+                  {"--set run.stepr=rk4", "regime \"quasi_static\": unknown parameter(s) stepr",
+                   "known: batch_size, dt, exact_sparse"});
+  expect_contains(error_of(base, {"run.regime=ode", "run.settle=maybe"}),
+                  {"parameter settle must be true or false, got \"maybe\""});
   expect_contains(error_of(base, {"run.presentations=\"many\""}),
                   {"run.presentations: expected a number, got a string"});
   expect_contains(error_of(base, {"population.input.A=10"}),

@@ -4,7 +4,8 @@
 #include "circuit.hpp"
 
 #include <ratesim/models/rate_population.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include <gtest/gtest.h>
 

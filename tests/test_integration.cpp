@@ -8,7 +8,8 @@
 #include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/clock.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include <gtest/gtest.h>
 

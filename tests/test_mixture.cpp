@@ -10,7 +10,7 @@
 #include <ratesim/models/bars.hpp>
 #include <ratesim/models/classifier.hpp>
 #include <ratesim/models/poisson_mixture.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
 #include <ratesim/plasticity/rule.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/Geometry>

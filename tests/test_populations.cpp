@@ -4,7 +4,7 @@
 #include "circuit.hpp"
 
 #include <ratesim/models/rate_population.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,8 @@
 
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/models/rate_population.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include "detail/hdf5.hpp"
 

@@ -2,7 +2,7 @@
 // which pattern is shown at which step.
 
 #include <ratesim/models/rate_population.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
 #include <ratesim/stimulus.hpp>
 
 #include <gtest/gtest.h>

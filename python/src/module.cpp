@@ -11,7 +11,8 @@
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/version.hpp>
 
 #include <pybind11/numpy.h>
@@ -39,9 +40,10 @@ parameters to_parameters(const py::kwargs& kwargs) {
     const std::string k = py::str(key);
     if (py::isinstance<py::str>(value))
       out.set(k, value.cast<std::string>());
-    else if (py::isinstance<py::bool_>(value) ||
-             !(py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
-      throw parameter_error(fmt::format("parameter {} must be a number or a string", k));
+    else if (py::isinstance<py::bool_>(value))
+      out.set(k, value.cast<bool>());
+    else if (!(py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
+      throw parameter_error(fmt::format("parameter {} must be a number, a string or a flag", k));
     else
       out.set(k, value.cast<double>());
   }

@@ -109,7 +109,9 @@ class table_reader {
       const std::string key(k.str());
       if (used_.count(key) || skip.count(key)) continue;
       used_.insert(key);
-      if (auto v = n.value<double>())
+      if (n.is_boolean())
+        out.set(key, n.as_boolean()->get());
+      else if (auto v = n.value<double>())
         out.set(key, *v);
       else if (auto s = n.value<std::string>())
         out.set(key, *s);
@@ -118,7 +120,7 @@ class table_reader {
       else if (n.is_integer())
         fail(key, fmt::format("{} is too large", n.as_integer()->get()));
       else
-        fail(key, fmt::format("expected a number or a string, got {}", type_name(n)));
+        fail(key, fmt::format("expected a number, a string or a flag, got {}", type_name(n)));
     }
     return out;
   }
@@ -398,31 +400,13 @@ class experiment_builder {
     if (!t) throw config_error(fmt::format("{}: no [run] table", source_));
     table_reader r(*t, "run", source_);
     const std::string regime = r.string("regime");
-    const parameters none;
     const std::string what = "run";
     double T = 0.0;  // the presentation duration shared by the stimuli, if any
     for (auto& slot : e.net_->stimuli())
       if (std::isfinite(slot.source->duration())) T = slot.source->duration();
-    if (regime == "ode") {
-      ode_options o;
-      o.stepper = r.string("stepper", o.stepper);
-      o.dt = r.number("dt", o.dt);
-      o.abs_tol = r.number("abs_tol", o.abs_tol);
-      o.rel_tol = r.number("rel_tol", o.rel_tol);
-      const bool settle = r.boolean("settle", true);
-      auto sim = building(r, none, what, [&] { return std::make_unique<ode_simulation>(*e.net_, o); });
-      if (settle) building(r, none, what, [&] { sim->settle(); return 0; });
-      e.sim_ = std::move(sim);
-    } else if (regime == "quasi_static") {
-      quasi_static_options o;
-      o.dt = r.number("dt", o.dt);
-      const double batch = r.whole("batch_size", 1, 1, 1e9);
-      o.batch_size = std::size_t(batch);
-      e.sim_ = building(r, none, what,
-                        [&] { return std::make_unique<quasi_static_simulation>(*e.net_, o); });
-    } else {
-      r.fail("regime", fmt::format("expected ode or quasi_static, got \"{}\"", regime));
-    }
+    const auto& make = factory(r, regimes(), "regime", regime);
+    const parameters values = r.rest({"duration", "presentations", "epochs"});
+    e.sim_ = building(r, values, what, [&] { return make(*e.net_, values); });
     // The length: duration [ms], presentations, or epochs of the first pattern set.
     const int given = r.has("duration") + r.has("presentations") + r.has("epochs");
     if (given != 1) r.fail("duration", "give exactly one of duration [ms], presentations, epochs");
@@ -453,8 +437,7 @@ class experiment_builder {
                                  "(10^15)",
                                  duration, steps, e.sim_->dt()));
     e.total_steps_ = *exact;
-    r.finish(regime == "ode" ? "regime, stepper, dt, abs_tol, rel_tol, settle, duration, presentations, epochs"
-                             : "regime, dt, batch_size, duration, presentations, epochs");
+    r.finish("regime, the regime's parameters, duration, presentations, epochs");
   }
 
   void output(table_reader& top, experiment& e, std::uint64_t seed) {

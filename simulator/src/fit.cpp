@@ -8,7 +8,8 @@
 #include <ratesim/network.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/projection.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 
 #include "detail/hdf5.hpp"
 

@@ -57,7 +57,6 @@ const projection& network::connect(std::string_view pre, std::string_view post, 
   require_building("connect populations");
   const std::string label = fmt::format("projection \"{}\"", c.name);
   check_name("projection", c.name);
-  settle_order_.clear();  // a new projection may change the order
   for (const auto& p : projs_)
     if (p.name() == c.name)
       throw parameter_error(fmt::format("network: a projection named \"{}\" exists already",
@@ -86,7 +85,7 @@ void network::stimulate(std::string_view target, std::unique_ptr<stimulus> s) {
   s->bind(*pops_[i]);
   for (auto& slot : stimuli_)
     if (slot.target == i) {
-      slot = stimulus_slot{i, std::move(s)};
+      slot.source = std::move(s);
       return;
     }
   stimuli_.push_back(stimulus_slot{i, std::move(s)});
@@ -131,20 +130,13 @@ void network::freeze() {
     if (p.plastic()) n += p.rows() * p.cols();
   }
   x_.resize(n);
-  incoming_.assign(pops_.size(), {});
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     pops_[i]->initial_state(x_.segment(pop_offset_[i], pops_[i]->state_size()));
     rates_.emplace_back(vector::Zero(pops_[i]->size()));
     input_.emplace_back(vector::Zero(pops_[i]->size()));
     external_.emplace_back(vector::Zero(pops_[i]->size()));
   }
-  changed_rows_.assign(projs_.size(), {});
-  all_changed_.assign(projs_.size(), 1);
-  dense_dw_.assign(projs_.size(), matrix());
   for (std::size_t k = 0; k < projs_.size(); ++k) {
-    changed_rows_[k].reserve(static_cast<std::size_t>(projs_[k].rows()));
-    if (projs_[k].plastic()) dense_dw_[k].resize(projs_[k].rows(), projs_[k].cols());
-    incoming_[projs_[k].post()].push_back(k);
     if (projs_[k].plastic())
       Eigen::Map<matrix>(x_.data() + proj_offset_[k], projs_[k].rows(), projs_[k].cols()) =
           projs_[k].weights_;
@@ -171,9 +163,12 @@ Eigen::Map<const matrix> network::weights(std::size_t k) const {
 }
 
 Eigen::VectorBlock<vector> network::state_of(std::string_view population) {
-  const std::size_t i = population_index(population);
+  return state_of(population_index(population));
+}
+
+Eigen::VectorBlock<vector> network::state_of(std::size_t i) {
   freeze();
-  return x_.segment(pop_offset_[i], static_cast<Eigen::Index>(pops_[i]->state_size()));
+  return x_.segment(pop_offset_.at(i), static_cast<Eigen::Index>(pops_[i]->state_size()));
 }
 
 Eigen::VectorBlock<vector> network::variable(std::string_view population,
@@ -193,6 +188,25 @@ Eigen::Map<matrix> network::weights(std::string_view name) {
   projection& p = projs_[k];
   double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
   return Eigen::Map<matrix>(data, p.rows(), p.cols());
+}
+
+Eigen::Map<matrix> network::weights(std::size_t k) {
+  state();  // laid out: the structure is fixed
+  projection& p = projs_.at(k);
+  double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
+  return Eigen::Map<matrix>(data, p.rows(), p.cols());
+}
+
+vector_span network::external_input(std::size_t population) {
+  if (!frozen_) throw usage_error("network: the state has not been laid out yet");
+  return external_.at(population);
+}
+
+std::vector<std::size_t> network::incoming(std::size_t population) const {
+  std::vector<std::size_t> in;
+  for (std::size_t k = 0; k < projs_.size(); ++k)
+    if (projs_[k].post() == population) in.push_back(k);
+  return in;
 }
 
 vector network::rates(std::string_view population) {
@@ -244,29 +258,7 @@ void network::set_learning_rate_scale(double scale) {
   learning_rate_scale_ = scale;
 }
 
-void network::quasi_static_step(double factor, bool sparse) {
-  factor *= learning_rate_scale_;
-  for (std::size_t k = 0; k < projs_.size(); ++k) {
-    const projection& p = projs_[k];
-    if (!p.plastic()) continue;
-    Eigen::Map<matrix> W(x_.data() + proj_offset_[k], p.rows(), p.cols());
-    const vector& pre = rates_[p.pre()];
-    const vector& post = rates_[p.post()];
-    // The rows changed here add to those changed before the currents last looked.
-    if (sparse && all_changed_[k] == 0 && changed_rows_[k].empty() &&
-        p.rule()->step_sparse(W, pre, post, factor, changed_rows_[k]))
-      continue;
-    p.rule()->derivative(W, pre, post, dense_dw_[k]);
-    const double* dw = dense_dw_[k].data();
-    for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
-      Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
-      w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
-    });
-    all_changed_[k] = 1;
-  }
-}
-
-void network::check_feedforward() {
+std::vector<std::size_t> network::feedforward_order() const {
   // Kahn's algorithm: a population is settled once every population projecting to it is;
   // ties go to the one added first. What is left over lies on a cycle.
   std::vector<std::size_t> waiting(pops_.size(), 0);
@@ -300,45 +292,7 @@ void network::check_feedforward() {
     for (const auto& p : projs_)
       if (p.pre() == next) --waiting[p.post()];
   }
-  settle_order_ = std::move(order);
-}
-
-void network::settle() {
-  forget_cached_currents();
-  settle_incremental();
-}
-
-void network::forget_cached_currents() {
-  freeze();
-  std::fill(all_changed_.begin(), all_changed_.end(), 1);
-}
-
-void network::settle_incremental() {
-  freeze();
-  if (settle_order_.size() != pops_.size()) check_feedforward();
-  for (std::size_t i : settle_order_) {
-    input_[i] = external_[i];
-    for (std::size_t k : incoming_[i]) {
-      projs_[k].current().add_incremental(weights_in(k, x_), rates_[projs_[k].pre()], input_[i],
-                                          changed_rows_[k], all_changed_[k] != 0);
-      changed_rows_[k].clear();
-      all_changed_[k] = 0;
-    }
-    auto xi = x_.segment(pop_offset_[i], static_cast<Eigen::Index>(pops_[i]->state_size()));
-    pops_[i]->fixed_point(input_[i], xi);
-    pops_[i]->rates(xi, rates_[i]);
-  }
-}
-
-void network::weight_derivative(vector_span dw) const {
-  for (std::size_t k = 0; k < projs_.size(); ++k) {
-    const projection& p = projs_[k];
-    if (!p.plastic()) continue;
-    Eigen::Map<matrix> dwk(dw.data() + (proj_offset_[k] - population_state_size_), p.rows(),
-                           p.cols());
-    p.rule()->derivative(weights_in(k, x_), rates_[p.pre()], rates_[p.post()], dwk);
-    if (learning_rate_scale_ != 1.0) dwk *= learning_rate_scale_;
-  }
+  return order;
 }
 
 void network::check_state(const vector& x, double t) const {
@@ -412,7 +366,6 @@ bool network::constrain(vector& x) const {
     const projection& p = projs_[k];
     if (!p.plastic() || !p.rule()->has_constraint()) continue;
     p.rule()->constrain(Eigen::Map<matrix>(x.data() + proj_offset_[k], p.rows(), p.cols()));
-    if (&x == &x_) all_changed_[k] = 1;
     any = true;
   }
   return any;
@@ -436,9 +389,6 @@ void network::save(checkpoint& c) const {
   c.set("network.structure", describe_structure());
   c.set("network.state", std::vector<double>(x.data(), x.data() + x.size()));
   c.set_number("network.learning_rate_scale", learning_rate_scale_);
-  std::vector<std::int64_t> origins;
-  for (const auto& s : stimuli_) origins.push_back(s.origin);
-  c.set("network.stimulus_origin", std::move(origins));
 }
 
 void network::restore(const checkpoint& c, double t) {
@@ -449,28 +399,13 @@ void network::restore(const checkpoint& c, double t) {
     throw usage_error(fmt::format("network: the checkpoint is of another network ({})",
                                   first_difference(saved, now)));
   const auto& x = c.numbers("network.state");
-  const auto& origins = c.integers("network.stimulus_origin");
   if (static_cast<Eigen::Index>(x.size()) != x_.size())
     throw input_error(fmt::format("network: the checkpoint's state has {} entries, expected {}",
                                   x.size(), x_.size()));
-  if (origins.size() != stimuli_.size())
-    throw usage_error(fmt::format("network: the checkpoint has {} stimuli, this network {}",
-                                  origins.size(), stimuli_.size()));
   const vector restored = Eigen::Map<const vector>(x.data(), x_.size());
   check_state(restored, t);
   set_learning_rate_scale(c.number("network.learning_rate_scale"));
   x_ = restored;
-  for (std::size_t i = 0; i < stimuli_.size(); ++i) {
-    stimuli_[i].origin = origins[i];
-    stimuli_[i].presented = -1;  // present anew
-  }
-  forget_cached_currents();
-}
-
-void network::present(std::size_t slot, step_count k) {
-  auto& s = stimuli_[slot];
-  s.source->pattern(k, external_[s.target]);
-  s.presented = k;
 }
 
 }  // namespace ratesim

@@ -13,6 +13,7 @@ namespace {
 std::string describe(const parameters::value& v) {
   if (const double* d = std::get_if<double>(&v)) return fmt::format("{}", *d);
   if (const std::string* s = std::get_if<std::string>(&v)) return fmt::format("\"{}\"", *s);
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
   return fmt::format("[{}]", fmt::join(std::get<std::vector<double>>(v), ", "));
 }
 
@@ -25,22 +26,32 @@ std::string describe(const parameters::value& v) {
 
 }  // namespace
 
-double parameters::get(std::string_view key, double fallback) const {
+const parameters::value* parameters::find(std::string_view key) const {
   asked_.emplace(key);
   auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
+  if (it == values_.end()) return nullptr;
   used_.insert(it->first);
-  if (const double* v = std::get_if<double>(&it->second)) return *v;
-  wrong_type(key, "a number", it->second);
+  return &it->second;
+}
+
+template <class T>
+T parameters::get_as(std::string_view key, T fallback, std::string_view expected) const {
+  const value* v = find(key);
+  if (!v) return fallback;
+  if (const T* t = std::get_if<T>(v)) return *t;
+  wrong_type(key, expected, *v);
+}
+
+double parameters::get(std::string_view key, double fallback) const {
+  return get_as<double>(key, fallback, "a number");
 }
 
 std::string parameters::get(std::string_view key, const std::string& fallback) const {
-  asked_.emplace(key);
-  auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  used_.insert(it->first);
-  if (const std::string* v = std::get_if<std::string>(&it->second)) return *v;
-  wrong_type(key, "a string", it->second);
+  return get_as<std::string>(key, fallback, "a string");
+}
+
+bool parameters::get_flag(std::string_view key, bool fallback) const {
+  return get_as<bool>(key, fallback, "true or false");
 }
 
 double parameters::get_required(std::string_view key, std::string_view component) const {
@@ -62,13 +73,11 @@ double parameters::get_whole(std::string_view key, double fallback, double low, 
 }
 
 std::vector<double> parameters::get_numbers(std::string_view key) const {
-  asked_.emplace(key);
-  auto it = values_.find(key);
-  if (it == values_.end()) return {};
-  used_.insert(it->first);
-  if (const double* v = std::get_if<double>(&it->second)) return {*v};
-  if (const auto* v = std::get_if<std::vector<double>>(&it->second)) return *v;
-  wrong_type(key, "a number or an array of numbers", it->second);
+  const value* v = find(key);
+  if (!v) return {};
+  if (const double* d = std::get_if<double>(v)) return {*d};
+  if (const auto* a = std::get_if<std::vector<double>>(v)) return *a;
+  wrong_type(key, "a number or an array of numbers", *v);
 }
 
 std::vector<std::string> parameters::unused() const {

@@ -8,16 +8,14 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace ratesim {
 namespace {
 
 class log_weight_current : public synaptic_current {
  public:
-  log_weight_current(Eigen::Index n_post, Eigen::Index n_pre)
-      : log_w_(n_post, n_pre),
-        cached_log_w_(n_post, n_pre),
-        row_(n_pre) {}
+  log_weight_current(Eigen::Index n_post, Eigen::Index n_pre) : log_w_(n_post, n_pre) {}
   std::string_view name() const override { return "log_weight"; }
   bool needs_positive_weights() const override { return true; }
 
@@ -37,26 +35,9 @@ class log_weight_current : public synaptic_current {
     add_product(log_w_, pre, out);
   }
 
-  // ln W is kept between calls; only changed rows are recomputed. With the nearly one-hot
-  // posterior of the quasi-static regime that is a few rows of C per pattern. Every entry
-  // is the same function of its weight (detail::log_floored) whichever rows are
-  // recomputed, so the cache depends on W alone: where a run is split, or resumed, never
-  // changes a bit.
-  void add_incremental(matrix_view W, vector_view pre, vector_span out,
-                       const std::vector<Eigen::Index>& changed, bool all_changed) const override {
-    if (all_changed) {
-      log_all(W, cached_log_w_);
-    } else {
-      for (Eigen::Index c : changed) {
-        row_ = W.row(c).transpose();
-        detail::log_floored(row_.data(), row_.data(), static_cast<std::size_t>(row_.size()), floor);
-        cached_log_w_.row(c) = row_.transpose();
-      }
-    }
-    add_product(cached_log_w_, pre, out);
-  }
+  std::unique_ptr<current_cache> make_cache(Eigen::Index n_post, Eigen::Index n_pre) const override;
 
- private:
+  // (The static helpers are shared with log_weight_cache.)
   // ln max(W, floor) of every weight, into `out` (W's shape).
   static void log_all(matrix_view W, matrix& out) {
     if (W.outerStride() == W.rows()) {
@@ -80,9 +61,54 @@ class log_weight_current : public synaptic_current {
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();
-  mutable matrix log_w_;         // ln W, scratch of add()
-  mutable matrix cached_log_w_;  // ln W of add_incremental()
-  mutable vector row_;           // one row, gathered for add_incremental()
+
+ private:
+  mutable matrix log_w_;  // ln W, scratch of add()
+};
+
+// ln W kept between evaluations; only changed rows are recomputed. With the nearly one-hot
+// posterior of the quasi-static regime that is a few rows of C per pattern. Every entry is
+// the same function of its weight (detail::log_floored) whichever rows are recomputed, so
+// the cache depends on W alone: where a run is split, or resumed, never changes a bit.
+class log_weight_cache : public current_cache {
+ public:
+  log_weight_cache(Eigen::Index n_post, Eigen::Index n_pre) : log_w_(n_post, n_pre), row_(n_pre) {}
+  void refresh(matrix_view W, const std::vector<Eigen::Index>& rows, bool all) override {
+    if (all) {
+      log_weight_current::log_all(W, log_w_);
+      return;
+    }
+    for (Eigen::Index c : rows) {
+      row_ = W.row(c).transpose();
+      detail::log_floored(row_.data(), row_.data(), static_cast<std::size_t>(row_.size()),
+                          log_weight_current::floor);
+      log_w_.row(c) = row_.transpose();
+    }
+  }
+  void add(vector_view pre, vector_span out) const override {
+    log_weight_current::add_product(log_w_, pre, out);
+  }
+
+ private:
+  matrix log_w_;  // ln max(W, floor)
+  vector row_;    // one row, gathered (rows of a column-major W are strided)
+};
+
+std::unique_ptr<current_cache> log_weight_current::make_cache(Eigen::Index n_post,
+                                                              Eigen::Index n_pre) const {
+  return std::make_unique<log_weight_cache>(n_post, n_pre);
+}
+
+// The default: nothing kept, add() at the W of the last refresh.
+class uncached : public current_cache {
+ public:
+  explicit uncached(const synaptic_current& current) : current_(current) {}
+  void refresh(matrix_view W, const std::vector<Eigen::Index>&, bool) override { W_.emplace(W); }
+  void add(vector_view pre, vector_span out) const override { current_.add(*W_, pre, out); }
+
+ private:
+  const synaptic_current& current_;
+  std::optional<matrix_view> W_;
 };
 
 class linear_current : public synaptic_current {
@@ -98,6 +124,10 @@ class linear_current : public synaptic_current {
 };
 
 }  // namespace
+
+std::unique_ptr<current_cache> synaptic_current::make_cache(Eigen::Index, Eigen::Index) const {
+  return std::make_unique<uncached>(*this);
+}
 
 registry<current_factory>& synaptic_currents() {
   static registry<current_factory> table = [] {

@@ -71,6 +71,7 @@ class network {
   Eigen::Map<const matrix> weights(std::size_t projection) const;
   // A population's slice of the state.
   Eigen::VectorBlock<vector> state_of(std::string_view population);
+  Eigen::VectorBlock<vector> state_of(std::size_t population);
   // One named state variable of a population, e.g. ("input", "h").
   Eigen::VectorBlock<vector> variable(std::string_view population, std::string_view name);
   // A projection's weights: a view into the state for plastic ones, read-only otherwise.
@@ -91,27 +92,19 @@ class network {
   const vector& last_rates(std::size_t population) const { return rates_[population]; }
   const vector& last_input(std::size_t population) const { return input_[population]; }
 
-  // Puts every population at its fixed point for the current external input, each after
-  // every population that projects to it (needs a network without loops; see
-  // check_feedforward()), and leaves their rates ready for weight_derivative().
-  void settle();
-  // The quasi-static regime's settle(): currents may reuse work for weight rows that no
-  // step has changed since the last call (the regime calls forget_cached_currents() at the
-  // start of every run, so changes made between runs are seen).
-  void settle_incremental();
-  void forget_cached_currents();
-  // The quasi-static weight step W += factor · dW/dt (times the learning-rate scale) at
-  // the rates of the last settle, for every plastic projection: exactly, skipping rows
-  // that keep every bit where the rule knows how (plasticity_rule::step_sparse), dense
-  // otherwise. No allocation.
-  // `sparse = false` forces the dense path (to compare the two).
-  void quasi_static_step(double factor, bool sparse = true);
-  // Throws unless the projections form no loop; fixes the order in which settle() visits
-  // the populations (each after every population that projects to it).
-  void check_feedforward();
-  // dW/dt of every plastic weight at the current state and the rates of the last
-  // settle(); `dw` has weight_count() entries.
-  void weight_derivative(vector_span dw) const;
+  // The populations in an order in which each comes after every population that projects
+  // to it (ties: the one added first), for regimes that settle populations to their fixed
+  // points. A usage_error naming the projections of a loop if there is one.
+  std::vector<std::size_t> feedforward_order() const;
+  // The projections into population i (indices into projections()), in the order added.
+  std::vector<std::size_t> incoming(std::size_t population) const;
+  // Weights of projection k in the state (plastic) or in the projection (static), writable;
+  // the state must be laid out.
+  Eigen::Map<matrix> weights(std::size_t projection);
+  // The external input of population i: what its stimulus presents (zero without one).
+  // The simulation writes the stimulus's pattern here; the state must be laid out.
+  vector_span external_input(std::size_t population);
+
   // Throws a numerical_error if x holds a NaN or an infinity, or a weight <= 0 that a
   // current takes the logarithm of, naming the population and variable (or projection
   // and weight) and unit, and the time t [ms]. One parallel sweep that reads each entry
@@ -122,7 +115,8 @@ class network {
   // currents require (they may have been written since they were connected).
   void check_before_run(double t) const;
 
-  // Applies every rule's explicit constraint to the weights in x; false if no rule has one.
+  // Applies every rule's explicit constraint to the weights in x; false if no rule has one
+  // (then x is untouched).
   bool constrain(vector& x) const;
 
   // A factor on every dW/dt (1 by default): a learning-rate schedule sets it between
@@ -133,28 +127,25 @@ class network {
   // ---- Checkpoints ------------------------------------------------------------------
 
   // Adds to `c` what of the rest of a run the network holds: "network.state" (the whole
-  // state vector), "network.learning_rate_scale", "network.stimulus_origin" (the step at
-  // which each stimulus began) and "network.structure" (populations and projections, to
-  // check a restore against).
+  // state vector), "network.learning_rate_scale" and "network.structure" (populations and
+  // projections, to check a restore against).
   void save(checkpoint& c) const;
   // Takes that back into a network of the same structure (else a usage_error that names
-  // the first difference); the stimuli present their patterns anew at the next run. A
-  // NaN or infinity in the state is a numerical_error at time t [ms] (for the message).
+  // the first difference). A NaN or infinity in the state is a numerical_error at time
+  // t [ms] (for the message).
   void restore(const checkpoint& c, double t);
   // The populations and projections, one line each, as saved in "network.structure".
   std::string describe_structure() const;
 
   // ---- Stimuli ----------------------------------------------------------------------
 
+  // Which population each stimulus drives, in the order first stimulated; a simulation
+  // presents their patterns on its clock.
   struct stimulus_slot {
     std::size_t target;
     std::unique_ptr<stimulus> source;
-    step_count origin = -1;      // step at which presentation 0 began; -1: not yet run
-    step_count presented = -1;   // presentation index now in the external input
   };
-  std::vector<stimulus_slot>& stimuli() { return stimuli_; }
-  // Writes presentation k of stimulus slot i into its target's external input.
-  void present(std::size_t slot, step_count k);
+  const std::vector<stimulus_slot>& stimuli() const { return stimuli_; }
 
  private:
   Eigen::Map<const matrix> weights_in(std::size_t k, const vector& x) const;
@@ -175,14 +166,6 @@ class network {
   Eigen::Index population_state_size_ = 0;
   // Ranges [begin, end) of x holding weights that must stay > 0 (log-weight currents).
   std::vector<std::pair<Eigen::Index, Eigen::Index>> positive_;
-  std::vector<std::vector<std::size_t>> incoming_;  // projections into each population
-  std::vector<std::size_t> settle_order_;  // set by check_feedforward()
-
-  // Per projection: rows whose weights changed since the currents last saw them.
-  std::vector<std::vector<Eigen::Index>> changed_rows_;
-  mutable std::vector<char> all_changed_;  // mutable: constrain() is const
-  std::vector<matrix> dense_dw_;  // per plastic projection without a sparse path
-
   // Scratch buffers, sized once (mutable: the ODE right-hand side is const).
   double learning_rate_scale_ = 1.0;
   mutable std::vector<vector> rates_;

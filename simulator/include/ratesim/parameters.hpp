@@ -1,6 +1,6 @@
 #pragma once
 // Named parameters for components created by name (from a registry, a config file or
-// Python): numbers, strings and arrays of numbers. Each component takes the values it knows; any key left
+// Python): numbers, strings, arrays of numbers and flags (true/false). Each component takes the values it knows; any key left
 // over is a misspelling and an error, never silently ignored.
 
 #include <initializer_list>
@@ -16,7 +16,7 @@ namespace ratesim {
 
 class parameters {
  public:
-  using value = std::variant<double, std::string, std::vector<double>>;
+  using value = std::variant<double, std::string, std::vector<double>, bool>;
 
   parameters() = default;
   parameters(std::initializer_list<std::pair<const std::string, value>> values)
@@ -34,6 +34,9 @@ class parameters {
     return get(key, std::string(fallback));
   }
 
+  // The flag (true or false) under `key`, or `fallback` when it is absent.
+  bool get_flag(std::string_view key, bool fallback) const;
+
   // The number under `key`; absent is a parameter_error naming `component` and the key.
   double get_required(std::string_view key, std::string_view component) const;
   // A whole number in [low, high] under `key` (or `fallback`), else a parameter_error
@@ -50,6 +53,11 @@ class parameters {
   void require_all_used(std::string_view component) const;
 
  private:
+  // The value under `key` (marked as asked for and used), or nullptr.
+  const value* find(std::string_view key) const;
+  template <class T>
+  T get_as(std::string_view key, T fallback, std::string_view expected) const;
+
   std::map<std::string, value, std::less<>> values_;
   mutable std::set<std::string, std::less<>> used_;
   mutable std::set<std::string, std::less<>> asked_;  // every key a get asked for

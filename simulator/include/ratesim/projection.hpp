@@ -29,15 +29,24 @@ class synaptic_current {
   virtual bool needs_positive_weights() const { return false; }
   // out += I(W, pre). Called in the step loop: must not allocate.
   virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
-  // The same result as add(), for the quasi-static regime: W differs from the W of the
-  // previous add_incremental() call only in the rows listed in `changed` (in every row
-  // when `all_changed`), so work done for the other rows may be kept.
-  virtual void add_incremental(matrix_view W, vector_view pre, vector_span out,
-                               const std::vector<Eigen::Index>& changed, bool all_changed) const {
-    (void)changed;
-    (void)all_changed;
-    add(W, pre, out);
-  }
+  // A cache of what add() computes from W alone (ln W for a log-weight current), for a
+  // regime that evaluates the current many times while few rows of W change between
+  // evaluations (the quasi-static regime). The default keeps nothing and calls add().
+  virtual std::unique_ptr<class current_cache> make_cache(Eigen::Index n_post,
+                                                          Eigen::Index n_pre) const;
+};
+
+// What a synaptic current keeps between evaluations at slowly changing weights. The one who
+// changes W says which rows changed; the cache then gives the same input current as
+// synaptic_current::add at the new W, bit for bit, recomputing only those rows.
+class current_cache {
+ public:
+  virtual ~current_cache() = default;
+  // W (the same memory at every call) changed in the listed rows since the last refresh,
+  // or in every row when `all` (always so at the first call).
+  virtual void refresh(matrix_view W, const std::vector<Eigen::Index>& rows, bool all) = 0;
+  // out += I(W, pre) at the W of the last refresh. Must not allocate.
+  virtual void add(vector_view pre, vector_span out) const = 0;
 };
 
 // Creates a current for a projection of the given shape (so it can size its buffers once).

@@ -3,7 +3,7 @@
 
 #include <ratesim/error.hpp>
 #include <ratesim/parallel.hpp>
-#include <ratesim/simulation.hpp>
+#include <ratesim/regimes/ode.hpp>
 
 #include <boost/numeric/odeint.hpp>
 #include <boost/numeric/odeint/external/eigen/eigen.hpp>

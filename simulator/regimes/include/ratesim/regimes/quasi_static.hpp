@@ -1,0 +1,66 @@
+#pragma once
+// The quasi-static regime: fast populations at their fixed points, one weight step
+// ΔW = T · dW/dt (ε = T/τ) per pattern of duration T, optionally summed over mini-batches
+// computed with the same weights. Registered in regimes() as "quasi_static"
+// (simulator/regimes/src/regimes.cpp).
+//
+// The regime owns its machinery: settling in feedforward order, the currents' caches (ln W
+// of a log-weight current) with the rows each weight step changed, the exact sparse step
+// and the mini-batch.
+
+#include <ratesim/simulation.hpp>
+
+#include <memory>
+
+namespace ratesim {
+
+struct quasi_static_options {
+  double dt = 1.0;             // clock resolution [ms]; the stimulus duration T is a multiple
+  std::size_t batch_size = 1;  // presentations whose weight steps are summed before applying
+  // Skip weight rows whose update provably rounds away (rules with step_sparse); the
+  // weights are bit-identical to the dense update's either way.
+  bool exact_sparse = true;
+};
+
+class settling;  // simulator/regimes/src/settling.hpp
+
+class quasi_static_simulation : public simulation {
+ public:
+  explicit quasi_static_simulation(network& net, quasi_static_options options = {});
+  ~quasi_static_simulation() override;
+  // n must be a whole number of presentations.
+  void run_steps(step_count n) override;
+  void run_presentations(step_count n);
+  // Presentations done so far.
+  step_count presentations() const { return presentations_; }
+  const quasi_static_options& options() const { return options_; }
+
+ private:
+  void save_regime(checkpoint& c) const override;
+  void restore_regime(const checkpoint& c) override;
+  // Steps of one presentation T; all stimuli must agree.
+  step_count period() const;
+  // Refuses a weight step that a rule says would overshoot weights below 0 under a
+  // log-weight current (plasticity_rule::largest_positive_step).
+  void check_step_size() const;
+  // W += factor · dW/dt at the settled rates, for every plastic projection: exactly,
+  // skipping rows that keep every bit where the rule knows how (step_sparse), dense
+  // otherwise; the caches learn which rows changed. No allocation.
+  void step(double factor);
+  // dW/dt of every plastic weight at the settled rates into dw_ (learning rate included).
+  void weight_derivative();
+  // Applies the pending mini-batch.
+  void apply_batch();
+  // After the weights changed wholesale (a constraint, a mini-batch).
+  void weights_changed();
+
+  quasi_static_options options_;
+  std::unique_ptr<settling> settling_;
+  std::vector<matrix> dense_dw_;  // per plastic projection, for the dense step
+  step_count presentations_ = 0;
+  std::size_t pending_ = 0;  // presentations accumulated into batch_ but not yet applied
+  vector dw_;                // dW/dt of one presentation, sized once
+  vector batch_;             // summed ΔW of the pending presentations
+};
+
+}  // namespace ratesim

@@ -1,0 +1,184 @@
+#include <ratesim/clock.hpp>
+#include <ratesim/error.hpp>
+#include <ratesim/parallel.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
+
+#include "settling.hpp"
+
+#include <fmt/format.h>
+
+namespace ratesim {
+
+quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_options options)
+    : simulation(net, options.dt, "quasi_static_simulation"), options_(options) {
+  if (options_.batch_size == 0) throw_parameter_error(label_, "batch_size", ">= 1", 0);
+  settling_ = std::make_unique<settling>(net_);  // refuses a network with a loop
+  period();  // validates the stimuli now rather than at the first run
+  check_step_size();
+  for (const auto& p : net_.projections())
+    dense_dw_.push_back(p.plastic() ? matrix(p.rows(), p.cols()) : matrix());
+  dw_ = vector::Zero(net_.weight_count());
+  batch_ = vector::Zero(net_.weight_count());
+}
+
+quasi_static_simulation::~quasi_static_simulation() = default;
+
+void quasi_static_simulation::weights_changed() { settling_->mark_all_changed(); }
+
+void quasi_static_simulation::step(double factor) {
+  factor *= net_.learning_rate_scale();
+  const auto& projections = net_.projections();
+  for (std::size_t k = 0; k < projections.size(); ++k) {
+    const projection& p = projections[k];
+    if (!p.plastic()) continue;
+    auto W = net_.weights(k);
+    const vector& pre = settling_->rates(p.pre());
+    const vector& post = settling_->rates(p.post());
+    // The sparse path lists the rows it changes for the cache; it needs a cache that has
+    // seen every earlier change (settle() refreshed it).
+    auto& changed = settling_->changed_rows(k);
+    if (options_.exact_sparse && !settling_->stale(k) && changed.empty() &&
+        p.rule()->step_sparse(W, pre, post, factor, changed))
+      continue;
+    p.rule()->derivative(W, pre, post, dense_dw_[k]);
+    const double* dw = dense_dw_[k].data();
+    for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
+      Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
+      w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
+    });
+    settling_->mark_changed(k);
+  }
+}
+
+void quasi_static_simulation::weight_derivative() {
+  const auto& projections = net_.projections();
+  Eigen::Index at = 0;
+  for (std::size_t k = 0; k < projections.size(); ++k) {
+    const projection& p = projections[k];
+    if (!p.plastic()) continue;
+    Eigen::Map<matrix> dwk(dw_.data() + at, p.rows(), p.cols());
+    p.rule()->derivative(net_.weights(k), settling_->rates(p.pre()), settling_->rates(p.post()),
+                         dwk);
+    if (net_.learning_rate_scale() != 1.0) dwk *= net_.learning_rate_scale();
+    at += p.rows() * p.cols();
+  }
+}
+
+step_count quasi_static_simulation::period() const {
+  const auto& slots = net_.stimuli();
+  if (slots.empty())
+    throw usage_error(fmt::format("{}: needs a stimulus that presents patterns", label_));
+  step_count common = never;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const step_count n = presentation_steps(i);
+    if (n == never) continue;  // a constant input fits any period
+    if (common != never && n != common)
+      throw parameter_error(fmt::format(
+          "{}: all stimuli must present patterns for the same duration, got {} and {} ms",
+          label_, static_cast<double>(common) * dt_, static_cast<double>(n) * dt_));
+    common = n;
+  }
+  if (common == never)
+    throw usage_error(fmt::format(
+        "{}: needs a stimulus with a finite presentation duration T (ε = T/τ)", label_));
+  return common;
+}
+
+void quasi_static_simulation::check_step_size() const {
+  const double duration = static_cast<double>(period()) * dt_;  // T [ms]
+  const double step = duration * static_cast<double>(options_.batch_size) * net_.learning_rate_scale();
+  for (const auto& p : net_.projections())
+    if (p.plastic() && p.current().needs_positive_weights() &&
+        step > p.rule()->largest_positive_step())
+      throw parameter_error(
+          fmt::format("{}: {}: a weight step of T · batch_size = {} ms (times the learning-rate "
+                      "scale) exceeds what rule \"{}\" allows, {} ms (ε = T/τ must be <= 1): "
+                      "weights would overshoot below 0 under its {} current",
+                      label_, p.label(), step, p.rule()->name(), p.rule()->largest_positive_step(),
+                      p.current().name()),
+          {p.label(), "tau", fmt::format("{}", p.rule()->largest_positive_step())});
+}
+
+void quasi_static_simulation::run_steps(step_count n) {
+  const step_count T = period();
+  if (n < 0 || n % T != 0)
+    throw parameter_error(fmt::format("{}: {} steps is not a whole number of presentations of "
+                                      "{} steps",
+                                      label_, n, T));
+  run_presentations(n / T);
+}
+
+void quasi_static_simulation::run_presentations(step_count n) {
+  const step_count T = period();
+  if (n < 0 || n > (max_steps - steps_) / T)
+    throw_parameter_error(label_, "presentations", fmt::format(">= 0 and <= {}", (max_steps - steps_) / T), n);
+  const double duration = static_cast<double>(T) * dt_;  // T [ms]
+  vector& x = net_.state();
+  weights_changed();  // the weights may have been changed since the last run
+  net_.check_before_run(time());
+  check_step_size();
+  paused_ = false;
+  observe(steps_);
+  for (step_count i = 0; i < n && !pause_due(); ++i) {
+    update_inputs(T);
+    settling_->settle();
+    if (options_.batch_size == 1) {
+      step(duration);
+      if (net_.constrain(x)) weights_changed();
+    } else {
+      weight_derivative();
+      batch_ += duration * dw_;
+      if (++pending_ == options_.batch_size) apply_batch();
+    }
+    steps_ += T;
+    try {
+      net_.check_state(x, time());
+    } catch (const numerical_error&) {
+      finish_run();
+      throw;
+    }
+    ++presentations_;
+    // Observers due during the presentation see its end state (the weights then wait
+    // for the rest of a mini-batch).
+    observe(steps_ - T + 1);
+  }
+  if (!paused()) apply_batch();  // a run ends with every weight step applied
+  finish_run();
+}
+
+void quasi_static_simulation::save_regime(checkpoint& c) const {
+  c.set_integer("quasi_static.presentations", presentations_);
+  c.set_integer("quasi_static.batch_size", static_cast<std::int64_t>(options_.batch_size));
+  c.set_integer("quasi_static.pending", static_cast<std::int64_t>(pending_));
+  c.set("quasi_static.batch", std::vector<double>(batch_.data(), batch_.data() + batch_.size()));
+}
+
+void quasi_static_simulation::restore_regime(const checkpoint& c) {
+  const auto batch_size = c.integer("quasi_static.batch_size");
+  const auto pending = c.integer("quasi_static.pending");
+  const auto& batch = c.numbers("quasi_static.batch");
+  if (batch_size != static_cast<std::int64_t>(options_.batch_size))
+    throw usage_error(fmt::format("{}: the checkpoint has batch_size {}, this simulation {}",
+                                  label_, batch_size, options_.batch_size));
+  if (pending < 0 || pending >= batch_size || static_cast<Eigen::Index>(batch.size()) != batch_.size())
+    throw input_error(fmt::format("{}: the checkpoint's mini-batch is damaged ({} pending, {} "
+                                  "values for {} weights)",
+                                  label_, pending, batch.size(), batch_.size()));
+  presentations_ = c.integer("quasi_static.presentations");
+  if (presentations_ < 0)
+    throw input_error(fmt::format("{}: the checkpoint has {} presentations", label_, presentations_));
+  pending_ = static_cast<std::size_t>(pending);
+  batch_ = Eigen::Map<const vector>(batch.data(), batch_.size());
+}
+
+void quasi_static_simulation::apply_batch() {
+  if (pending_ == 0) return;
+  vector& x = net_.state();
+  x.tail(net_.weight_count()) += batch_;
+  batch_.setZero();
+  pending_ = 0;
+  weights_changed();
+  net_.constrain(x);
+}
+
+}  // namespace ratesim

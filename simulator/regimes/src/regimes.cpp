@@ -1,0 +1,44 @@
+// The built-in regimes by name: one factory each, from named parameters. A new regime is a
+// class derived from `simulation` in a file of its own and one line here (or, from a
+// plug-in, one regimes().add call).
+
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
+
+namespace ratesim {
+namespace {
+
+// "ode": dt, stepper, abs_tol, rel_tol, and settle (start from the fixed point of the
+// first input; needs a feedforward network).
+std::unique_ptr<simulation> ode(network& net, const parameters& values) {
+  ode_options o;
+  o.stepper = values.get("stepper", o.stepper);
+  o.dt = values.get("dt", o.dt);
+  o.abs_tol = values.get("abs_tol", o.abs_tol);
+  o.rel_tol = values.get("rel_tol", o.rel_tol);
+  const bool settle = values.get_flag("settle", true);
+  values.require_all_used("regime \"ode\"");
+  auto sim = std::make_unique<ode_simulation>(net, o);
+  if (settle) sim->settle();
+  return sim;
+}
+
+// "quasi_static": dt, batch_size, exact_sparse.
+std::unique_ptr<simulation> quasi_static(network& net, const parameters& values) {
+  quasi_static_options o;
+  o.dt = values.get("dt", o.dt);
+  o.batch_size = static_cast<std::size_t>(
+      values.get_whole("batch_size", 1, 1, 1e9, "regime \"quasi_static\""));
+  o.exact_sparse = values.get_flag("exact_sparse", o.exact_sparse);
+  values.require_all_used("regime \"quasi_static\"");
+  return std::make_unique<quasi_static_simulation>(net, o);
+}
+
+}  // namespace
+
+registry<regime_factory>& regimes() {
+  static registry<regime_factory> table("regime", {{"ode", &ode}, {"quasi_static", &quasi_static}});
+  return table;
+}
+
+}  // namespace ratesim

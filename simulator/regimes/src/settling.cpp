@@ -1,0 +1,41 @@
+#include "settling.hpp"
+
+namespace ratesim {
+
+settling::settling(network& net) : net_(net), order_(net.feedforward_order()) {
+  net_.state();
+  const auto& projections = net_.projections();
+  for (std::size_t i = 0; i < net_.population_count(); ++i) {
+    incoming_.push_back(net_.incoming(i));
+    const auto n = static_cast<Eigen::Index>(net_.get_population(i).size());
+    rates_.emplace_back(vector::Zero(n));
+    input_.emplace_back(vector::Zero(n));
+  }
+  for (const auto& p : projections) {
+    caches_.push_back(p.current().make_cache(p.rows(), p.cols()));
+    changed_.emplace_back().reserve(static_cast<std::size_t>(p.rows()));
+  }
+  all_changed_.assign(projections.size(), 1);
+}
+
+void settling::mark_all_changed() { std::fill(all_changed_.begin(), all_changed_.end(), 1); }
+
+void settling::settle() {
+  const auto& projections = net_.projections();
+  for (std::size_t i : order_) {
+    input_[i] = net_.external_input(i);
+    for (std::size_t k : incoming_[i]) {
+      if (all_changed_[k] != 0 || !changed_[k].empty())
+        caches_[k]->refresh(net_.weights(k), changed_[k], all_changed_[k] != 0);
+      changed_[k].clear();
+      all_changed_[k] = 0;
+      caches_[k]->add(rates_[projections[k].pre()], input_[i]);
+    }
+    const population& pop = net_.get_population(i);
+    auto x = net_.state_of(i);
+    pop.fixed_point(input_[i], x);
+    pop.rates(x, rates_[i]);
+  }
+}
+
+}  // namespace ratesim
