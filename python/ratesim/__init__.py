@@ -49,12 +49,18 @@ _ENGINE = [
     "Simulation",
     "UnknownNameError",
     "UsageError",
+    "initial_weights",
     "load_plugin",
     "population_models",
     "read_images",
     "read_labels",
+    "record_kinds",
+    "regimes",
     "rules",
     "run_experiment",
+    "simulation",
+    "stimulus_sources",
+    "weight_initializers",
 ]
 
 try:

@@ -10,6 +10,7 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
+#include <ratesim/projection.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
@@ -25,6 +26,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <random>
 
 #include "interrupt.hpp"
 
@@ -443,6 +445,20 @@ PYBIND11_MODULE(_core, m) {
           "Presents the rows of `patterns` (N, D) to population `target` one after the "
           "other, each for `duration` ms, in order or shuffled anew every epoch from `seed`.")
       .def(
+          "stimulate",
+          [](network& net, const std::string& target, const std::string& source,
+             std::uint64_t rng, py::kwargs kw) {
+            const parameters values = to_parameters(kw);
+            std::mt19937_64 generator(rng);
+            net.stimulate(target, stimulus_sources().get(source)(
+                                      {net.get_population(target), generator}, values));
+          },
+          py::arg("target"), py::arg("source"), py::kw_only(), py::arg("rng") = 1,
+          "Drives population `target` with a registered stimulus source "
+          "(ratesim.stimulus_sources(): 'file', 'bars', 'constant' or a plug-in's) and its "
+          "named parameters, as [stimulus.TARGET] in an experiment file; `rng` seeds the "
+          "generator of made-up data (the file's top-level seed).")
+      .def(
           "stimulate_constant",
           [](network& net, const std::string& target,
              const py::array_t<double, py::array::forcecast>& value) {
@@ -656,6 +672,20 @@ PYBIND11_MODULE(_core, m) {
            py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
            py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
            "Records sum_d W_cd for every postsynaptic unit c (the metric weight_sum_<projection>).")
+      .def(
+          "record_kind",
+          [](recorder& r, const network& net, const std::string& what, double every,
+             step_count every_steps, double start, double stop, py::kwargs kw) {
+            const parameters values = to_parameters(kw);
+            record_kinds().get(what)({r, net, make_schedule(every, every_steps, start, stop)},
+                                     values);
+            r.recorded.push_back(what);
+          },
+          py::arg("network"), py::arg("what"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
+          py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
+          "Records a registered record kind (ratesim.record_kinds(): 'variable', 'weights', "
+          "'weight_sums' or a plug-in's) of `network` with its named parameters on a "
+          "schedule, as a [[record]] table with what = ... in an experiment file.")
       .def("flush", &hdf5_recorder::flush, "Writes what is buffered to the file.")
       .def(
           "close", [](recorder& r) { r.flush(); },
@@ -672,6 +702,53 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "population_models", [] { return population_models().names(); },
       "The names of the registered population models (for add_population).");
+  m.def(
+      "regimes", [] { return regimes().names(); },
+      "The names of the registered regimes (for ratesim.simulation).");
+  m.def(
+      "stimulus_sources", [] { return stimulus_sources().names(); },
+      "The names of the registered stimulus sources (for Network.stimulate).");
+  m.def(
+      "weight_initializers", [] { return weight_initializers().names(); },
+      "The names of the registered weight initialisers (for ratesim.initial_weights).");
+  m.def(
+      "record_kinds", [] { return record_kinds().names(); },
+      "The names of the registered record kinds (for Recorder.record_kind).");
+  m.def(
+      "simulation",
+      [](network& net, const std::string& regime, py::kwargs kw) {
+        const parameters values = to_parameters(kw);
+        return regimes().get(regime)(net, values);
+      },
+      py::arg("network"), py::arg("regime"), py::keep_alive<0, 1>(),
+      "A simulation of `network` in a registered regime (ratesim.regimes(): 'ode', "
+      "'quasi_static' or a plug-in's) with its named parameters, as [run] in an experiment "
+      "file, e.g. simulation(net, 'ode', stepper='euler', dt=0.1, settle=False). The "
+      "network's structure is fixed from now on.");
+  m.def(
+      "initial_weights",
+      [](network& net, const std::string& pre, const std::string& post, const std::string& init,
+         std::uint64_t rng, py::kwargs kw) {
+        const parameters values = to_parameters(kw);
+        std::mt19937_64 generator(rng);
+        const std::size_t from = net.population_index(pre);
+        const matrix* patterns = nullptr;
+        for (const auto& slot : net.stimuli())
+          if (slot.target == from) patterns = slot.source->patterns();
+        const matrix W = weight_initializers().get(init)(
+            {net, net.get_population(from), net.get_population(post), patterns, generator},
+            values);
+        py::array_t<double> out({W.rows(), W.cols()});
+        for (Eigen::Index i = 0; i < W.rows(); ++i)
+          for (Eigen::Index j = 0; j < W.cols(); ++j) out.mutable_at(i, j) = W(i, j);
+        return out;
+      },
+      py::arg("network"), py::arg("pre"), py::arg("post"), py::arg("init"), py::kw_only(),
+      py::arg("rng") = 1,
+      "Initial weights (n_post, n_pre) for a projection from `pre` to `post` made by a "
+      "registered initialiser (ratesim.weight_initializers(): 'uniform', 'constant', "
+      "'data_mean' or a plug-in's) with its named parameters, as `weights = {init = ...}` "
+      "in an experiment file; pass them to Network.connect. `rng` seeds the generator.");
   m.def(
       "run_experiment",
       [](const std::string& path, const std::vector<std::string>& overrides,

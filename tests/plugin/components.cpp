@@ -1,10 +1,13 @@
-// A plug-in that adds a stimulus source, a weight initialiser and a record kind, each used
-// by components.toml through `ratesim run --plugin` (tests/plugin/run.cmake).
+// A plug-in that adds one component of each open kind: a stimulus source, a weight
+// initialiser, a record kind (used by components.toml), a population model and a regime
+// (used by regime.toml), each from `ratesim run --plugin` and from Python
+// (tests/plugin/run.cmake). Nothing in it is known to the engine.
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/population.hpp>
 #include <ratesim/projection.hpp>
+#include <ratesim/simulation.hpp>
 #include <ratesim/stimulus.hpp>
 #include <ratesim/version.hpp>
 
@@ -48,6 +51,73 @@ void rate_sum(const record_context& context, const parameters& values) {
       context.when);
 }
 
+// "rectified": τ du/dt = −u + I, rate max(u, 0); its fixed point is u = I.
+class rectified : public population {
+ public:
+  rectified(std::string name, std::size_t size, double tau)
+      : population("rectified", std::move(name), size), tau_(tau) {
+    require_positive(label(), "tau", tau_);
+  }
+  std::vector<state_variable> state_variables() const override {
+    return {{"u", 0, size(), "1"}};
+  }
+  void initial_state(vector_span x) const override { x.setZero(); }
+  void rates(vector_view x, vector_span r) const override { r = x.cwiseMax(0.0); }
+  void derivative(vector_view x, vector_view input, vector_span dxdt) const override {
+    dxdt = (input - x) / tau_;
+  }
+  void fixed_point(vector_view input, vector_span x) const override { x = input; }
+
+ private:
+  double tau_;
+};
+
+std::unique_ptr<population> make_rectified(std::string name, const parameters& values) {
+  const std::size_t size = size_parameter(values, "rectified");
+  const double tau = values.get("tau", 1.0);
+  values.require_all_used("rectified");
+  return std::make_unique<rectified>(std::move(name), size, tau);
+}
+
+// "forward_euler": x ← x + dt · f(x) every clock step, then the rules' constraints; the
+// ODE regime's euler stepper written against the public interface of `simulation`, so its
+// traces must equal regime "ode" with stepper "euler" bit for bit.
+class forward_euler : public simulation {
+ public:
+  forward_euler(network& net, double dt)
+      : simulation(net, dt, "forward_euler"), dxdt_(vector::Zero(net.state().size())) {}
+
+  void run_steps(step_count n) override {
+    vector& x = net_.state();
+    net_.check_before_run(time());
+    paused_ = false;
+    update_inputs(0);
+    observe(steps_);
+    const step_count end = steps_ + n;
+    while (steps_ < end && !pause_due()) {
+      update_inputs(1);
+      net_(x, dxdt_, time());
+      x += dt_ * dxdt_;
+      net_.constrain(x);
+      ++steps_;
+      net_.check_state(x, time());
+      observe(steps_);
+    }
+    finish_run();
+  }
+
+ private:
+  void save_regime(checkpoint&) const override {}  // nothing but the network's state
+  void restore_regime(const checkpoint&) override {}
+  vector dxdt_;
+};
+
+std::unique_ptr<simulation> make_forward_euler(network& net, const parameters& values) {
+  const double dt = values.get("dt", 0.1);
+  values.require_all_used("regime \"forward_euler\"");
+  return std::make_unique<forward_euler>(net, dt);
+}
+
 }  // namespace
 
 extern "C" const ratesim::plugin_info* ratesim_plugin() {
@@ -56,6 +126,8 @@ extern "C" const ratesim::plugin_info* ratesim_plugin() {
         ratesim::stimulus_sources().add("ramp", &ramp);
         ratesim::weight_initializers().add("eye", &eye);
         ratesim::record_kinds().add("rate_sum", &rate_sum);
+        ratesim::population_models().add("rectified", &make_rectified);
+        ratesim::regimes().add("forward_euler", &make_forward_euler);
       }};
   return &info;
 }

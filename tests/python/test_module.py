@@ -268,6 +268,61 @@ class Module(unittest.TestCase):
             self.assertLess(worst, 0.10)
 
 
+class Registries(unittest.TestCase):
+    """Every kind of component an experiment file names by name, from Python by the same
+    names (plug-ins add to the same tables: tests/plugin/run.cmake)."""
+
+    def test_the_tables_list_the_builtins(self):
+        self.assertEqual(ratesim.regimes(), ["ode", "quasi_static"])
+        self.assertEqual(ratesim.stimulus_sources(), ["bars", "constant", "file"])
+        self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
+        self.assertEqual(ratesim.record_kinds(), ["variable", "weight_sums", "weights"])
+
+    def test_a_regime_by_name_is_the_regime_class(self):
+        def run(make):
+            net, _, _ = circuit(tau=50.0)
+            sim = make(net)
+            sim.run(20.0)
+            return sim, net.weights("ff").copy()
+
+        by_name, W1 = run(lambda net: ratesim.simulation(net, "quasi_static", dt=0.5, batch_size=2))
+        by_class, W2 = run(lambda net: ratesim.QuasiStaticSimulation(net, dt=0.5, batch_size=2))
+        self.assertIsInstance(by_name, ratesim.QuasiStaticSimulation)
+        self.assertEqual(by_name.presentations, 20)  # T = 1 ms
+        np.testing.assert_array_equal(W1, W2)
+        ode = ratesim.simulation(circuit()[0], "ode", stepper="euler", dt=0.1, settle=False)
+        self.assertIsInstance(ode, ratesim.OdeSimulation)
+        with self.assertRaisesRegex(ratesim.ParameterError, "unknown parameter.*stepr"):
+            ratesim.simulation(circuit()[0], "ode", stepr="rk4")
+        with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown regime "fast"'):
+            ratesim.simulation(circuit()[0], "fast")
+
+    def test_sources_initialisers_and_record_kinds_by_name(self):
+        net = ratesim.Network()
+        net.add_population("feedforward_inhibition", "input", size=16, A=40.0)
+        net.add_population("softmax_competition", "output", size=3)
+        net.stimulate("input", "bars", side=4, samples=20, duration=1.0, rng=5)
+        W = ratesim.initial_weights(net, "input", "output", "data_mean", noise=0.5, row_sum=40.0, rng=2)
+        self.assertEqual(W.shape, (3, 16))
+        np.testing.assert_allclose(W.sum(axis=1), 40.0, rtol=1e-12)
+        same = ratesim.initial_weights(net, "input", "output", "data_mean", noise=0.5, row_sum=40.0, rng=2)
+        np.testing.assert_array_equal(W, same)  # the generator is seeded by rng
+        net.connect("input", "output", "ff", W, rule="synaptic_scaling", tau=50.0)
+        sim = ratesim.simulation(net, "quasi_static", dt=1.0)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "sums.h5")
+            rec = ratesim.Recorder(path)
+            rec.record_kind(net, "weight_sums", projection="ff", every=5.0)
+            sim.attach(rec)
+            sim.run(20.0)
+            del rec
+            with traces.open_run(path) as f:
+                time, sums = traces.read(f, "metrics/weight_sum_ff")
+            np.testing.assert_array_equal(time, [0, 5, 10, 15, 20])
+            self.assertEqual(sums.shape, (5, 3))
+            np.testing.assert_allclose(sums, 40.0, rtol=1e-9)
+
+
 class Monitoring(unittest.TestCase):
     def test_a_monitor_holds_what_a_recorder_writes(self):
         with tempfile.TemporaryDirectory() as d:
