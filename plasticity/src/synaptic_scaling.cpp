@@ -34,15 +34,17 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
   });
 }
 
-bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_view post,
-                                        double factor, std::vector<Eigen::Index>& changed) const {
+bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view row_min, vector_view pre,
+                                        vector_view post, double factor,
+                                        std::vector<Eigen::Index>& changed) const {
   // Row c changes by Δ_cd = factor · (y_d − W_cd) · s_c/τ, computed as derivative() and the
   // dense update do. Next to a normal w, the doubles are at least |w| 2^-53 apart, so
   // |Δ_cd| < 2^-54 |W_cd| rounds W_cd + Δ_cd back to W_cd. Since
-  // |y_d − W_cd| <= |W_cd| (|y_d| / |W_cd| + 1), a row keeps every bit when its weights are
-  // normal and |factor · s_c/τ| (r_c + 1) < 2^-54 (with a margin for the roundings), where
-  // r_c = max_d |y_d| / |W_cd| runs over the active inputs only (y_d ≠ 0). Both are
-  // computed a column of W at a time (columns are contiguous; rows are not).
+  // |y_d − W_cd| <= |W_cd| (|y_d| / |W_cd| + 1) <= |W_cd| (max_d |y_d| / min_d |W_cd| + 1),
+  // a row keeps every bit when its weights are normal (min_d |W_cd| = row_min_c is) and
+  // |factor · s_c/τ| (‖y‖_∞ / row_min_c + 1) < 2^-54 (with a margin for the roundings):
+  // a test per row, no pass over W. A row that fails it is updated with exactly the dense
+  // arithmetic, so the bound being loose costs time, never a bit.
   //
   // The row-by-row update pays only when few rows move; otherwise the dense update
   // (vectorised, and bit-identical: the rows it would have skipped round back to
@@ -51,22 +53,12 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view pre, vector_v
   const Eigen::Index C = W.rows(), D = W.cols();
   constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
   const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);
-  // Rows whose bound fails even with r_c = 0: if there are too many, the scan of W is
-  // not worth doing.
-  if ((post.array().abs() * (std::abs(factor) / p_.tau) >= tiny).count() > most) return false;
-  if (ratio_.size() != C) ratio_.resize(C), w_min_.resize(C);
-  ratio_.setZero();
-  w_min_.setConstant(std::numeric_limits<double>::infinity());
-  for (Eigen::Index d = 0; d < D; ++d) {
-    const auto column = W.col(d).array().abs();
-    w_min_ = w_min_.min(column);
-    if (pre[d] != 0.0) ratio_ = ratio_.max(std::abs(pre[d]) / column);
-  }
+  const double y_max = pre.cwiseAbs().maxCoeff();
   for (Eigen::Index c = 0; c < C; ++c) {
     const double q = post[c] / p_.tau;
     if (q == 0.0) continue;
-    const double bound = std::abs(factor * q) * (ratio_[c] + 1.0) * (1.0 + 1e-12);
-    if (w_min_[c] >= std::numeric_limits<double>::min() && bound < tiny) continue;
+    const double bound = std::abs(factor * q) * (y_max / row_min[c] + 1.0) * (1.0 + 1e-12);
+    if (row_min[c] >= std::numeric_limits<double>::min() && bound < tiny) continue;
     if (static_cast<Eigen::Index>(changed.size()) == most) {
       changed.clear();
       return false;  // nothing changed yet: the dense path takes over

@@ -319,14 +319,38 @@ void network::check_state(const vector& x, double t) const {
     finite(end);
   });
   if (good) return;
-  const auto bad = [&](Eigen::Index i) {
-    if (!std::isfinite(x[i])) return true;
-    for (const auto& [low, high] : positive_)
-      if (i >= low && i < high && !(x[i] > 0.0)) return true;
-    return false;
-  };
   Eigen::Index i = 0;
-  while (!bad(i)) ++i;
+  while (!entry_bad(x, i)) ++i;
+  report(x, i, t);
+}
+
+void network::check_populations(const vector& x, double t) const {
+  const auto n = population_state_size_;
+  if ((x.head(n).array() * 0.0).sum() == 0.0) return;
+  Eigen::Index i = 0;
+  while (!entry_bad(x, i)) ++i;
+  report(x, i, t);
+}
+
+void network::check_weight_rows(std::size_t k, const std::vector<Eigen::Index>& rows,
+                                const vector& x, double t) const {
+  const projection& p = projs_.at(k);
+  if (!p.plastic()) return;
+  for (Eigen::Index c : rows)
+    for (Eigen::Index d = 0; d < p.cols(); ++d) {
+      const Eigen::Index i = proj_offset_[k] + c + d * p.rows();
+      if (entry_bad(x, i)) report(x, i, t);
+    }
+}
+
+bool network::entry_bad(const vector& x, Eigen::Index i) const {
+  if (!std::isfinite(x[i])) return true;
+  for (const auto& [low, high] : positive_)
+    if (i >= low && i < high && !(x[i] > 0.0)) return true;
+  return false;
+}
+
+void network::report(const vector& x, Eigen::Index i, double t) const {
   const double value = x[i];
   for (std::size_t p = 0; p < pops_.size(); ++p) {
     const Eigen::Index offset = pop_offset_[p];

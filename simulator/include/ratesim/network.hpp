@@ -111,6 +111,12 @@ class network {
   // once (log-weights by their minimum: a +inf weight is caught a step later, as the -inf
   // or NaN it makes); allocates nothing when all is well.
   void check_state(const vector& x, double t) const;
+  // The same checks for the populations' part of x only, and for rows `rows` of projection
+  // k's plastic weights only: after a step that changed just those (the rest was checked
+  // before and has not changed).
+  void check_populations(const vector& x, double t) const;
+  void check_weight_rows(std::size_t projection, const std::vector<Eigen::Index>& rows,
+                         const vector& x, double t) const;
   // At the start of a run: the state as check_state, and the static weights as their
   // currents require (they may have been written since they were connected).
   void check_before_run(double t) const;
@@ -149,6 +155,9 @@ class network {
 
  private:
   Eigen::Map<const matrix> weights_in(std::size_t k, const vector& x) const;
+  // Whether entry i of x fails check_state; a numerical_error naming what entry i is.
+  bool entry_bad(const vector& x, Eigen::Index i) const;
+  [[noreturn]] void report(const vector& x, Eigen::Index i, double t) const;
   // Rates and inputs of every population at state x, into rates_ and input_.
   void compute_inputs(const vector& x) const;
   void freeze();

@@ -38,7 +38,7 @@ void quasi_static_simulation::step(double factor) {
     // seen every earlier change (settle() refreshed it).
     auto& changed = settling_->changed_rows(k);
     if (options_.exact_sparse && !settling_->stale(k) && changed.empty() &&
-        p.rule()->step_sparse(W, pre, post, factor, changed))
+        p.rule()->step_sparse(W, settling_->row_min(k), pre, post, factor, changed))
       continue;
     p.rule()->derivative(W, pre, post, dense_dw_[k]);
     const double* dw = dense_dw_[k].data();
@@ -48,6 +48,18 @@ void quasi_static_simulation::step(double factor) {
     });
     settling_->mark_changed(k);
   }
+}
+
+void quasi_static_simulation::check_state() const {
+  // Only what may have changed: the populations, and the weight rows the step listed,
+  // unless some projection changed wholesale (a dense step, a mini-batch, a constraint).
+  const vector& x = net_.state();
+  const auto& projections = net_.projections();
+  for (std::size_t k = 0; k < projections.size(); ++k)
+    if (projections[k].plastic() && settling_->stale(k)) return net_.check_state(x, time());
+  net_.check_populations(x, time());
+  for (std::size_t k = 0; k < projections.size(); ++k)
+    net_.check_weight_rows(k, settling_->changed_rows(k), x, time());
 }
 
 void quasi_static_simulation::weight_derivative() {
@@ -132,7 +144,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
     }
     steps_ += T;
     try {
-      net_.check_state(x, time());
+      check_state();
     } catch (const numerical_error&) {
       finish_run();
       throw;

@@ -13,6 +13,7 @@ settling::settling(network& net) : net_(net), order_(net.feedforward_order()) {
   }
   for (const auto& p : projections) {
     caches_.push_back(p.current().make_cache(p.rows(), p.cols()));
+    row_min_.emplace_back(vector::Zero(p.rows()));
     changed_.emplace_back().reserve(static_cast<std::size_t>(p.rows()));
   }
   all_changed_.assign(projections.size(), 1);
@@ -25,8 +26,14 @@ void settling::settle() {
   for (std::size_t i : order_) {
     input_[i] = net_.external_input(i);
     for (std::size_t k : incoming_[i]) {
-      if (all_changed_[k] != 0 || !changed_[k].empty())
-        caches_[k]->refresh(net_.weights(k), changed_[k], all_changed_[k] != 0);
+      if (all_changed_[k] != 0 || !changed_[k].empty()) {
+        const auto W = net_.weights(k);
+        caches_[k]->refresh(W, changed_[k], all_changed_[k] != 0);
+        if (all_changed_[k] != 0)
+          row_min_[k] = W.cwiseAbs().rowwise().minCoeff();
+        else
+          for (Eigen::Index c : changed_[k]) row_min_[k][c] = W.row(c).cwiseAbs().minCoeff();
+      }
       changed_[k].clear();
       all_changed_[k] = 0;
       caches_[k]->add(rates_[projections[k].pre()], input_[i]);

@@ -25,6 +25,9 @@ class settling {
   void settle();
   // The rates of population i at the last settle().
   const vector& rates(std::size_t population) const { return rates_[population]; }
+  // min_d |W_cd| of every row c of projection k's W, as of the last settle() (for
+  // plasticity_rule::step_sparse).
+  const vector& row_min(std::size_t projection) const { return row_min_[projection]; }
 
   // The rows of projection k's W changed since the last settle(), to be filled by the one
   // who changes them (plasticity_rule::step_sparse; its capacity is the row count).
@@ -43,6 +46,7 @@ class settling {
   std::vector<std::unique_ptr<current_cache>> caches_;  // per projection
   std::vector<std::vector<Eigen::Index>> changed_;      // per projection
   std::vector<char> all_changed_;                       // per projection
+  std::vector<vector> row_min_;                         // per projection
   std::vector<vector> rates_, input_;                   // per population
 };
 

@@ -37,12 +37,14 @@ class plasticity_rule {
 
   // Optional exact fast path of the quasi-static regime: W += factor · dW/dt, where
   // dW/dt is what derivative() computes, bit for bit, but skipping rows that provably keep
-  // every bit (a postsynaptic rate so small that every change rounds away). Lists the rows
-  // it changed in `changed` (cleared first; its capacity suffices, no allocation). Returns
-  // false, doing nothing, when the rule has no such path or judges the dense update
-  // faster (when many rows move).
-  virtual bool step_sparse(matrix_span /*W*/, vector_view /*pre*/, vector_view /*post*/,
-                           double /*factor*/, std::vector<Eigen::Index>& /*changed*/) const {
+  // every bit (a postsynaptic rate so small that every change rounds away). `row_min` holds
+  // min_d |W_cd| of every row of this W (the regime keeps it with its cache, so that the
+  // proof needs no pass over W). Lists the rows it changed in `changed` (cleared first; its
+  // capacity suffices, no allocation). Returns false, doing nothing, when the rule has no
+  // such path or judges the dense update faster (when many rows move).
+  virtual bool step_sparse(matrix_span /*W*/, vector_view /*row_min*/, vector_view /*pre*/,
+                           vector_view /*post*/, double /*factor*/,
+                           std::vector<Eigen::Index>& /*changed*/) const {
     return false;
   }
 

@@ -24,14 +24,11 @@ class synaptic_scaling_rule : public plasticity_rule {
   double largest_positive_step() const override { return p_.tau; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
-  bool step_sparse(matrix_span W, vector_view pre, vector_view post, double factor,
-                   std::vector<Eigen::Index>& changed) const override;
+  bool step_sparse(matrix_span W, vector_view row_min, vector_view pre, vector_view post,
+                   double factor, std::vector<Eigen::Index>& changed) const override;
 
  private:
   params p_;
-  // Scratch of step_sparse, sized at its first call: per row, max |y_d| / |W_cd| over the
-  // active inputs, and min |W_cd|.
-  mutable Eigen::ArrayXd ratio_, w_min_;
 };
 
 }  // namespace ratesim

@@ -47,6 +47,9 @@ class quasi_static_simulation : public simulation {
   // skipping rows that keep every bit where the rule knows how (step_sparse), dense
   // otherwise; the caches learn which rows changed. No allocation.
   void step(double factor);
+  // Throws a numerical_error for a NaN, an infinity or a log-weight <= 0 in what the last
+  // presentation changed (network::check_state).
+  void check_state() const;
   // dW/dt of every plastic weight at the settled rates into dw_ (learning rate included).
   void weight_derivative();
   // Applies the pending mini-batch.
