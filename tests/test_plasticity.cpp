@@ -223,7 +223,7 @@ namespace {
 class counting_rule : public synaptic_scaling_rule {
  public:
   using synaptic_scaling_rule::synaptic_scaling_rule;
-  bool step_sparse(matrix_span W, vector_view row_min, vector_view pre, vector_view post,
+  bool step_sparse(matrix_span W, row_minima& row_min, vector_view pre, vector_view post,
                    double factor, std::vector<Eigen::Index>& changed) const override {
     const bool used = synaptic_scaling_rule::step_sparse(W, row_min, pre, post, factor, changed);
     sparse_steps += used;

@@ -34,7 +34,7 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
   });
 }
 
-bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view row_min, vector_view pre,
+bool synaptic_scaling_rule::step_sparse(matrix_span W, row_minima& row_min, vector_view pre,
                                         vector_view post, double factor,
                                         std::vector<Eigen::Index>& changed) const {
   // Row c changes by Δ_cd = factor · (y_d − W_cd) · s_c/τ, computed as derivative() and the
@@ -53,12 +53,15 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, vector_view row_min, vect
   const Eigen::Index C = W.rows(), D = W.cols();
   constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
   const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);
+  // Rows whose bound fails even for y = 0: if there are too many, no row minimum is needed.
+  if ((post.array().abs() * (std::abs(factor) / p_.tau) >= tiny).count() > most) return false;
+  const vector& w_min = row_min.get();
   const double y_max = pre.cwiseAbs().maxCoeff();
   for (Eigen::Index c = 0; c < C; ++c) {
     const double q = post[c] / p_.tau;
     if (q == 0.0) continue;
-    const double bound = std::abs(factor * q) * (y_max / row_min[c] + 1.0) * (1.0 + 1e-12);
-    if (row_min[c] >= std::numeric_limits<double>::min() && bound < tiny) continue;
+    const double bound = std::abs(factor * q) * (y_max / w_min[c] + 1.0) * (1.0 + 1e-12);
+    if (w_min[c] >= std::numeric_limits<double>::min() && bound < tiny) continue;
     if (static_cast<Eigen::Index>(changed.size()) == most) {
       changed.clear();
       return false;  // nothing changed yet: the dense path takes over

@@ -335,12 +335,20 @@ void network::check_populations(const vector& x, double t) const {
 void network::check_weight_rows(std::size_t k, const std::vector<Eigen::Index>& rows,
                                 const vector& x, double t) const {
   const projection& p = projs_.at(k);
-  if (!p.plastic()) return;
-  for (Eigen::Index c : rows)
+  if (!p.plastic() || rows.empty()) return;
+  const Eigen::Map<const matrix> W = weights_in(k, x);
+  const bool positive = p.current().needs_positive_weights();
+  for (Eigen::Index c : rows) {
+    const auto row = W.row(c);
+    const bool good = positive ? row.template minCoeff<Eigen::PropagateNaN>() > 0.0 &&
+                                     (row.array() * 0.0).sum() == 0.0
+                               : (row.array() * 0.0).sum() == 0.0;
+    if (good) continue;
     for (Eigen::Index d = 0; d < p.cols(); ++d) {
       const Eigen::Index i = proj_offset_[k] + c + d * p.rows();
       if (entry_bad(x, i)) report(x, i, t);
     }
+  }
 }
 
 bool network::entry_bad(const vector& x, Eigen::Index i) const {

@@ -37,9 +37,10 @@ void quasi_static_simulation::step(double factor) {
     // The sparse path lists the rows it changes for the cache; it needs a cache that has
     // seen every earlier change (settle() refreshed it).
     auto& changed = settling_->changed_rows(k);
-    if (options_.exact_sparse && !settling_->stale(k) && changed.empty() &&
-        p.rule()->step_sparse(W, settling_->row_min(k), pre, post, factor, changed))
-      continue;
+    if (options_.exact_sparse && !settling_->stale(k) && changed.empty()) {
+      row_minima row_min = settling_->row_min(k, W);
+      if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
+    }
     p.rule()->derivative(W, pre, post, dense_dw_[k]);
     const double* dw = dense_dw_[k].data();
     for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {

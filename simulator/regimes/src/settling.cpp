@@ -14,6 +14,7 @@ settling::settling(network& net) : net_(net), order_(net.feedforward_order()) {
   for (const auto& p : projections) {
     caches_.push_back(p.current().make_cache(p.rows(), p.cols()));
     row_min_.emplace_back(vector::Zero(p.rows()));
+    row_min_valid_.push_back(false);
     changed_.emplace_back().reserve(static_cast<std::size_t>(p.rows()));
   }
   all_changed_.assign(projections.size(), 1);
@@ -30,8 +31,8 @@ void settling::settle() {
         const auto W = net_.weights(k);
         caches_[k]->refresh(W, changed_[k], all_changed_[k] != 0);
         if (all_changed_[k] != 0)
-          row_min_[k] = W.cwiseAbs().rowwise().minCoeff();
-        else
+          row_min_valid_[k] = false;  // computed again when asked for
+        else if (row_min_valid_[k])
           for (Eigen::Index c : changed_[k]) row_min_[k][c] = W.row(c).cwiseAbs().minCoeff();
       }
       changed_[k].clear();

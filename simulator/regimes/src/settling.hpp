@@ -9,6 +9,7 @@
 #include <ratesim/network.hpp>
 #include <ratesim/projection.hpp>
 
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -25,9 +26,12 @@ class settling {
   void settle();
   // The rates of population i at the last settle().
   const vector& rates(std::size_t population) const { return rates_[population]; }
-  // min_d |W_cd| of every row c of projection k's W, as of the last settle() (for
-  // plasticity_rule::step_sparse).
-  const vector& row_min(std::size_t projection) const { return row_min_[projection]; }
+  // min_d |W_cd| of every row c of projection k's W as of the last settle(), computed when
+  // first asked for (plasticity_rule::step_sparse).
+  // `W` is projection k's weights (network::weights(k)).
+  row_minima row_min(std::size_t projection, matrix_view W) {
+    return row_minima(W, row_min_[projection], row_min_valid_[projection]);
+  }
 
   // The rows of projection k's W changed since the last settle(), to be filled by the one
   // who changes them (plasticity_rule::step_sparse; its capacity is the row count).
@@ -47,6 +51,7 @@ class settling {
   std::vector<std::vector<Eigen::Index>> changed_;      // per projection
   std::vector<char> all_changed_;                       // per projection
   std::vector<vector> row_min_;                         // per projection
+  std::deque<bool> row_min_valid_;                      // per projection (a deque: bool&)
   std::vector<vector> rates_, input_;                   // per population
 };
 

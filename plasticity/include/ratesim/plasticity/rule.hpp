@@ -23,6 +23,26 @@
 
 namespace ratesim {
 
+// min_d |W_cd| of every row c of a projection's W, for plasticity_rule::step_sparse:
+// computed at the first get() and kept by the regime between steps (updated for the rows
+// that change), so that a rule can bound its step without a pass over W.
+class row_minima {
+ public:
+  row_minima(matrix_view W, vector& values, bool& valid) : W_(W), values_(values), valid_(valid) {}
+  const vector& get() {
+    if (!valid_) {
+      values_ = W_.cwiseAbs().rowwise().minCoeff();
+      valid_ = true;
+    }
+    return values_;
+  }
+
+ private:
+  matrix_view W_;
+  vector& values_;
+  bool& valid_;
+};
+
 class plasticity_rule {
  public:
   virtual ~plasticity_rule() = default;
@@ -37,12 +57,12 @@ class plasticity_rule {
 
   // Optional exact fast path of the quasi-static regime: W += factor · dW/dt, where
   // dW/dt is what derivative() computes, bit for bit, but skipping rows that provably keep
-  // every bit (a postsynaptic rate so small that every change rounds away). `row_min` holds
-  // min_d |W_cd| of every row of this W (the regime keeps it with its cache, so that the
-  // proof needs no pass over W). Lists the rows it changed in `changed` (cleared first; its
-  // capacity suffices, no allocation). Returns false, doing nothing, when the rule has no
-  // such path or judges the dense update faster (when many rows move).
-  virtual bool step_sparse(matrix_span /*W*/, vector_view /*row_min*/, vector_view /*pre*/,
+  // every bit (a postsynaptic rate so small that every change rounds away). `row_min`
+  // gives min_d |W_cd| of every row of this W (kept by the regime, so that the proof needs
+  // no pass over W once it has been computed). Lists the rows it changed in `changed`
+  // (cleared first; its capacity suffices, no allocation). Returns false, doing nothing,
+  // when the rule has no such path or judges the dense update faster (when many rows move).
+  virtual bool step_sparse(matrix_span /*W*/, row_minima& /*row_min*/, vector_view /*pre*/,
                            vector_view /*post*/, double /*factor*/,
                            std::vector<Eigen::Index>& /*changed*/) const {
     return false;

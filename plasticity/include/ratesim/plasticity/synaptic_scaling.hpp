@@ -24,7 +24,7 @@ class synaptic_scaling_rule : public plasticity_rule {
   double largest_positive_step() const override { return p_.tau; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
-  bool step_sparse(matrix_span W, vector_view row_min, vector_view pre, vector_view post,
+  bool step_sparse(matrix_span W, row_minima& row_min, vector_view pre, vector_view post,
                    double factor, std::vector<Eigen::Index>& changed) const override;
 
  private:
