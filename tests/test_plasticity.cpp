@@ -4,11 +4,11 @@
 
 #include "circuit.hpp"
 
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 #include <ratesim/simulation.hpp>
 
 #include <Eigen/Eigenvalues>

@@ -1,5 +1,5 @@
 #include <ratesim/error.hpp>
-#include <ratesim/models/bars.hpp>
+#include <ratesim/mixture/bars.hpp>
 
 #include <fmt/format.h>
 

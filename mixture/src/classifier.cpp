@@ -1,5 +1,5 @@
 #include <ratesim/error.hpp>
-#include <ratesim/models/classifier.hpp>
+#include <ratesim/mixture/classifier.hpp>
 
 #include <fmt/format.h>
 

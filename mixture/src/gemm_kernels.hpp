@@ -1,5 +1,5 @@
 #pragma once
-// The matrix-product kernels batch EM can run (models/src/gemm.cpp chooses one): the
+// The matrix-product kernels batch EM can run (mixture/src/gemm.cpp chooses one): the
 // entry points of Eigen's GEMM compiled once per instruction set, each in a translation
 // unit of its own (gemm_avx2.cpp, gemm_avx512.cpp, built with those flags). Private to
 // the library.

@@ -1,4 +1,4 @@
-#include <ratesim/models/kernels.hpp>
+#include <ratesim/mixture/kernels.hpp>
 
 #include "detail/cpu.hpp"
 #include "detail/vector_log.hpp"

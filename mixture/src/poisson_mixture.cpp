@@ -1,5 +1,5 @@
 #include <ratesim/error.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/projection.hpp>
 
 #include "blas.hpp"

@@ -2,7 +2,7 @@
 // state vector come back as numpy views of the network's memory (no copies); a
 // plasticity rule can be a Python class (python/ratesim/__init__.py: ratesim.Rule).
 
-#include <ratesim/checkpoint.hpp>
+#include <ratesim/checkpoint_file.hpp>
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>

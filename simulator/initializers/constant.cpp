@@ -1,4 +1,4 @@
-#include "initializers/builtin.hpp"
+#include "builtin.hpp"
 
 #include <ratesim/population.hpp>
 

@@ -1,7 +1,7 @@
 // The built-in weight initialisers, by name. One defined elsewhere (a user's program, a
 // plug-in) registers itself with weight_initializers().add(...).
 
-#include "initializers/builtin.hpp"
+#include "builtin.hpp"
 
 namespace ratesim {
 

@@ -1,8 +1,8 @@
-#include "stimuli/builtin.hpp"
+#include "builtin.hpp"
 
 #include <ratesim/error.hpp>
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "stimuli/builtin.hpp"
+#include "builtin.hpp"
 
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>

@@ -1,7 +1,7 @@
 // The built-in stimulus sources, by name. A source defined elsewhere (a user's program, a
 // plug-in) registers itself with stimulus_sources().add(...).
 
-#include "stimuli/builtin.hpp"
+#include "builtin.hpp"
 
 namespace ratesim {
 

@@ -1,9 +1,9 @@
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
-#include <ratesim/models/classifier.hpp>
+#include <ratesim/mixture/classifier.hpp>
+#include <ratesim/mixture/kernels.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/kernels.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/output_file.hpp>

@@ -8,7 +8,7 @@
 // a component rejects are config_errors that name the file, line and column, the key and
 // what was expected.
 
-#include <ratesim/checkpoint.hpp>
+#include <ratesim/checkpoint_file.hpp>
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/simulation.hpp>

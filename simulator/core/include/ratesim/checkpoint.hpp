@@ -1,6 +1,7 @@
 #pragma once
-// Checkpoints: everything that determines the rest of a run, kept in an HDF5 file so that
-// a stopped run resumes bit for bit, in a new process (docs/checkpoints.md).
+// Checkpoints: everything that determines the rest of a run, so that a stopped run resumes
+// bit for bit, in a new process (docs/checkpoints.md). This is the in-memory set of entries
+// (core); <ratesim/checkpoint_file.hpp> (io) writes and reads it as an HDF5 file.
 //
 //   ratesim::checkpoint c = sim.save();           // state, clock, stimulus positions, …
 //   c.set("config", toml_text);                   // what the caller adds of its own
@@ -42,6 +43,9 @@ class checkpoint {
   const std::map<std::string, std::vector<std::int64_t>>& all_integers() const { return integers_; }
   const std::map<std::string, std::string>& all_text() const { return text_; }
 
+  // Whether `key` may name an entry: 1 to 200 letters, digits, '_' or '.'.
+  static bool valid_key(const std::string& key);
+
  private:
   void check_new_key(const std::string& key) const;
 
@@ -49,21 +53,6 @@ class checkpoint {
   std::map<std::string, std::vector<std::int64_t>> integers_;
   std::map<std::string, std::string> text_;
 };
-
-class output_file;
-
-// Writes `c` to `path` atomically: into a temporary file beside it first, synced to disk,
-// then renamed over `path` (an output_file: a path that is not a regular file, or that
-// another process is writing, is refused). A crash at any moment leaves either the
-// previous file or the new one. Adds the entry "ratesim_version".
-void write_checkpoint(const std::string& path, const checkpoint& c);
-// The same, to a file claimed for the whole run (checked and locked before it starts).
-void write_checkpoint(output_file& out, const checkpoint& c);
-
-// Reads a checkpoint written by write_checkpoint. A file that is not one, or is damaged
-// (a wrong type, a dataset that claims more values than it stores), is an input_error;
-// nothing is allocated beyond what the file holds.
-checkpoint read_checkpoint(const std::string& path);
 
 // Whether a run may go on from `c`: refuses (usage_error) a checkpoint of another ratesim
 // version, or whose "config" differs from `config` when one is given, unless `force`.

@@ -4,7 +4,7 @@
 // plasticity rule. Plastic weights live in the network's state vector; static ones here.
 
 #include <ratesim/parameters.hpp>
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 

@@ -97,7 +97,7 @@ class generated_input : public stimulus {
 // Stimulus sources by name, for experiment files ([stimulus.NAME] source = "..."): a
 // factory makes the stimulus of `target` from named parameters and checks them
 // (parameters::require_all_used). The built-in sources (file, bars, constant) are one
-// file each in simulator/src/stimuli/, registered in simulator/src/stimuli/sources.cpp; a
+// file each in simulator/stimuli/, registered in simulator/stimuli/sources.cpp; a
 // user adds one with stimulus_sources().add("my_source", factory).
 struct stimulus_context {
   const population& target;  // the population it will drive

@@ -124,7 +124,7 @@ class hdf5_recorder : public observer {
 // Record kinds by name, for experiment files ([[record]] what = "..."): a factory adds
 // to `recorder` what its named parameters ask for, on the schedule `when`, and checks them
 // (parameters::require_all_used). The built-in kinds (variable, weights, weight_sums) are
-// one file each in simulator/src/records/, registered in simulator/src/records/kinds.cpp;
+// one file each in simulator/io/src/records/, registered in simulator/io/src/records/kinds.cpp;
 // a user adds one with record_kinds().add("my_kind", factory).
 struct record_context {
   hdf5_recorder& recorder;
