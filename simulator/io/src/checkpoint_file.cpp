@@ -29,41 +29,6 @@ constexpr std::size_t max_entries = 100000;
 
 // ---- Writing --------------------------------------------------------------------------
 
-namespace {
-
-void write_vector(hid_t group, const std::string& name, hid_t file_type, hid_t memory_type,
-                  std::size_t n, const void* data, std::string_view context) {
-  const hsize_t dims = n;
-  h5::handle space = h5::checked(H5Screate_simple(1, &dims, nullptr), context, "H5Screate_simple");
-  h5::handle d = h5::checked(
-      H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      context, fmt::format("creating \"{}\"", name));
-  if (n > 0)
-    h5::check(H5Dwrite(d.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), context,
-              fmt::format("writing \"{}\"", name));
-}
-
-h5::handle string_type(std::string_view context) {
-  h5::handle type = h5::checked(H5Tcopy(H5T_C_S1), context, "H5Tcopy");
-  h5::check(H5Tset_size(type.get(), H5T_VARIABLE), context, "H5Tset_size");
-  h5::check(H5Tset_cset(type.get(), H5T_CSET_UTF8), context, "H5Tset_cset");
-  return type;
-}
-
-void write_text(hid_t group, const std::string& name, const std::string& text,
-                std::string_view context) {
-  h5::handle type = string_type(context);
-  h5::handle space = h5::checked(H5Screate(H5S_SCALAR), context, "H5Screate");
-  h5::handle d = h5::checked(
-      H5Dcreate2(group, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-      context, fmt::format("creating \"{}\"", name));
-  const char* p = text.c_str();
-  h5::check(H5Dwrite(d.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context,
-            fmt::format("writing \"{}\"", name));
-}
-
-}  // namespace
-
 void write_checkpoint(const std::string& path, const checkpoint& c) {
   output_file out(path, output_file::existing::replace, fmt::format("checkpoint \"{}\"", path));
   write_checkpoint(out, c);
@@ -84,10 +49,11 @@ void write_checkpoint(output_file& out, const checkpoint& c) {
       };
       h5::handle numbers = group("numbers"), integers = group("integers"), text = group("text");
       for (const auto& [k, v] : full.all_numbers())
-        write_vector(numbers.get(), k, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.size(), v.data(), context);
+        h5::write_array(numbers.get(), k, {v.size()}, v.data(), context);
       for (const auto& [k, v] : full.all_integers())
-        write_vector(integers.get(), k, H5T_STD_I64LE, H5T_NATIVE_INT64, v.size(), v.data(), context);
-      for (const auto& [k, v] : full.all_text()) write_text(text.get(), k, v, context);
+        h5::write_dataset(integers.get(), k, {v.size()}, H5T_STD_I64LE, H5T_NATIVE_INT64, v.data(),
+                          context);
+      for (const auto& [k, v] : full.all_text()) h5::write_text(text.get(), k, v, context);
     }, context);
   }
   out.commit();  // synced to disk, then renamed over the previous checkpoint
@@ -221,7 +187,7 @@ checkpoint read_checkpoint_file(const std::string& path, const std::string& cont
     h5::handle type = h5::checked(H5Dget_type(d.get()), context, "H5Dget_type");
     if (n != 1 || H5Tis_variable_str(type.get()) <= 0)
       throw input_error(fmt::format("{}: \"{}\" is not one text", context, name));
-    h5::handle memory = string_type(context);
+    h5::handle memory = h5::text_type(context);
     char* p = nullptr;
     h5::check(H5Dread(d.get(), memory.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &p), context,
               fmt::format("reading \"{}\"", name));

@@ -124,16 +124,40 @@ handle open_file(const std::string& path, std::string_view context) {
                              path));
 }
 
-handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
-                   const double* data, std::string_view context) {
-  handle space = checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                         context, "H5Screate_simple");
-  handle dataset = checked(H5Dcreate2(loc, path.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT,
+handle write_dataset(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                     hid_t file_type, hid_t memory_type, const void* data,
+                     std::string_view context) {
+  handle space =
+      dims.empty()
+          ? checked(H5Screate(H5S_SCALAR), context, "H5Screate")
+          : checked(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                    context, "H5Screate_simple");
+  handle dataset = checked(H5Dcreate2(loc, path.c_str(), file_type, space.get(), H5P_DEFAULT,
                                       H5P_DEFAULT, H5P_DEFAULT),
                            context, fmt::format("creating the dataset \"{}\"", path));
-  check(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), context,
-        fmt::format("writing \"{}\"", path));
+  if (H5Sget_simple_extent_npoints(space.get()) > 0)  // nothing to write (or read from) else
+    check(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), context,
+          fmt::format("writing \"{}\"", path));
   return dataset;
+}
+
+handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                   const double* data, std::string_view context) {
+  return write_dataset(loc, path, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, data, context);
+}
+
+handle text_type(std::string_view context) {
+  handle type = checked(H5Tcopy(H5T_C_S1), context, "H5Tcopy");
+  check(H5Tset_size(type.get(), H5T_VARIABLE), context, "H5Tset_size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), context, "H5Tset_cset");
+  return type;
+}
+
+handle write_text(hid_t loc, const std::string& path, const std::string& text,
+                  std::string_view context) {
+  handle type = text_type(context);
+  const char* p = text.c_str();
+  return write_dataset(loc, path, {}, type.get(), type.get(), &p, context);
 }
 
 handle open_file_for_reading(const std::string& path, std::string_view context) {
@@ -295,10 +319,7 @@ void write_raw_attribute(hid_t loc, const std::string& name, hid_t file_type, hi
 
 void write_attribute(hid_t loc, const std::string& name, const std::string& value,
                      std::string_view context) {
-  // Variable-length UTF-8: h5py reads it as str, h5dump prints it.
-  handle type = checked(H5Tcopy(H5T_C_S1), context, "H5Tcopy");
-  check(H5Tset_size(type.get(), H5T_VARIABLE), context, "H5Tset_size");
-  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), context, "H5Tset_cset");
+  handle type = text_type(context);
   handle space = checked(H5Screate(H5S_SCALAR), context, "H5Screate");
   const char* text = value.c_str();
   write_raw_attribute(loc, name, type.get(), type.get(), space.get(), &text, context);

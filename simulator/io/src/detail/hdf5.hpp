@@ -100,9 +100,19 @@ handle create_column_view(hid_t loc, const std::string& path, const std::string&
 handle open_dataset(hid_t loc, const std::string& path, std::string_view context);
 // The current shape.
 std::vector<hsize_t> shape(hid_t dataset, std::string_view context);
+// A fixed-size dataset of `file_type` with shape `dims` (none: a scalar), from row-major
+// `data` of `memory_type`.
+handle write_dataset(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
+                     hid_t file_type, hid_t memory_type, const void* data,
+                     std::string_view context);
 // A fixed-size dataset of doubles with shape `dims`, from row-major `data`.
 handle write_array(hid_t loc, const std::string& path, const std::vector<hsize_t>& dims,
                    const double* data, std::string_view context);
+// A scalar dataset holding one variable-length UTF-8 string.
+handle write_text(hid_t loc, const std::string& path, const std::string& text,
+                  std::string_view context);
+// The variable-length UTF-8 string type: h5py reads it as str, h5dump prints it.
+handle text_type(std::string_view context);
 // Every value of a dataset of doubles, row-major.
 std::vector<double> read_all(hid_t dataset, std::string_view context);
 // Appends `rows` rows (row-major, each the dataset's row size) to an extendible dataset.
