@@ -7,9 +7,9 @@
 #include "fashion_mnist.hpp"
 #include "gemm.hpp"
 
+#include <ratesim/mixture/kernels.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/kernels.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/projection.hpp>
 
 #include <benchmark/benchmark.h>

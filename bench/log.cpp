@@ -1,5 +1,5 @@
 // Nanoseconds per logarithm of each implementation of the vectorised logarithm
-// (simulator/src/detail/vector_log.cpp) on one thread, next to std::log and Eigen's
+// (simulator/core/src/detail/vector_log.cpp) on one thread, next to std::log and Eigen's
 // element-wise log, over C·D = 78,400 weights (C = 100, D = 784) spread over the range
 // learned weights take. Paths this CPU lacks are reported as skipped. Nanoseconds per
 // logarithm = 1e9 / items_per_second (CPU time of the one thread).

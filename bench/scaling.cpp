@@ -8,8 +8,8 @@
 
 #include "fashion_mnist.hpp"
 
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/regimes/quasi_static.hpp>

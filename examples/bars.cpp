@@ -8,9 +8,9 @@
 //
 //   build/examples/bars [presentations]
 
-#include <ratesim/models/bars.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/regimes/quasi_static.hpp>

@@ -6,9 +6,9 @@
 // Then: python3 -m ratesim.traces out.h5   (with PYTHONPATH=python)
 
 #include <ratesim/hdf5_recorder.hpp>
-#include <ratesim/models/bars.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/regimes/ode.hpp>

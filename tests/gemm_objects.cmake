@@ -1,4 +1,4 @@
-# The objects with Eigen's GEMM compiled per instruction set (models/src/gemm_avx2.cpp,
+# The objects with Eigen's GEMM compiled per instruction set (mixture/src/gemm_avx2.cpp,
 # gemm_avx512.cpp) must define their table of entry points and no other global or weak
 # symbol, and no static initialiser: a shared (COMDAT) copy of a template or inline
 # function compiled with AVX-512 flags could be the one the linker keeps for the whole

@@ -1,9 +1,9 @@
 // The bars test from a fixed seed: the circuit, learning in the quasi-static regime from
 // samples of a Poisson mixture of bars, recovers every generating bar.
 
-#include <ratesim/models/bars.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/regimes/quasi_static.hpp>

@@ -6,9 +6,9 @@
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/kernels.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/kernels.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 
 #include <gtest/gtest.h>
 

@@ -5,9 +5,9 @@
 
 #include "circuit.hpp"
 
-#include <ratesim/models/poisson_mixture.hpp>
-#include <ratesim/models/rate_population.hpp>
 #include <ratesim/clock.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/models/rate_population.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 

@@ -7,9 +7,9 @@
 #include "detail/cpu.hpp"
 #include "gemm.hpp"
 
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/classifier.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/classifier.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>

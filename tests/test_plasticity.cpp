@@ -4,12 +4,13 @@
 
 #include "circuit.hpp"
 
-#include <ratesim/models/bars.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/rule.hpp>
 
 #include <Eigen/Eigenvalues>
 #include <Eigen/Geometry>

@@ -4,8 +4,8 @@
 // mixture of 100 blobs on 784 pixels, so the posterior is sharp, as on digits.
 //   ctest -L soak   (RATESIM_SOAK_PRESENTATIONS=N for a shorter run)
 
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
-#include <ratesim/models/poisson_mixture.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/regimes/quasi_static.hpp>

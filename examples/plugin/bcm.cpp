@@ -5,8 +5,8 @@
 // Potentiation when the postsynaptic rate exceeds θ, depression below it.
 
 #include <ratesim/error.hpp>
-#include <ratesim/plasticity/rule.hpp>
 #include <ratesim/plugin.hpp>
+#include <ratesim/rule.hpp>
 
 namespace {
 

@@ -3,8 +3,8 @@
 
 #include <ratesim/plasticity/normalized_hebbian.hpp>
 #include <ratesim/plasticity/oja.hpp>
-#include <ratesim/plasticity/rule.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
+#include <ratesim/rule.hpp>
 
 namespace ratesim {
 

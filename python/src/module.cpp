@@ -2,7 +2,7 @@
 // state vector come back as numpy views of the network's memory (no copies); a
 // plasticity rule can be a Python class (python/ratesim/__init__.py: ratesim.Rule).
 
-#include <ratesim/checkpoint.hpp>
+#include <ratesim/checkpoint_file.hpp>
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
@@ -321,7 +321,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "ratesim: rate-based neural circuits with plastic synapses";
   m.attr("__version__") = version;
 
-  // Errors: one hierarchy, as in C++ (simulator/include/ratesim/error.hpp), each class
+  // Errors: one hierarchy, as in C++ (simulator/core/include/ratesim/error.hpp), each class
   // also deriving from the Python exception a Python user would catch for it.
   auto error_class = [&m](const char* name, const char* doc,
                           std::initializer_list<PyObject*> bases) {

@@ -14,7 +14,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
-#include <ratesim/models/kernels.hpp>
+#include <ratesim/mixture/kernels.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>

@@ -8,7 +8,7 @@
 #include "../circuit.hpp"
 #include "hdf5_writer.hpp"
 
-#include <ratesim/checkpoint.hpp>
+#include <ratesim/checkpoint_file.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>

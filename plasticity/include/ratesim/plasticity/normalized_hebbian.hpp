@@ -6,7 +6,7 @@
 //
 // Registered as "normalized_hebbian".
 
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 
 namespace ratesim {
 

@@ -6,7 +6,7 @@
 // For a linear unit it converges to the unit-norm principal eigenvector of the input's
 // correlation matrix. Registered as "oja".
 
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 
 namespace ratesim {
 

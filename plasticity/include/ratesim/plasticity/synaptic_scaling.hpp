@@ -6,7 +6,7 @@
 // With normalised input (Σ_d y_d = A), Σ_d dW_cd/dt = s_c (A − Σ_d W_cd) / τ_W: the row
 // sums are kept at A and pulled back to A when perturbed. Registered as "synaptic_scaling".
 
-#include <ratesim/plasticity/rule.hpp>
+#include <ratesim/rule.hpp>
 
 namespace ratesim {
 

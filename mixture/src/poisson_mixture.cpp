@@ -1,0 +1,218 @@
+#include <ratesim/error.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/projection.hpp>
+
+#include "blas.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace ratesim {
+
+mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937_64& rng) {
+  if (W.rows() == 0 || W.cols() == 0) throw input_error("sample_poisson_mixture: W is empty");
+  if (!W.allFinite() || (W.array() < 0.0).any())
+    throw input_error("sample_poisson_mixture: W must be finite and >= 0");
+  std::uniform_int_distribution<int> pick(0, static_cast<int>(W.rows()) - 1);
+  mixture_sample out{matrix(W.cols(), static_cast<Eigen::Index>(n)), std::vector<int>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int c = pick(rng);
+    out.labels[i] = c;
+    for (Eigen::Index d = 0; d < W.cols(); ++d) {
+      std::poisson_distribution<int> poisson(W(c, d));
+      out.data(d, static_cast<Eigen::Index>(i)) = W(c, d) > 0.0 ? poisson(rng) : 0.0;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void check_weights(matrix_view W, std::string_view who) {
+  if (W.size() == 0) throw input_error(fmt::format("{}: W is empty", who));
+  for (Eigen::Index d = 0; d < W.cols(); ++d)
+    for (Eigen::Index c = 0; c < W.rows(); ++c)
+      if (!(W(c, d) > 0.0) || !std::isfinite(W(c, d)))
+        throw input_error(fmt::format("{}: W({}, {}) must be finite and > 0, got {}", who, c, d,
+                                      W(c, d)));
+}
+
+void check_data(matrix_view Y, Eigen::Index D, std::string_view who) {
+  if (Y.rows() != D)
+    throw input_error(
+        fmt::format("{}: data points have {} values, the model has D = {}", who, Y.rows(), D));
+  if (Y.cols() == 0) throw input_error(fmt::format("{}: no data points", who));
+  if (!Y.allFinite() || (Y.array() < 0.0).any())
+    throw input_error(fmt::format("{}: data must be finite and >= 0", who));
+}
+
+// Σ_d lgamma(y_dn + 1) for every data point: the part of ln p(y_n) that no parameter
+// touches, computed once per data set.
+vector lgamma_sums(matrix_view Y) {
+  vector out(Y.cols());
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index n = 0; n < Y.cols(); ++n) {
+    double sum = 0.0;
+    for (Eigen::Index d = 0; d < Y.rows(); ++d) sum += std::lgamma(Y(d, n) + 1.0);
+    out[n] = sum;
+  }
+  return out;
+}
+
+// The posterior of one data point from its column Σ_d y_d ln W_cd − Σ_d W_cd, in place, at
+// inverse temperature beta; returns the log-sum-exp at beta = 1 (ln p(y) + ln C + Σ ln y!).
+double posterior_in_place(Eigen::Ref<vector> column, double beta) {
+  const double top = column.maxCoeff();
+  if (beta == 1.0) {  // one exponential per component
+    column = (column.array() - top).exp().matrix();
+    const double sum = column.sum();
+    column /= sum;
+    return top + std::log(sum);
+  }
+  const double lse = top + std::log((column.array() - top).exp().sum());
+  column = (beta * (column.array() - top)).exp().matrix();
+  column /= column.sum();
+  return lse;
+}
+
+// One pass over the data: the E-step (posterior at inverse temperature beta) and, when S
+// is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the mean
+// log-likelihood of W (at beta = 1).
+//
+// The data are cut into blocks of `chunk` points, and the blocks dealt to a fixed number
+// of groups that OpenMP's threads take whole: each group runs its blocks' two products
+// (OpenBLAS on one thread inside) and the log-sum-exp between them, and sums its own
+// share of S. The shares are added in group order at the end, so the result depends
+// neither on timing nor on the number of threads, and no thread waits for another
+// between the products.
+double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
+              std::size_t chunk, matrix* S, matrix* posterior,
+              const Eigen::MatrixXf* Y_single = nullptr) {
+  const Eigen::Index C = W.rows(), D = Y.rows(), N = Y.cols();
+  const matrix log_W = W.array().log().matrix();
+  const vector row_sums = W.rowwise().sum();
+  const Eigen::MatrixXf log_W_single = Y_single ? log_W.cast<float>() : Eigen::MatrixXf();
+  const auto block = std::min(static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1)), N);
+  const Eigen::Index blocks = (N + block - 1) / block;
+  const Eigen::Index groups = std::min<Eigen::Index>(blocks, 8);
+  std::vector<matrix> shares(S ? groups : 0);
+  vector lse(N);
+  const blas::one_thread blas_serial;
+  detail::gemm_kernel();  // chosen here, so that a bad RATESIM_GEMM throws outside the threads
+#pragma omp parallel for schedule(dynamic, 1)
+  for (Eigen::Index g = 0; g < groups; ++g) {
+    matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
+    // Single precision: the products in float (log W, the data, the posterior), the
+    // rest, and the sum over blocks, in double.
+    Eigen::MatrixXf L_single(Y_single ? C : 0, Y_single ? block : 0);
+    Eigen::MatrixXf S_single(Y_single && S ? C : 0, Y_single && S ? D : 0);
+    if (S) shares[g].setZero(C, D);
+    for (Eigen::Index b = blocks * g / groups; b < blocks * (g + 1) / groups; ++b) {
+      const Eigen::Index first = b * block, n = std::min(block, N - first);
+      const auto Yb = Y.middleCols(first, n);
+      auto Lb = L.leftCols(n);
+      if (Y_single) {  // the first product
+        blas::product(log_W_single, Y_single->middleCols(first, n), L_single.leftCols(n));
+        Lb = L_single.leftCols(n).cast<double>();
+      } else {
+        blas::product(log_W, Yb, Lb);
+      }
+      Lb.colwise() -= row_sums;
+      for (Eigen::Index j = 0; j < n; ++j) lse[first + j] = posterior_in_place(Lb.col(j), beta);
+      if (posterior) posterior->middleCols(first, n) = Lb;
+      if (S && Y_single) {  // the second product
+        L_single.leftCols(n) = Lb.cast<float>();
+        S_single.setZero();
+        blas::product(L_single.leftCols(n), Y_single->middleCols(first, n), S_single, true);
+        shares[g] += S_single.cast<double>();
+      } else if (S) {
+        blas::product(Lb, Yb, shares[g], true);
+      }
+    }
+  }
+  if (S) {
+    S->setZero(C, D);
+    for (const matrix& share : shares) *S += share;
+  }
+  double total = 0.0;
+  for (Eigen::Index n = 0; n < N; ++n) total += lse[n] - lgammas[n];
+  return total / static_cast<double>(N) - std::log(static_cast<double>(C));
+}
+
+}  // namespace
+
+poisson_mixture::poisson_mixture(matrix W) : W_(std::move(W)) {
+  check_weights(W_, "poisson_mixture");
+}
+
+matrix poisson_mixture::posterior(matrix_view Y) const {
+  check_data(Y, dimensions(), "poisson_mixture::posterior");
+  matrix R(components(), Y.cols());
+  e_step(Y, vector::Zero(Y.cols()), W_, 1.0, 2048, nullptr, &R);
+  return R;
+}
+
+double poisson_mixture::log_likelihood(matrix_view Y) const {
+  check_data(Y, dimensions(), "poisson_mixture::log_likelihood");
+  return e_step(Y, lgamma_sums(Y), W_, 1.0, 2048, nullptr, nullptr);
+}
+
+em_trainer::em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk,
+                       bool single_precision)
+    : Y_(Y), W_(std::move(W0)), A_(A), chunk_(chunk) {
+  check_weights(W_, "em: initial");
+  check_data(Y_, W_.cols(), "em");
+  require_positive("em", "A", A_);
+  lgammas_ = lgamma_sums(Y_);
+  if (single_precision) Y_single_ = Y_.cast<float>();
+}
+
+double em_trainer::step(double beta) {
+  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr, single());
+  // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights; a
+  // floor far below any weight that matters keeps ln W finite where the data are 0.
+  for (Eigen::Index c = 0; c < S_.rows(); ++c) {
+    const double total = S_.row(c).sum();
+    if (total > 0.0) W_.row(c) = (A_ / total) * S_.row(c);
+  }
+  W_ = W_.cwiseMax(1e-12 * A_ / static_cast<double>(W_.cols()));
+  return ll;
+}
+
+double em_trainer::log_likelihood() const {
+  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr, single());
+}
+
+em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) {
+  if (options.iterations < 0)
+    throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
+  if (!(options.anneal_start > 0.0 && options.anneal_start <= 1.0))
+    throw_parameter_error("fit_em", "anneal_start", "in (0, 1]", options.anneal_start);
+  em_trainer em(Y, std::move(W0), A, options.chunk, options.single_precision);
+  auto beta_at = [&](int step) {  // inverse temperature of the E-step that makes step+1
+    if (step >= options.anneal_iterations) return 1.0;
+    return options.anneal_start +
+           (1.0 - options.anneal_start) * step / static_cast<double>(options.anneal_iterations);
+  };
+  em_result result;
+  double previous = 0.0;
+  for (int it = 0; it <= options.iterations; ++it) {
+    matrix W = em.W();  // W after `it` steps, scored by this pass
+    const bool last = it == options.iterations;
+    const double ll = last ? em.log_likelihood() : em.step(beta_at(it));
+    result.log_likelihood.push_back(ll);
+    if (it > 0 && options.on_iteration) options.on_iteration(it, W, ll);
+    const bool converged = it > 0 && beta_at(it - 1) == 1.0 && ll - previous < options.tolerance;
+    if (last || converged) {
+      result.W = std::move(W);
+      break;
+    }
+    previous = ll;
+  }
+  return result;
+}
+
+}  // namespace ratesim

@@ -1,0 +1,276 @@
+#include <ratesim/error.hpp>
+#include <ratesim/fit.hpp>
+#include <ratesim/mixture/classifier.hpp>
+#include <ratesim/mixture/kernels.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/softmax_competition.hpp>
+#include <ratesim/network.hpp>
+#include <ratesim/output_file.hpp>
+#include <ratesim/projection.hpp>
+#include <ratesim/regimes/ode.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
+
+#include "detail/hdf5.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+namespace ratesim {
+namespace {
+
+constexpr const char* component = "fit";
+
+// The factor on the first epoch's learning rate in epoch e.
+double schedule_factor(const fit_options& o, int e) {
+  if (o.schedule == "constant") return 1.0;
+  if (o.schedule == "exponential") return std::pow(o.decay, e);
+  return 1.0 / (1.0 + e / o.decay);  // "inverse"
+}
+
+void validate(const fit_options& o) {
+  if (o.method != "em" && o.method != "online" && o.method != "ode")
+    throw lookup_error(
+        fmt::format("fit: unknown method \"{}\"; known: em, online, ode", o.method));
+  if (o.components < 1) throw_parameter_error(component, "components (C)", ">= 1", o.components);
+  if (!(std::isfinite(o.init_noise) && o.init_noise >= 0.0))
+    throw_parameter_error(component, "init_noise", "finite and >= 0", o.init_noise);
+  if (o.iterations < 0) throw_parameter_error(component, "iterations", ">= 0", o.iterations);
+  if (!(std::isfinite(o.tolerance) && o.tolerance >= 0.0))
+    throw_parameter_error(component, "tolerance", "finite and >= 0 [nats per point]", o.tolerance);
+  if (o.anneal_iterations < 0)
+    throw_parameter_error(component, "anneal_iterations", ">= 0", o.anneal_iterations);
+  if (!(o.anneal_start > 0.0 && o.anneal_start <= 1.0))
+    throw_parameter_error(component, "anneal_start", "in (0, 1]", o.anneal_start);
+  if (o.epochs < 0) throw_parameter_error(component, "epochs", ">= 0", o.epochs);
+  if (!(o.learning_rate > 0.0 && o.learning_rate <= 1.0))
+    throw_parameter_error(component, "learning_rate", "in (0, 1]", o.learning_rate);
+  if (o.schedule != "constant" && o.schedule != "exponential" && o.schedule != "inverse")
+    throw lookup_error(fmt::format(
+        "fit: unknown schedule \"{}\"; known: constant, exponential, inverse", o.schedule));
+  if (o.schedule == "exponential" && !(o.decay > 0.0 && o.decay <= 1.0))
+    throw_parameter_error(component, "decay", "in (0, 1] for the exponential schedule", o.decay);
+  if (o.schedule == "inverse") require_positive(component, "decay", o.decay);
+  if (o.batch_size < 1) throw_parameter_error(component, "batch_size", ">= 1", o.batch_size);
+  // A mini-batch adds up to batch_size steps of ε (y − W); beyond 1 in sum W can turn negative.
+  if (o.method == "online" && o.learning_rate * static_cast<double>(o.batch_size) > 1.0)
+    throw parameter_error(fmt::format(
+        "fit: learning_rate · batch_size must be <= 1 (weights stay positive), got {} · {}",
+        o.learning_rate, o.batch_size));
+  require_positive(component, "presentation", o.presentation);
+  require_positive(component, "tau", o.tau);
+  require_positive(component, "dt", o.dt);
+}
+
+int class_count(const labeled_data& train, const labeled_data* test) {
+  if (train.labels.empty()) throw input_error("fit: no training data");
+  if (static_cast<Eigen::Index>(train.labels.size()) != train.images.cols())
+    throw input_error(fmt::format("fit: {} training images but {} labels", train.images.cols(),
+                                  train.labels.size()));
+  const int K = 1 + *std::max_element(train.labels.begin(), train.labels.end());
+  if (test) {
+    if (static_cast<Eigen::Index>(test->labels.size()) != test->images.cols())
+      throw input_error(fmt::format("fit: {} test images but {} labels", test->images.cols(),
+                                    test->labels.size()));
+    if (test->images.rows() != train.images.rows())
+      throw input_error(fmt::format("fit: test images have {} pixels, training images {}",
+                                    test->images.rows(), train.images.rows()));
+    for (int label : test->labels)
+      if (label < 0 || label >= K)
+        throw input_error(fmt::format(
+            "fit: test label {} is not among the training labels 0 to {}", label, K - 1));
+  }
+  return K;
+}
+
+// The seed's circuit with the projection "ff" starting at W0.
+void build_circuit(network& net, const fit_options& o, const matrix& W0, double tau_W) {
+  const auto D = static_cast<std::size_t>(W0.cols());
+  net.add<feedforward_inhibition>("input", {.size = D, .A = o.A, .tau_y = o.tau, .tau_h = o.tau});
+  net.add<softmax_competition>("output", {.size = static_cast<std::size_t>(o.components),
+                                          .tau_u = o.tau});
+  net.connect("input", "output",
+              {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", {{"tau", tau_W}})});
+}
+
+}  // namespace
+
+fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o) {
+  validate(o);
+  const int K = class_count(train, test);
+  const feedforward_inhibition input("input", {.size = static_cast<std::size_t>(train.images.rows()),
+                                               .A = o.A});
+  const matrix Y = input.normalize(train.images);
+  const matrix Y_test = test ? input.normalize(test->images) : matrix();
+  std::mt19937_64 rng(o.seed);
+  const matrix W0 = data_mean_weights(Y, o.components, o.init_noise, o.A, rng);
+
+  fit_result r;
+  const auto start = std::chrono::steady_clock::now();
+  auto score = [&](const matrix& W, int step) {
+    const poisson_mixture model(W);
+    r.curve_train.push_back(model.log_likelihood(Y));
+    if (test) r.curve_test.push_back(model.log_likelihood(Y_test));
+    if (o.progress) o.progress(step, r.curve_train.back());
+  };
+
+  if (o.method == "em") {
+    score(W0, 0);
+    em_options em;
+    em.iterations = o.iterations;
+    em.tolerance = o.tolerance;
+    em.anneal_start = o.anneal_start;
+    em.anneal_iterations = o.anneal_iterations;
+    em.single_precision = o.single_precision;
+    em.on_iteration = [&](int it, const matrix& W, double ll) {
+      r.curve_train.push_back(ll);
+      if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test));
+      if (o.progress) o.progress(it, ll);
+    };
+    r.W = fit_em(Y, W0, o.A, em).W;
+  } else {
+    // ε = T/τ_W: the quasi-static regime presents each pattern for T = 1 ms.
+    const double T = o.method == "online" ? 1.0 : o.presentation;
+    network net;
+    build_circuit(net, o, W0, T / o.learning_rate);
+    net.stimulate("input", std::make_unique<pattern_set>(
+                               train.images, pattern_set::params{
+                                                 .duration = T,
+                                                 .ordering = pattern_set::order::shuffled,
+                                                 .seed = o.seed}));
+    score(W0, 0);
+    const auto N = static_cast<step_count>(train.images.cols());
+    std::unique_ptr<quasi_static_simulation> quasi;
+    std::unique_ptr<ode_simulation> ode;
+    if (o.method == "online") {
+      quasi = std::make_unique<quasi_static_simulation>(
+          net, quasi_static_options{.dt = T, .batch_size = o.batch_size});
+    } else {
+      ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
+      ode->settle();
+    }
+    for (int e = 0; e < o.epochs; ++e) {
+      net.set_learning_rate_scale(schedule_factor(o, e));
+      if (quasi)
+        quasi->run_presentations(N);
+      else
+        ode->run(static_cast<double>(N) * T);
+      score(net.weights("ff"), e + 1);
+    }
+    r.W = net.weights("ff");
+  }
+
+  const poisson_mixture model(r.W);
+  const matrix posterior_train = model.posterior(Y);
+  const auto classifier = mixture_classifier::fit(posterior_train, train.labels, K);
+  r.B = classifier.B();
+  r.loglik_train = model.log_likelihood(Y);
+  r.train_error = classifier.error(posterior_train, train.labels);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  r.loglik_test = test ? model.log_likelihood(Y_test) : nan;
+  r.error = test ? classifier.error(model.posterior(Y_test), test->labels) : nan;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+// ---- Output ---------------------------------------------------------------------------
+
+namespace {
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{:.17g}", v) : "null"; }
+
+std::string json_array(const std::vector<double>& values) {
+  std::vector<std::string> parts;
+  for (double v : values) parts.push_back(json_number(v));
+  return fmt::format("[{}]", fmt::join(parts, ", "));
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string to_json(const fit_result& r, const fit_options& o) {
+  return fmt::format(
+      "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
+      "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
+      "\"curve_test\": {}, \"kernel\": {}}}",
+      json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
+      json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
+      json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
+      to_json(kernels()));
+}
+
+namespace {
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context);
+}
+
+void write_fit(output_file& out, const fit_result& r, const fit_options& o,
+               const std::string& config) {
+  const std::string context = fmt::format("fit output \"{}\"", out.path());
+  {
+    detail::hdf5::quiet_errors quiet;
+    detail::hdf5::write_new_file(
+        out.temporary(), [&](hid_t root) { write_fit_content(root, r, o, config, context); },
+        context);
+  }
+  out.commit();
+}
+
+namespace {
+
+void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
+                       const std::string& config, const std::string& context) {
+  namespace h5 = detail::hdf5;
+  h5::write_root_attributes(root, o.seed, config, context);
+  h5::write_attribute(root, "content", std::string("fit"), context);
+  h5::create_groups(root, "model", context);
+  h5::create_groups(root, "curves", context);
+  using row_major = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const row_major W = r.W, B = r.B;
+  h5::handle w = h5::write_array(root, "model/W",
+                                 {static_cast<hsize_t>(W.rows()), static_cast<hsize_t>(W.cols())},
+                                 W.data(), context);
+  h5::write_attribute(w.get(), "units", std::string("1"), context);
+  h5::write_attribute(w.get(), "description",
+                      std::string("Poisson means W[c, d]; every row sums to A"), context);
+  h5::handle b = h5::write_array(root, "model/B",
+                                 {static_cast<hsize_t>(B.rows()), static_cast<hsize_t>(B.cols())},
+                                 B.data(), context);
+  h5::write_attribute(b.get(), "description",
+                      std::string("B[k, c]: mean posterior of component c over class k"),
+                      context);
+  const std::string step = o.method == "em" ? "iteration" : "epoch";
+  for (const auto& [name, curve] : {std::pair{"curves/log_likelihood_train", &r.curve_train},
+                                    std::pair{"curves/log_likelihood_test", &r.curve_test}}) {
+    h5::handle c = h5::write_array(root, name, {static_cast<hsize_t>(curve->size())},
+                                   curve->data(), context);
+    h5::write_attribute(c.get(), "units", std::string("nats per data point"), context);
+    h5::write_attribute(c.get(), "step", step, context);
+  }
+  h5::write_attribute(root, "method", o.method, context);
+  h5::write_attribute(root, "C", static_cast<double>(o.components), context);
+  h5::write_attribute(root, "A", o.A, context);
+  h5::write_attribute(root, "loglik_train", r.loglik_train, context);
+  h5::write_attribute(root, "loglik_test", r.loglik_test, context);
+  h5::write_attribute(root, "error", r.error, context);
+  h5::write_attribute(root, "train_error", r.train_error, context);
+  h5::write_attribute(root, "seconds", r.seconds, context);
+}
+
+}  // namespace
+
+}  // namespace ratesim

@@ -1,0 +1,133 @@
+#pragma once
+// A projection carries the rates of a presynaptic population to a postsynaptic one through
+// a weight matrix W (n_post × n_pre) and a synaptic current, and optionally changes W by a
+// plasticity rule. Plastic weights live in the network's state vector; static ones here.
+
+#include <ratesim/parameters.hpp>
+#include <ratesim/rule.hpp>
+#include <ratesim/registry.hpp>
+#include <ratesim/types.hpp>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ratesim {
+
+// How a projection turns presynaptic rates into postsynaptic input current.
+class synaptic_current {
+ public:
+  virtual ~synaptic_current() = default;
+  virtual std::string_view name() const = 0;
+  // Rejects weights the current cannot use; `component` prefixes the message.
+  virtual void check_weights(matrix_view /*W*/, std::string_view /*component*/) const {}
+  // Whether every weight must stay > 0 (a current of ln W): the network then checks plastic
+  // weights after every step, as it checks the state for NaN, and refuses a weight <= 0.
+  virtual bool needs_positive_weights() const { return false; }
+  // out += I(W, pre). Called in the step loop: must not allocate.
+  virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
+  // A cache of what add() computes from W alone (ln W for a log-weight current), for a
+  // regime that evaluates the current many times while few rows of W change between
+  // evaluations (the quasi-static regime). The default keeps nothing and calls add().
+  virtual std::unique_ptr<class current_cache> make_cache(Eigen::Index n_post,
+                                                          Eigen::Index n_pre) const;
+};
+
+// What a synaptic current keeps between evaluations at slowly changing weights. The one who
+// changes W says which rows changed; the cache then gives the same input current as
+// synaptic_current::add at the new W, bit for bit, recomputing only those rows.
+class current_cache {
+ public:
+  virtual ~current_cache() = default;
+  // W (the same memory at every call) changed in the listed rows since the last refresh,
+  // or in every row when `all` (always so at the first call).
+  virtual void refresh(matrix_view W, const std::vector<Eigen::Index>& rows, bool all) = 0;
+  // out += I(W, pre) at the W of the last refresh. Must not allocate.
+  virtual void add(vector_view pre, vector_span out) const = 0;
+};
+
+// Creates a current for a projection of the given shape (so it can size its buffers once).
+using current_factory =
+    std::function<std::unique_ptr<synaptic_current>(Eigen::Index n_post, Eigen::Index n_pre)>;
+
+// Built in: "log_weight" (I_c = Σ_d ln(W_cd) r_d, the weights are Poisson means; initial
+// weights must be > 0, and a weight that learning drives to 0 or below counts as the
+// smallest normal double, ln W = −708.4, so the current stays finite) and "linear"
+// (I_c = Σ_d W_cd r_d).
+registry<current_factory>& synaptic_currents();
+
+// What `network::connect` takes.
+struct connection {
+  std::string name;
+  matrix weights;                         // initial W, n_post × n_pre
+  std::string current = "log_weight";     // name in synaptic_currents()
+  std::unique_ptr<plasticity_rule> rule;  // null for static weights
+};
+
+class projection {
+ public:
+  projection(std::size_t pre, std::size_t post, connection c,
+             std::unique_ptr<synaptic_current> current);
+
+  const std::string& name() const { return name_; }
+  std::string label() const;  // `projection "name"`
+  std::size_t pre() const { return pre_; }    // index of the presynaptic population
+  std::size_t post() const { return post_; }  // index of the postsynaptic population
+  Eigen::Index rows() const { return weights_.rows(); }
+  Eigen::Index cols() const { return weights_.cols(); }
+  const synaptic_current& current() const { return *current_; }
+  const plasticity_rule* rule() const { return rule_.get(); }
+  bool plastic() const { return rule_ != nullptr; }
+
+ private:
+  friend class network;
+  std::string name_;
+  std::size_t pre_, post_;
+  // A static projection's weights; for a plastic one, only the initial weights (the
+  // live ones are in the network's state vector).
+  matrix weights_;
+  std::unique_ptr<synaptic_current> current_;
+  std::unique_ptr<plasticity_rule> rule_;
+};
+
+// ---- Weight initialisation ------------------------------------------------------------
+
+// W_cd uniform in [low, high).
+matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, double high,
+                       std::mt19937_64& rng);
+
+// Every row the mean of `data` (one pattern per column) plus noise, then rescaled to sum to
+// `row_sum`: W_cd ∝ m_d + noise · m̄ · u_cd with u_cd uniform in [0, 1) and m̄ the mean of m.
+// Rows that start near the data's mean all take part in the competition (no dead units).
+matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
+                         std::mt19937_64& rng);
+
+// Rescales every row of W to sum to `row_sum`.
+void normalize_rows(matrix_span W, double row_sum);
+
+// Weight initialisers by name, for experiment files (weights = { init = "...", ... }): a
+// factory makes W (post.size() × pre.size()) from named parameters and checks them
+// (parameters::require_all_used). The built-in ones (uniform, constant, data_mean) are one
+// file each in simulator/initializers/, registered in
+// simulator/initializers/initializers.cpp; a user adds one with
+// weight_initializers().add("my_init", factory).
+class network;
+class population;
+struct weight_context {
+  const network& net;
+  const population& pre;   // the presynaptic population (W's columns)
+  const population& post;  // the postsynaptic population (W's rows)
+  const matrix* patterns;  // the patterns of pre's stimulus, one per column; nullptr if none
+  std::mt19937_64& rng;    // the experiment's generator (its `seed`)
+};
+using weight_initializer =
+    std::function<matrix(const weight_context& context, const parameters& values)>;
+registry<weight_initializer>& weight_initializers();
+
+// The `row_sum` an initialiser rescales every row to: finite and >= 0 (0: rows as drawn).
+double row_sum_parameter(const parameters& values, std::string_view component);
+
+}  // namespace ratesim

@@ -1,0 +1,28 @@
+#include "builtin.hpp"
+
+#include <ratesim/error.hpp>
+#include <ratesim/mixture/bars.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
+
+#include <fmt/format.h>
+
+namespace ratesim::stimuli {
+
+std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters& values) {
+  const std::string label = "bars";
+  const double side = values.get_whole("side", 5, 1, 1024, label), bar = values.get("bar", 10.0),
+               background = values.get("background", 1.0),
+               samples = values.get_whole("samples", 1000, 1, 1e8, label);
+  const pattern_set::params p = pattern_parameters(values, label);
+  values.require_all_used(label);
+  if (samples * side * side > 1e9)
+    throw parameter_error(fmt::format("{}: samples × side² = {} values is too many (at most 10^9)",
+                                      label, samples * side * side),
+                          {label, "samples", fmt::format("{}", samples)});
+  matrix patterns = sample_poisson_mixture(bars_components(int(side), bar, background),
+                                           std::size_t(samples), context.rng)
+                        .data;
+  return std::make_unique<pattern_set>(std::move(patterns), p);
+}
+
+}  // namespace ratesim::stimuli
