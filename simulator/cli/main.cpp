@@ -3,6 +3,7 @@
 //   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
 //               [--checkpoint FILE [--checkpoint-every MS]] [--stop-at MS]
 //   ratesim run --resume FILE [experiment.toml] [--force] [...]
+//   ratesim sweep experiment.toml --grid KEY=v1,v2 [--grid ...] [--out DIR] [-j N]
 //   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
 //               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
 //
@@ -23,6 +24,7 @@
 #include <ratesim/version.hpp>
 
 #include "progress.hpp"
+#include "sweep.hpp"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -268,6 +270,34 @@ int fail(int code, const std::exception& e) {
   return code;  // (abort does not return)
 }
 
+void add_sweep(CLI::App& app, ratesim::cli::sweep_command& c) {
+  auto* sweep = app.add_subcommand(
+      "sweep", "Run an experiment over a grid of --set values, one process per run "
+               "(over MPI ranks under mpirun or srun); docs/mpi.md");
+  sweep->add_option("config", c.config, "the experiment (docs/config.md)")->required();
+  sweep->add_option("--grid", c.grid,
+                    "a key and its values: --grid projection.ff.rule.tau=250,500 (repeatable; "
+                    "every combination runs)")
+      ->allow_extra_args(false);
+  sweep->add_option("--set", c.overrides, "override a value in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--plugin", c.plugins, "load a plug-in in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--out", c.out, "folder of the runs' files and the summary")
+      ->capture_default_str();
+  sweep->add_option("-j,--jobs", c.jobs, "runs at a time, one thread each (without MPI)")
+      ->capture_default_str();
+  sweep->add_option("--checkpoint-every", c.checkpoint_every,
+                    "simulated time between each run's checkpoints [ms] (0: only when stopped)");
+  sweep->add_flag("-q,--quiet", c.quiet, "no line per run");
+}
+
+std::string this_program(const char* argv0) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : self.string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -288,9 +318,11 @@ int main(int argc, char** argv) {
   add_fit(app, fit);
   run_command run;
   add_run(app, run);
+  ratesim::cli::sweep_command sweep;
+  add_sweep(app, sweep);
   if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "fit" &&
-      std::string_view(argv[1]) != "run") {
-    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run (see --help)\n",
+      std::string_view(argv[1]) != "run" && std::string_view(argv[1]) != "sweep") {
+    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run, sweep (see --help)\n",
                  argv[1]);
     return exit_usage;
   }
@@ -311,6 +343,7 @@ int main(int argc, char** argv) {
     ratesim::kernels();  // a bad RATESIM_LOG or RATESIM_GEMM is a usage error before any work
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
+    if (app.got_subcommand("sweep")) return ratesim::cli::run_sweep(sweep, this_program(argv[0]));
   } catch (const ratesim::input_error& e) {
     return fail(exit_input, e);
   } catch (const ratesim::parameter_error& e) {
