@@ -84,7 +84,8 @@ struct idx_header {
 };
 
 idx_header read_idx_header(const std::string& path) {
-  idx_header h{gz_file(gzopen(path.c_str(), "rb"))};
+  idx_header h;
+  h.file.reset(gzopen(path.c_str(), "rb"));
   if (!h.file) throw input_error(fmt::format("{}: cannot open the file", path));
   std::array<unsigned char, 4> magic{};
   if (gzread(h.file.get(), magic.data(), 4) != 4)

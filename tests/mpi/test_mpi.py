@@ -160,7 +160,9 @@ class DataParallelEM(unittest.TestCase):
             ["mpirun", "-np", "2", "--oversubscribe", RATESIM, "fit",
              "--train-images", f"{self.folder}/train-images.gz",
              "--train-labels", f"{self.folder}/train-labels.gz", "-C", "10", "-A", "40",
-             "--iterations", "100000", "--tolerance", "0", "-q"],
+             # annealed all the way: no convergence test ends it early
+             "--iterations", "100000", "--anneal-start", "0.5", "--anneal-iterations", "100000",
+             "-q"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
         ranks = []
         deadline = time.monotonic() + 60
@@ -169,6 +171,7 @@ class DataParallelEM(unittest.TestCase):
             ranks = children(p.pid, os.path.basename(RATESIM))
         self.assertEqual(len(ranks), 2, "the ranks did not start")
         time.sleep(1.0)  # into the EM iterations
+        self.assertIsNone(p.poll(), "the job ended before a rank was killed")
         os.kill(ranks[-1], signal.SIGKILL)
         _, err = p.communicate(timeout=60)
         self.assertNotEqual(p.returncode, 0)
