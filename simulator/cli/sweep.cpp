@@ -170,6 +170,9 @@ class sweeper {
       // stray run still writing.
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(137);
+      // Ctrl-C reaches the sweep alone, which passes it on once: a second SIGINT would end
+      // a run without its checkpoint.
+      ::setpgid(0, 0);
       const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
         ::dup2(fd, STDOUT_FILENO);

@@ -1,7 +1,8 @@
 """`ratesim sweep` through the CLI: 8 small runs over 2 MPI ranks give 8 files and a
 summary; a sweep killed (SIGKILL, its runs with it) after its first runs finished and
 started again runs only the unfinished ones, and ends with the same files a sweep never
-stopped writes; a run that fails is recorded as failed and the others go on.
+stopped writes; Ctrl-C stops the runs with their checkpoints, and they resume to the
+bits of an unstopped run; a run that fails is recorded as failed and the others go on.
 
     /usr/bin/python3 tests/mpi/test_sweep.py build/ratesim [--no-mpi]
 
@@ -146,6 +147,35 @@ class Sweep(unittest.TestCase):
         for n in done:  # untouched
             self.assertEqual(os.stat(f"{out}/{n}.h5").st_mtime_ns, before[n])
         self.check_complete(out)
+
+    def test_ctrl_c_stops_the_runs_with_their_checkpoints_and_they_resume(self):
+        out = f"{self.folder}/interrupted"
+        longer = ["--set", "run.presentations=300000"]
+        p = sweep(self.folder, out, *longer, wait=False)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not os.path.exists(f"{out}/{NAMES[0]}.ckpt.h5"):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        os.killpg(p.pid, signal.SIGINT)  # as a terminal does: to the whole foreground group
+        _, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 130, err)
+        first = summary(out)[0]
+        self.assertEqual((first["status"], first["detail"]), ("unfinished", "checkpoint kept"))
+        # Started again (here only the first point), it resumes and ends with the bits of a
+        # run never stopped.
+        again = subprocess.run(
+            [RATESIM, "sweep", f"{self.folder}/bars.toml", "--grid", "projection.ff.rule.tau=40",
+             "--grid", "seed=1", "--out", out, "--checkpoint-every", "5000", *longer],
+            capture_output=True, text=True, env=ENV, timeout=300)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("resumed from its checkpoint", again.stderr)
+        whole = subprocess.run(
+            [RATESIM, "run", f"{self.folder}/bars.toml", "-q", "--set", "projection.ff.rule.tau=40",
+             "--set", "seed=1", *longer, "--set", f'output.file="{self.folder}/whole.h5"'],
+            capture_output=True, text=True, env=ENV, timeout=300, cwd=self.folder)
+        self.assertEqual(whole.returncode, 0, whole.stderr)
+        self.assertTrue(np.array_equal(final_weights(f"{out}/{NAMES[0]}.h5"),
+                                       final_weights(f"{self.folder}/whole.h5")))
 
     def test_a_failing_run_is_recorded_and_the_others_go_on(self):
         out = f"{self.folder}/failing"
