@@ -2,6 +2,8 @@
 
 #include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
+#include <ratesim/experiment.hpp>
+#include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
 
 #include <fcntl.h>
@@ -298,7 +300,14 @@ class sweeper {
     const int rank = comm.rank(), size = comm.size();
     prefix_ = size > 1 ? fmt::format("sweep (rank {} of {}): ", rank, size) : "sweep: ";
     if (rank == 0) {
-      fs::create_directories(dir_);
+      const bool made = fs::create_directories(dir_);
+      try {
+        check_first_run();
+      } catch (...) {
+        std::error_code ec;
+        if (made) fs::remove(dir_, ec);  // a refused sweep leaves nothing behind
+        throw;
+      }
       lock_directory();
     }
     comm.barrier();  // the folder exists before any rank starts a run in it
@@ -315,6 +324,17 @@ class sweeper {
   bool stopping() const { return signals_.caught() != 0; }
   void say(const std::string& line) const {
     if (!c_.quiet) std::fprintf(stderr, "%s%s\n", prefix_.c_str(), line.c_str());
+  }
+  // A missing experiment file, a misspelt key or a bad common value is one usage error
+  // now, not a failure of every run: the first point of the grid is built (not run).
+  void check_first_run() const {
+    for (const auto& p : c_.plugins) load_plugin(p);
+    // The first run's own arguments: its --set values after "run CONFIG -q".
+    const std::vector<std::string> a = command(runs_.front(), false);
+    std::vector<std::string> overrides;
+    for (std::size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == "--set") overrides.push_back(a[i + 1]);
+    experiment::load(c_.config, overrides);  // claims its output file, changes nothing
   }
   // One sweep per folder at a time (the lock goes with the process).
   void lock_directory() {

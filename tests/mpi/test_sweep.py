@@ -190,6 +190,15 @@ class Sweep(unittest.TestCase):
         with open(f"{out}/projection.ff.rule.tau=-5.log") as f:
             self.assertIn("tau", f.read())
 
+    def test_a_missing_experiment_or_a_misspelt_key_is_a_usage_error_before_any_run(self):
+        for config, grid in ((f"{self.folder}/missing.toml", "seed=1,2"),
+                             (f"{self.folder}/bars.toml", "projection.ff.rule.tauu=1,2")):
+            out = f"{self.folder}/refused"
+            p = subprocess.run([RATESIM, "sweep", config, "--grid", grid, "--out", out],
+                               capture_output=True, text=True, env=ENV, timeout=60)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertFalse(os.path.exists(out), p.stderr)
+
     def test_a_bad_grid_is_a_usage_error(self):
         for grid in ("tau", "tau=", "tau=1,,2", "=1"):
             p = subprocess.run([RATESIM, "sweep", f"{self.folder}/bars.toml", "--grid", grid,
