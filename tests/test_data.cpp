@@ -145,6 +145,53 @@ TEST_F(Data, Hdf5DatasetsRoundTrip) {
   expect_input_error([&] { read_images(file("fake.h5") + ":/x"); }, "not a readable HDF5 file");
 }
 
+// A rank of an MPI job reads only its examples: IDX from their offset (plain and gzip),
+// HDF5 by a hyperslab; the same values as the columns of the whole set.
+TEST_F(Data, ExamplesFromFirstToFirstPlusCountAreReadAlone) {
+  namespace h5 = detail::hdf5;
+  const matrix X = small_images();
+  const std::vector<int> labels{7, 0, 3};
+  write_idx_images(file("images.idx"), X, 2, 2);
+  write_idx_images(file("images.idx.gz"), X, 2, 2);
+  write_idx_labels(file("labels.gz"), labels);
+  const std::string h5_file = file("data.h5");
+  h5::write_new_file(h5_file, [](hid_t f) {
+    const std::vector<double> pixels{0, 1, 2, 3, 10, 20, 30, 40, 255, 128, 64, 0};
+    h5::write_array(f, "images", {3, 2, 2}, pixels.data(), "test");
+    const std::vector<double> values{7, 0, 3};
+    h5::write_array(f, "labels", {3}, values.data(), "test");
+  }, "test");
+  const std::vector<std::pair<std::string, std::string>> specs{
+      {file("images.idx"), file("labels.gz")},
+      {file("images.idx.gz"), file("labels.gz")},
+      {h5_file + ":/images", h5_file + ":/labels"}};
+  for (const auto& spec : specs) {
+    EXPECT_EQ(count_examples(spec.first), 3u);
+    for (std::size_t first = 0; first <= 3; ++first)
+      for (std::size_t count = 0; first + count <= 3; ++count) {
+        const labeled_data part = read_labeled(spec.first, spec.second, first, count);
+        EXPECT_EQ(part.images.rows(), 4);
+        EXPECT_EQ(part.images, X.middleCols(Eigen::Index(first), Eigen::Index(count)))
+            << spec.first << " from " << first << ", " << count;
+        EXPECT_EQ(part.labels, std::vector<int>(labels.begin() + long(first),
+                                                labels.begin() + long(first + count)));
+        EXPECT_EQ(part.first, Eigen::Index(first));
+        EXPECT_EQ(part.total, 3);
+      }
+    expect_input_error([&] { read_labeled(spec.first, spec.second, 2, 2); }, "examples 2 to 3");
+  }
+  // A file shorter than its header: the part that is there reads, the part beyond does not.
+  std::vector<unsigned char> bytes{0, 0, 8, 2, 0, 0, 0, 3, 0, 0, 0, 2, 1, 2, 3, 4};
+  write_bytes(file("short.idx"), bytes);
+  write_idx_labels(file("three.gz"), labels);
+  EXPECT_EQ(read_labeled(file("short.idx"), file("three.gz"), 0, 2).images.cols(), 2);
+  expect_input_error([&] { read_labeled(file("short.idx"), file("three.gz"), 1, 2); },
+                     "truncated: examples 1 to 2");
+  write_idx_labels(file("two.gz"), {7, 0});  // counts compared before any part is read
+  expect_input_error([&] { read_labeled(file("images.idx"), file("two.gz"), 0, 1); },
+                     "holds 3 images but");
+}
+
 TEST_F(Data, Hdf5DatasetsThatClaimWhatTheFileDoesNotHoldAreRefused) {
   namespace h5 = detail::hdf5;
   const std::string path = file("claims.h5");

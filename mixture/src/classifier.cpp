@@ -28,12 +28,16 @@ mixture_classifier mixture_classifier::fit(matrix_view posteriors,
     B.row(labels[n]) += posteriors.col(static_cast<Eigen::Index>(n)).transpose();
     count[labels[n]] += 1.0;
   }
-  for (int k = 0; k < K; ++k) {
-    if (count[k] == 0.0)
+  return from_class_sums(std::move(B), count);
+}
+
+mixture_classifier mixture_classifier::from_class_sums(matrix sums, const vector& counts) {
+  for (Eigen::Index k = 0; k < sums.rows(); ++k) {
+    if (!(counts[k] > 0.0))
       throw input_error(fmt::format("mixture_classifier::fit: no example of class {}", k));
-    B.row(k) /= count[k];
+    sums.row(k) /= counts[k];
   }
-  return mixture_classifier(std::move(B));
+  return mixture_classifier(std::move(sums));
 }
 
 matrix mixture_classifier::class_probabilities(matrix_view posteriors) const {
@@ -57,11 +61,16 @@ std::vector<int> mixture_classifier::predict(matrix_view posteriors) const {
 }
 
 double mixture_classifier::error(matrix_view posteriors, const std::vector<int>& labels) const {
+  return static_cast<double>(mistakes(posteriors, labels)) / static_cast<double>(labels.size());
+}
+
+std::size_t mixture_classifier::mistakes(matrix_view posteriors,
+                                         const std::vector<int>& labels) const {
   check_labels(posteriors, labels, classes(), "mixture_classifier::error");
   const std::vector<int> predicted = predict(posteriors);
   std::size_t wrong = 0;
   for (std::size_t n = 0; n < labels.size(); ++n) wrong += predicted[n] != labels[n];
-  return static_cast<double>(wrong) / static_cast<double>(labels.size());
+  return wrong;
 }
 
 }  // namespace ratesim

@@ -1,3 +1,4 @@
+#include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/projection.hpp>
@@ -82,64 +83,54 @@ double posterior_in_place(Eigen::Ref<vector> column, double beta) {
 // is given, the M-step's statistics S_c = Σ_n p(c|y_n) y_n. Returns the mean
 // log-likelihood of W (at beta = 1).
 //
-// The data are cut into blocks of `chunk` points, and the blocks dealt to a fixed number
-// of groups that OpenMP's threads take whole: each group runs its blocks' two products
-// (OpenBLAS on one thread inside) and the log-sum-exp between them, and sums its own
-// share of S. The shares are added in group order at the end, so the result depends
-// neither on timing nor on the number of threads, and no thread waits for another
-// between the products.
+// The data are cut into groups of `chunk` points, a function of the data set alone
+// (`part`: this process may hold only some of the groups, ratesim/comm.hpp). OpenMP's
+// threads take whole groups: each runs its group's two products (OpenBLAS on one thread
+// inside) and the log-sum-exp between them, and its share of S and of the
+// log-likelihood. The shares are added over a fixed tree of the groups (exact_sum), so
+// the result is the same bits on any number of threads and processes, and no thread
+// waits for another between the products.
 double e_step(matrix_view Y, const vector& lgammas, const matrix& W, double beta,
               std::size_t chunk, matrix* S, matrix* posterior,
-              const Eigen::MatrixXf* Y_single = nullptr) {
+              const Eigen::MatrixXf* Y_single = nullptr, const data_part& part = {}) {
   const Eigen::Index C = W.rows(), D = Y.rows(), N = Y.cols();
   const matrix log_W = W.array().log().matrix();
   const vector row_sums = W.rowwise().sum();
   const Eigen::MatrixXf log_W_single = Y_single ? log_W.cast<float>() : Eigen::MatrixXf();
-  const auto block = std::min(static_cast<Eigen::Index>(std::max<std::size_t>(chunk, 1)), N);
-  const Eigen::Index blocks = (N + block - 1) / block;
-  const Eigen::Index groups = std::min<Eigen::Index>(blocks, 8);
-  std::vector<matrix> shares(S ? groups : 0);
-  vector lse(N);
+  const std::size_t share = S ? static_cast<std::size_t>(C * D) : 0;  // then the log-likelihood
   const blas::one_thread blas_serial;
   detail::gemm_kernel();  // chosen here, so that a bad RATESIM_GEMM throws outside the threads
-#pragma omp parallel for schedule(dynamic, 1)
-  for (Eigen::Index g = 0; g < groups; ++g) {
-    matrix L(C, block);  // Σ_d y_d ln W_cd, then the posterior in place
-    // Single precision: the products in float (log W, the data, the posterior), the
-    // rest, and the sum over blocks, in double.
-    Eigen::MatrixXf L_single(Y_single ? C : 0, Y_single ? block : 0);
-    Eigen::MatrixXf S_single(Y_single && S ? C : 0, Y_single && S ? D : 0);
-    if (S) shares[g].setZero(C, D);
-    for (Eigen::Index b = blocks * g / groups; b < blocks * (g + 1) / groups; ++b) {
-      const Eigen::Index first = b * block, n = std::min(block, N - first);
-      const auto Yb = Y.middleCols(first, n);
-      auto Lb = L.leftCols(n);
-      if (Y_single) {  // the first product
-        blas::product(log_W_single, Y_single->middleCols(first, n), L_single.leftCols(n));
-        Lb = L_single.leftCols(n).cast<double>();
-      } else {
-        blas::product(log_W, Yb, Lb);
-      }
-      Lb.colwise() -= row_sums;
-      for (Eigen::Index j = 0; j < n; ++j) lse[first + j] = posterior_in_place(Lb.col(j), beta);
-      if (posterior) posterior->middleCols(first, n) = Lb;
-      if (S && Y_single) {  // the second product
-        L_single.leftCols(n) = Lb.cast<float>();
-        S_single.setZero();
-        blas::product(L_single.leftCols(n), Y_single->middleCols(first, n), S_single, true);
-        shares[g] += S_single.cast<double>();
-      } else if (S) {
-        blas::product(Lb, Yb, shares[g], true);
-      }
-    }
-  }
-  if (S) {
-    S->setZero(C, D);
-    for (const matrix& share : shares) *S += share;
-  }
-  double total = 0.0;
-  for (Eigen::Index n = 0; n < N; ++n) total += lse[n] - lgammas[n];
-  return total / static_cast<double>(N) - std::log(static_cast<double>(C));
+  const std::vector<double> total = sum_over_groups(
+      part, N, chunk, share + 1, [&](Eigen::Index first, Eigen::Index n, std::span<double> out) {
+        const auto Yb = Y.middleCols(first, n);
+        matrix L(C, n);  // Σ_d y_d ln W_cd, then the posterior in place
+        if (Y_single) {  // the first product in float (log W, the data), the rest in double
+          Eigen::MatrixXf L_single(C, n);
+          blas::product(log_W_single, Y_single->middleCols(first, n), L_single);
+          L = L_single.cast<double>();
+        } else {
+          blas::product(log_W, Yb, L);
+        }
+        L.colwise() -= row_sums;
+        double ll = 0.0;
+        for (Eigen::Index j = 0; j < n; ++j)
+          ll += posterior_in_place(L.col(j), beta) - lgammas[first + j];
+        out[share] = ll;
+        if (posterior) posterior->middleCols(first, n) = L;
+        if (!S) return;
+        Eigen::Map<matrix> S_group(out.data(), C, D);
+        if (Y_single) {  // the second product in float, its sum over groups in double
+          const Eigen::MatrixXf L_single = L.cast<float>();
+          Eigen::MatrixXf S_single = Eigen::MatrixXf::Zero(C, D);
+          blas::product(L_single, Y_single->middleCols(first, n), S_single, true);
+          S_group = S_single.cast<double>();
+        } else {
+          blas::product(L, Yb, S_group, true);
+        }
+      });
+  if (S) *S = Eigen::Map<const matrix>(total.data(), C, D);
+  const Eigen::Index points = part.total < 0 ? N : part.total;
+  return total[share] / static_cast<double>(points) - std::log(static_cast<double>(C));
 }
 
 }  // namespace
@@ -149,29 +140,30 @@ poisson_mixture::poisson_mixture(matrix W) : W_(std::move(W)) {
 }
 
 matrix poisson_mixture::posterior(matrix_view Y) const {
+  if (Y.cols() == 0 && Y.rows() == dimensions()) return matrix(components(), 0);  // a rank's empty part
   check_data(Y, dimensions(), "poisson_mixture::posterior");
   matrix R(components(), Y.cols());
-  e_step(Y, vector::Zero(Y.cols()), W_, 1.0, 2048, nullptr, &R);
+  e_step(Y, vector::Zero(Y.cols()), W_, 1.0, default_chunk, nullptr, &R);
   return R;
 }
 
-double poisson_mixture::log_likelihood(matrix_view Y) const {
-  check_data(Y, dimensions(), "poisson_mixture::log_likelihood");
-  return e_step(Y, lgamma_sums(Y), W_, 1.0, 2048, nullptr, nullptr);
+double poisson_mixture::log_likelihood(matrix_view Y, const data_part& part) const {
+  if (Y.cols() > 0 || part.total < 0) check_data(Y, dimensions(), "poisson_mixture::log_likelihood");
+  return e_step(Y, lgamma_sums(Y), W_, 1.0, default_chunk, nullptr, nullptr, nullptr, part);
 }
 
 em_trainer::em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk,
-                       bool single_precision)
-    : Y_(Y), W_(std::move(W0)), A_(A), chunk_(chunk) {
+                       bool single_precision, const data_part& part)
+    : Y_(Y), W_(std::move(W0)), A_(A), chunk_(chunk), part_(part) {
   check_weights(W_, "em: initial");
-  check_data(Y_, W_.cols(), "em");
+  if (Y_.cols() > 0 || part.total < 0) check_data(Y_, W_.cols(), "em");
   require_positive("em", "A", A_);
   lgammas_ = lgamma_sums(Y_);
   if (single_precision) Y_single_ = Y_.cast<float>();
 }
 
 double em_trainer::step(double beta) {
-  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr, single());
+  const double ll = e_step(Y_, lgammas_, W_, beta, chunk_, &S_, nullptr, single(), part_);
   // M-step: W_c = A S_c / Σ_d S_cd. A component no data point chose keeps its weights; a
   // floor far below any weight that matters keeps ln W finite where the data are 0.
   for (Eigen::Index c = 0; c < S_.rows(); ++c) {
@@ -183,7 +175,7 @@ double em_trainer::step(double beta) {
 }
 
 double em_trainer::log_likelihood() const {
-  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr, single());
+  return e_step(Y_, lgammas_, W_, 1.0, chunk_, nullptr, nullptr, single(), part_);
 }
 
 em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) {
@@ -191,7 +183,7 @@ em_result fit_em(matrix_view Y, matrix W0, double A, const em_options& options) 
     throw_parameter_error("fit_em", "iterations", ">= 0", options.iterations);
   if (!(options.anneal_start > 0.0 && options.anneal_start <= 1.0))
     throw_parameter_error("fit_em", "anneal_start", "in (0, 1]", options.anneal_start);
-  em_trainer em(Y, std::move(W0), A, options.chunk, options.single_precision);
+  em_trainer em(Y, std::move(W0), A, options.chunk, options.single_precision, options.part);
   auto beta_at = [&](int step) {  // inverse temperature of the E-step that makes step+1
     if (step >= options.anneal_iterations) return 1.0;
     return options.anneal_start +

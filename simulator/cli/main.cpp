@@ -3,6 +3,7 @@
 //   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
 //               [--checkpoint FILE [--checkpoint-every MS]] [--stop-at MS]
 //   ratesim run --resume FILE [experiment.toml] [--force] [...]
+//   ratesim sweep experiment.toml --grid KEY=v1,v2 [--grid ...] [--out DIR] [-j N]
 //   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
 //               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
 //
@@ -11,16 +12,19 @@
 // itself); 128 + the signal for a run stopped by SIGINT (130) or SIGTERM (143), after
 // writing its checkpoint and recordings.
 
+#include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/fit.hpp>
 #include <ratesim/mixture/kernels.hpp>
+#include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/version.hpp>
 
 #include "progress.hpp"
+#include "sweep.hpp"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -123,15 +127,29 @@ std::string describe(const fit_command& c, int argc, char** argv) {
                      c.train_images, c.train_labels, c.test_images, c.test_labels);
 }
 
+// The examples of a data set this rank holds: all of them in one process, else its groups
+// (ratesim/comm.hpp), read from the file by offset or hyperslab.
+ratesim::labeled_data read_part(const std::string& images, const std::string& labels,
+                                ratesim::communicator& comm) {
+  if (comm.size() == 1) return ratesim::read_labeled(images, labels);
+  const auto total = static_cast<Eigen::Index>(ratesim::count_examples(images));
+  const ratesim::data_slice slice = ratesim::split_data(comm, total, ratesim::default_chunk);
+  return ratesim::read_labeled(images, labels, static_cast<std::size_t>(slice.part.first),
+                               static_cast<std::size_t>(slice.count));
+}
+
 int run_fit(fit_command& c, int argc, char** argv) {
   apply_bundled(c);
   if (c.train_images.empty() || c.train_labels.empty())
     throw ratesim::usage_error("fit: give --train-images and --train-labels, or --data");
   if (c.test_images.empty() != c.test_labels.empty())
     throw ratesim::usage_error("fit: give both --test-images and --test-labels, or neither");
+  // Under mpirun or srun the ranks share the data; only rank 0 prints and writes.
+  ratesim::communicator& comm = ratesim::world();
+  const bool lead = comm.rank() == 0;
   // The output is claimed (checked, locked) before the data is read and the work done.
   std::optional<ratesim::output_file> output;
-  if (!c.output.empty()) {
+  if (lead && !c.output.empty()) {
     std::error_code ec;
     if (!c.overwrite && std::filesystem::file_size(c.output, ec) > 0 && !ec)
       throw ratesim::usage_error(
@@ -141,15 +159,16 @@ int run_fit(fit_command& c, int argc, char** argv) {
                                : ratesim::output_file::existing::refuse,
                    fmt::format("fit: output \"{}\"", c.output));
   }
-  const auto train = ratesim::read_labeled(c.train_images, c.train_labels);
+  const auto train = read_part(c.train_images, c.train_labels, comm);
   std::optional<ratesim::labeled_data> test;
-  if (!c.test_images.empty()) test = ratesim::read_labeled(c.test_images, c.test_labels);
-  if (!c.quiet)
+  if (!c.test_images.empty()) test = read_part(c.test_images, c.test_labels, comm);
+  if (!c.quiet && lead)
     c.options.progress = [&](int step, double ll) {
       std::fprintf(stderr, "%s %d: log-likelihood %.6f\n",
                    c.options.method == "em" ? "iteration" : "epoch", step, ll);
     };
-  const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options);
+  const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options, &comm);
+  if (!lead) return 0;
   if (output) ratesim::write_fit(*output, result, c.options, describe(c, argc, argv));
   if (c.json) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
@@ -237,6 +256,48 @@ int run_experiment(run_command& c) {
   return 0;
 }
 
+// Reports an error and gives the exit code. Under MPI a rank that fails cannot simply
+// return (the others would wait for it for ever): it names itself and ends the whole job
+// with that code (MPI_Abort).
+int fail(int code, const std::exception& e) {
+  ratesim::communicator& comm = ratesim::world();
+  if (comm.size() == 1) {
+    std::fprintf(stderr, "ratesim: %s\n", e.what());
+    return code;
+  }
+  std::fprintf(stderr, "ratesim: rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
+  comm.abort(code);
+  return code;  // (abort does not return)
+}
+
+void add_sweep(CLI::App& app, ratesim::cli::sweep_command& c) {
+  auto* sweep = app.add_subcommand(
+      "sweep", "Run an experiment over a grid of --set values, one process per run "
+               "(over MPI ranks under mpirun or srun); docs/mpi.md");
+  sweep->add_option("config", c.config, "the experiment (docs/config.md)")->required();
+  sweep->add_option("--grid", c.grid,
+                    "a key and its values: --grid projection.ff.rule.tau=250,500 (repeatable; "
+                    "every combination runs)")
+      ->allow_extra_args(false);
+  sweep->add_option("--set", c.overrides, "override a value in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--plugin", c.plugins, "load a plug-in in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--out", c.out, "folder of the runs' files and the summary")
+      ->capture_default_str();
+  sweep->add_option("-j,--jobs", c.jobs, "runs at a time, one thread each (without MPI)")
+      ->capture_default_str();
+  sweep->add_option("--checkpoint-every", c.checkpoint_every,
+                    "simulated time between each run's checkpoints [ms] (0: only when stopped)");
+  sweep->add_flag("-q,--quiet", c.quiet, "no line per run");
+}
+
+std::string this_program(const char* argv0) {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : self.string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,9 +318,11 @@ int main(int argc, char** argv) {
   add_fit(app, fit);
   run_command run;
   add_run(app, run);
+  ratesim::cli::sweep_command sweep;
+  add_sweep(app, sweep);
   if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "fit" &&
-      std::string_view(argv[1]) != "run") {
-    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run (see --help)\n",
+      std::string_view(argv[1]) != "run" && std::string_view(argv[1]) != "sweep") {
+    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run, sweep (see --help)\n",
                  argv[1]);
     return exit_usage;
   }
@@ -280,21 +343,17 @@ int main(int argc, char** argv) {
     ratesim::kernels();  // a bad RATESIM_LOG or RATESIM_GEMM is a usage error before any work
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
+    if (app.got_subcommand("sweep")) return ratesim::cli::run_sweep(sweep, this_program(argv[0]));
   } catch (const ratesim::input_error& e) {
-    std::fprintf(stderr, "ratesim: %s\n", e.what());
-    return exit_input;
+    return fail(exit_input, e);
   } catch (const ratesim::parameter_error& e) {
-    std::fprintf(stderr, "ratesim: %s\n", e.what());
-    return exit_usage;
+    return fail(exit_usage, e);
   } catch (const ratesim::lookup_error& e) {
-    std::fprintf(stderr, "ratesim: %s\n", e.what());
-    return exit_usage;
+    return fail(exit_usage, e);
   } catch (const ratesim::usage_error& e) {
-    std::fprintf(stderr, "ratesim: %s\n", e.what());
-    return exit_usage;
+    return fail(exit_usage, e);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ratesim: %s\n", e.what());
-    return exit_failure;
+    return fail(exit_failure, e);
   }
   return exit_failure;
 }

@@ -1,3 +1,4 @@
+#include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
 #include <ratesim/mixture/classifier.hpp>
@@ -68,12 +69,16 @@ void validate(const fit_options& o) {
   require_positive(component, "dt", o.dt);
 }
 
-int class_count(const labeled_data& train, const labeled_data* test) {
-  if (train.labels.empty()) throw input_error("fit: no training data");
+// K = 1 + the largest training label of any rank.
+int class_count(const labeled_data& train, const labeled_data* test, communicator& comm) {
   if (static_cast<Eigen::Index>(train.labels.size()) != train.images.cols())
     throw input_error(fmt::format("fit: {} training images but {} labels", train.images.cols(),
                                   train.labels.size()));
-  const int K = 1 + *std::max_element(train.labels.begin(), train.labels.end());
+  const int local = train.labels.empty()
+                        ? -1
+                        : *std::max_element(train.labels.begin(), train.labels.end());
+  const auto K = static_cast<int>(1 + comm.max(local));
+  if (K == 0) throw input_error("fit: no training data");
   if (test) {
     if (static_cast<Eigen::Index>(test->labels.size()) != test->images.cols())
       throw input_error(fmt::format("fit: {} test images but {} labels", test->images.cols(),
@@ -89,6 +94,44 @@ int class_count(const labeled_data& train, const labeled_data* test) {
   return K;
 }
 
+data_part part_of(const labeled_data& data, communicator& comm) {
+  return {&comm, data.first, data.total < 0 ? data.images.cols() : data.total};
+}
+
+// The mean of the data's columns over all ranks (summed exactly, ratesim/comm.hpp).
+vector data_mean(const matrix& Y, const data_part& part) {
+  const std::vector<double> sum = sum_over_groups(
+      part, Y.cols(), default_chunk, static_cast<std::size_t>(Y.rows()),
+      [&](Eigen::Index first, Eigen::Index n, std::span<double> out) {
+        Eigen::Map<vector> total(out.data(), Y.rows());
+        for (Eigen::Index j = first; j < first + n; ++j) total += Y.col(j);
+      });
+  return Eigen::Map<const vector>(sum.data(), Y.rows()) / static_cast<double>(part.total);
+}
+
+// The classifier of the training data's posteriors, summed exactly over all ranks.
+mixture_classifier classify(const matrix& posterior, const std::vector<int>& labels, int K,
+                            const data_part& part) {
+  const Eigen::Index C = posterior.rows();
+  const std::vector<double> sums = sum_over_groups(
+      part, posterior.cols(), default_chunk, static_cast<std::size_t>(K * (C + 1)),
+      [&](Eigen::Index first, Eigen::Index n, std::span<double> out) {
+        Eigen::Map<matrix> B(out.data(), K, C);
+        for (Eigen::Index j = first; j < first + n; ++j) {
+          B.row(labels[j]) += posterior.col(j).transpose();
+          out[K * C + labels[j]] += 1.0;
+        }
+      });
+  return mixture_classifier::from_class_sums(Eigen::Map<const matrix>(sums.data(), K, C),
+                                             Eigen::Map<const vector>(sums.data() + K * C, K));
+}
+
+double error_rate(const mixture_classifier& classifier, const matrix& posterior,
+                  const std::vector<int>& labels, const data_part& part) {
+  const auto wrong = static_cast<std::int64_t>(classifier.mistakes(posterior, labels));
+  return static_cast<double>(part.comm->sum(wrong)) / static_cast<double>(part.total);
+}
+
 // The seed's circuit with the projection "ff" starting at W0.
 void build_circuit(network& net, const fit_options& o, const matrix& W0, double tau_W) {
   const auto D = static_cast<std::size_t>(W0.cols());
@@ -101,22 +144,31 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
 
 }  // namespace
 
-fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o) {
+fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o,
+               communicator* processes) {
   validate(o);
-  const int K = class_count(train, test);
+  communicator& comm = processes ? *processes : serial();
+  if (o.method != "em" && comm.size() > 1)
+    throw usage_error(fmt::format(
+        "fit: method \"{}\" runs in one process; only em splits its data between {} ranks "
+        "(issue 18, part 3)",
+        o.method, comm.size()));
+  const int K = class_count(train, test, comm);
+  const data_part train_part = part_of(train, comm);
+  const data_part test_part = test ? part_of(*test, comm) : data_part{};
   const feedforward_inhibition input("input", {.size = static_cast<std::size_t>(train.images.rows()),
                                                .A = o.A});
   const matrix Y = input.normalize(train.images);
   const matrix Y_test = test ? input.normalize(test->images) : matrix();
   std::mt19937_64 rng(o.seed);
-  const matrix W0 = data_mean_weights(Y, o.components, o.init_noise, o.A, rng);
+  const matrix W0 = mean_weights(data_mean(Y, train_part), o.components, o.init_noise, o.A, rng);
 
   fit_result r;
   const auto start = std::chrono::steady_clock::now();
   auto score = [&](const matrix& W, int step) {
     const poisson_mixture model(W);
-    r.curve_train.push_back(model.log_likelihood(Y));
-    if (test) r.curve_test.push_back(model.log_likelihood(Y_test));
+    r.curve_train.push_back(model.log_likelihood(Y, train_part));
+    if (test) r.curve_test.push_back(model.log_likelihood(Y_test, test_part));
     if (o.progress) o.progress(step, r.curve_train.back());
   };
 
@@ -128,9 +180,10 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     em.anneal_start = o.anneal_start;
     em.anneal_iterations = o.anneal_iterations;
     em.single_precision = o.single_precision;
+    em.part = train_part;
     em.on_iteration = [&](int it, const matrix& W, double ll) {
       r.curve_train.push_back(ll);
-      if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test));
+      if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test, test_part));
       if (o.progress) o.progress(it, ll);
     };
     r.W = fit_em(Y, W0, o.A, em).W;
@@ -168,13 +221,13 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
 
   const poisson_mixture model(r.W);
   const matrix posterior_train = model.posterior(Y);
-  const auto classifier = mixture_classifier::fit(posterior_train, train.labels, K);
+  const auto classifier = classify(posterior_train, train.labels, K, train_part);
   r.B = classifier.B();
-  r.loglik_train = model.log_likelihood(Y);
-  r.train_error = classifier.error(posterior_train, train.labels);
+  r.loglik_train = model.log_likelihood(Y, train_part);
+  r.train_error = error_rate(classifier, posterior_train, train.labels, train_part);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  r.loglik_test = test ? model.log_likelihood(Y_test) : nan;
-  r.error = test ? classifier.error(model.posterior(Y_test), test->labels) : nan;
+  r.loglik_test = test ? model.log_likelihood(Y_test, test_part) : nan;
+  r.error = test ? error_rate(classifier, model.posterior(Y_test), test->labels, test_part) : nan;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

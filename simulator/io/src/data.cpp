@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 
 namespace ratesim {
 namespace {
@@ -66,50 +67,94 @@ double decode(const unsigned char* p, int type) {
   }
 }
 
-// Reads a whole IDX file. Memory grows with what is actually in the file, never with
-// what the header claims, so a hostile header cannot make it allocate without bound.
-idx_array read_idx(const std::string& path) {
-  gz_file f(gzopen(path.c_str(), "rb"));
-  if (!f) throw input_error(fmt::format("{}: cannot open the file", path));
+// Examples [first, first + count) of a data set: its first dimension.
+struct rows {
+  std::uint64_t first = 0, count = 0;
+};
+
+std::string describe_rows(const rows& r) {
+  return fmt::format("examples {} to {}", r.first, r.first + r.count - 1);
+}
+
+struct idx_header {
+  gz_file file;
+  int type = 0;
+  std::vector<std::uint32_t> dims;
+  std::uint64_t count = 1;  // values
+};
+
+idx_header read_idx_header(const std::string& path) {
+  idx_header h;
+  h.file.reset(gzopen(path.c_str(), "rb"));
+  if (!h.file) throw input_error(fmt::format("{}: cannot open the file", path));
   std::array<unsigned char, 4> magic{};
-  if (gzread(f.get(), magic.data(), 4) != 4)
+  if (gzread(h.file.get(), magic.data(), 4) != 4)
     throw input_error(fmt::format("{}: too short for an IDX header", path));
-  const int type = magic[2], rank = magic[3];
-  if (magic[0] != 0 || magic[1] != 0 || element_size(type) == 0 || rank < 1 || rank > 4)
+  h.type = magic[2];
+  const int rank = magic[3];
+  if (magic[0] != 0 || magic[1] != 0 || element_size(h.type) == 0 || rank < 1 || rank > 4)
     throw input_error(fmt::format(
         "{}: not an IDX file (magic number {:02x} {:02x} {:02x} {:02x}; expected 00 00, a type "
         "code 08/09/0b/0c/0d/0e and 1 to 4 dimensions)",
         path, magic[0], magic[1], magic[2], magic[3]));
-  idx_array out;
-  std::uint64_t count = 1;
   for (int i = 0; i < rank; ++i) {
     std::array<unsigned char, 4> bytes{};
-    if (gzread(f.get(), bytes.data(), 4) != 4)
+    if (gzread(h.file.get(), bytes.data(), 4) != 4)
       throw input_error(fmt::format("{}: the IDX header is truncated", path));
-    out.dims.push_back(static_cast<std::uint32_t>(big_endian(bytes.data(), 4)));
-    if (__builtin_mul_overflow(count, std::uint64_t{out.dims.back()}, &count))
+    h.dims.push_back(static_cast<std::uint32_t>(big_endian(bytes.data(), 4)));
+    if (__builtin_mul_overflow(h.count, std::uint64_t{h.dims.back()}, &h.count))
       throw input_error(fmt::format("{}: the IDX header claims more values than can exist", path));
   }
-  std::uint64_t expected = 0;
-  if (__builtin_mul_overflow(count, std::uint64_t{element_size(type)}, &expected))
+  std::uint64_t bytes = 0;
+  if (__builtin_mul_overflow(h.count, std::uint64_t{element_size(h.type)}, &bytes))
     throw input_error(fmt::format("{}: the IDX header claims more values than can exist", path));
+  return h;
+}
+
+// Reads an IDX file, or with `part` only those examples (a gzip file is decompressed up to
+// them). Memory grows with what is actually in the file, never with what the header
+// claims, so a hostile header cannot make it allocate without bound.
+idx_array read_idx(const std::string& path, const std::optional<rows>& part = {}) {
+  idx_header h = read_idx_header(path);
+  const std::uint64_t per_example = h.dims[0] == 0 ? 0 : h.count / h.dims[0];
+  const std::size_t size = element_size(h.type);
+  std::uint64_t count = h.count, skip = 0;
+  if (part) {
+    if (part->first + part->count > h.dims[0])
+      throw input_error(fmt::format("{}: {} asked for, the file holds {}", path,
+                                    describe_rows(*part), h.dims[0]));
+    count = part->count * per_example;
+    skip = part->first * per_example * size;
+  }
+  const std::uint64_t expected = count * size;
+  const std::string what = part ? describe_rows(*part) : std::string("the header");
+  if (skip > 0 && gzseek(h.file.get(), static_cast<z_off_t>(skip), SEEK_CUR) < 0)
+    throw input_error(fmt::format("{}: truncated or corrupt before {}", path, what));
   std::vector<unsigned char> bytes;
   std::array<unsigned char, 1 << 16> block{};
-  while (true) {
-    const int n = gzread(f.get(), block.data(), block.size());
+  while (bytes.size() < expected || !part) {
+    const auto want = part ? std::min<std::uint64_t>(block.size(), expected - bytes.size())
+                           : block.size();
+    const int n = gzread(h.file.get(), block.data(), static_cast<unsigned>(want));
     if (n < 0) throw input_error(fmt::format("{}: the compressed data is corrupt", path));
     if (n == 0) break;
     if (bytes.size() + static_cast<std::size_t>(n) > expected)
       throw input_error(fmt::format("{}: more data than the header's {} values", path, count));
     bytes.insert(bytes.end(), block.begin(), block.begin() + n);
   }
-  if (bytes.size() != expected)
+  if (bytes.size() != expected) {
+    if (part)
+      throw input_error(fmt::format("{}: truncated: {} take {} bytes, the file holds {} of them",
+                                    path, what, expected, bytes.size()));
     throw input_error(fmt::format(
         "{}: truncated: the header promises {} values ({} bytes), the file holds {} bytes", path,
         count, expected, bytes.size()));
+  }
+  idx_array out;
+  out.dims = h.dims;
+  if (part) out.dims[0] = static_cast<std::uint32_t>(part->count);
   out.values.resize(count);
-  for (std::uint64_t i = 0; i < count; ++i)
-    out.values[i] = decode(bytes.data() + i * element_size(type), type);
+  for (std::uint64_t i = 0; i < count; ++i) out.values[i] = decode(bytes.data() + i * size, h.type);
   return out;
 }
 
@@ -129,8 +174,11 @@ bool is_hdf5_spec(const std::string& spec, std::string& file, std::string& datas
 constexpr hsize_t max_expansion = 1100;
 constexpr hsize_t unstored_allowance = hsize_t{64} << 20;  // bytes
 
+// The dataset, or with `part` only those examples (a hyperslab), or with `shape_only`
+// only its shape.
 idx_array read_hdf5_dataset(const std::string& spec, const std::string& path,
-                            const std::string& name) {
+                            const std::string& name, const std::optional<rows>& part,
+                            bool shape_only) {
   namespace h5 = detail::hdf5;
   h5::quiet_errors quiet;
   if (H5Fis_hdf5(path.c_str()) <= 0)
@@ -169,8 +217,31 @@ idx_array read_hdf5_dataset(const std::string& spec, const std::string& path,
     throw input_error(fmt::format(
         "{}: claims {} values ({} bytes) but the file stores {} bytes of them", spec, count, raw,
         stored));
+  if (shape_only) return out;
+  if (part && part->first + part->count > shape[0])
+    throw input_error(
+        fmt::format("{}: {} asked for, the dataset holds {}", spec, describe_rows(*part), shape[0]));
   try {
-    out.values = h5::read_all(d.get(), spec);
+    if (!part) {
+      out.values = h5::read_all(d.get(), spec);
+    } else {
+      out.dims[0] = static_cast<std::uint32_t>(part->count);
+      out.values.resize(count / std::max<hsize_t>(shape[0], 1) * part->count);
+      std::vector<hsize_t> start(shape.size(), 0), extent = shape;
+      start[0] = part->first;
+      extent[0] = part->count;
+      h5::handle file_space = h5::checked(H5Dget_space(d.get()), spec, "H5Dget_space");
+      h5::check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr,
+                                    extent.data(), nullptr),
+                spec, "H5Sselect_hyperslab");
+      h5::handle memory = h5::checked(
+          H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), spec,
+          "H5Screate_simple");
+      if (!out.values.empty())
+        h5::check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, memory.get(), file_space.get(),
+                          H5P_DEFAULT, out.values.data()),
+                  spec, "H5Dread");
+    }
   } catch (const std::bad_alloc&) {
     throw input_error(fmt::format("{}: {} values do not fit in memory", spec, count));
   } catch (const error& e) {
@@ -179,10 +250,10 @@ idx_array read_hdf5_dataset(const std::string& spec, const std::string& path,
   return out;
 }
 
-idx_array read_any(const std::string& spec) {
+idx_array read_any(const std::string& spec, const std::optional<rows>& part = {}) {
   std::string file, dataset;
-  return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset)
-                                           : read_idx(spec);
+  return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset, part, false)
+                                           : read_idx(spec, part);
 }
 
 // ---- Writing --------------------------------------------------------------------------
@@ -202,10 +273,7 @@ void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims,
     throw error(fmt::format("{}: writing failed", path));
 }
 
-}  // namespace
-
-matrix read_images(const std::string& spec) {
-  const idx_array a = read_any(spec);
+matrix images_of(const std::string& spec, const idx_array& a) {
   if (a.dims.size() == 1)
     throw input_error(fmt::format(
         "{}: 1 dimension [{}]: a labels file, expected images [N, D] or [N, rows, cols]", spec,
@@ -225,8 +293,7 @@ matrix read_images(const std::string& spec) {
   return images;
 }
 
-std::vector<int> read_labels(const std::string& spec) {
-  const idx_array a = read_any(spec);
+std::vector<int> labels_of(const std::string& spec, const idx_array& a, std::uint64_t first) {
   if (a.dims.size() != 1)
     throw input_error(fmt::format("{}: {} dimensions: an images file, expected labels [N]", spec,
                                   a.dims.size()));
@@ -234,10 +301,49 @@ std::vector<int> read_labels(const std::string& spec) {
   for (std::size_t n = 0; n < labels.size(); ++n) {
     const double v = a.values[n];
     if (!(v >= 0.0 && v <= 1e6 && v == std::floor(v)))
-      throw input_error(fmt::format("{}: label {} is {}; labels must be integers >= 0", spec, n, v));
+      throw input_error(
+          fmt::format("{}: label {} is {}; labels must be integers >= 0", spec, first + n, v));
     labels[n] = static_cast<int>(v);
   }
   return labels;
+}
+
+idx_array shape_of(const std::string& spec) {
+  std::string file, dataset;
+  return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset, {}, true)
+                                           : idx_array{read_idx_header(spec).dims, {}};
+}
+
+}  // namespace
+
+matrix read_images(const std::string& spec) { return images_of(spec, read_any(spec)); }
+
+std::vector<int> read_labels(const std::string& spec) {
+  return labels_of(spec, read_any(spec), 0);
+}
+
+std::size_t count_examples(const std::string& spec) { return shape_of(spec).dims[0]; }
+
+labeled_data read_labeled(const std::string& images, const std::string& labels,
+                          std::size_t first, std::size_t count) {
+  const std::size_t n_images = count_examples(images), n_labels = count_examples(labels);
+  if (n_images != n_labels)
+    throw input_error(fmt::format("{} holds {} images but {} holds {} labels", images, n_images,
+                                  labels, n_labels));
+  const rows part{first, count};
+  labeled_data out;
+  if (count == 0) {  // a rank beyond the data's groups: no examples, but their size
+    const idx_array shape = shape_of(images);
+    Eigen::Index D = 1;
+    for (std::size_t i = 1; i < shape.dims.size(); ++i) D *= shape.dims[i];
+    out.images.resize(D, 0);
+  } else {
+    out.images = images_of(images, read_any(images, part));
+    out.labels = labels_of(labels, read_any(labels, part), first);
+  }
+  out.first = static_cast<Eigen::Index>(first);
+  out.total = static_cast<Eigen::Index>(n_images);
+  return out;
 }
 
 labeled_data read_labeled(const std::string& images, const std::string& labels) {

@@ -14,6 +14,10 @@ class mixture_classifier {
  public:
   // `posteriors` is C × N (columns p(c | y_n)), `labels` the N class labels in [0, K).
   static mixture_classifier fit(matrix_view posteriors, const std::vector<int>& labels, int K);
+  // From the sums of the posteriors over each class's examples (K × C) and the number of
+  // examples of each class (K): how fit ends, and how data split between processes is
+  // classified (the sums added exactly, ratesim/comm.hpp).
+  static mixture_classifier from_class_sums(matrix sums, const vector& counts);
 
   const matrix& B() const { return B_; }  // K × C
   int classes() const { return static_cast<int>(B_.rows()); }
@@ -23,6 +27,8 @@ class mixture_classifier {
   std::vector<int> predict(matrix_view posteriors) const;
   // The fraction of wrongly classified examples, in [0, 1].
   double error(matrix_view posteriors, const std::vector<int>& labels) const;
+  // The number of wrongly classified examples.
+  std::size_t mistakes(matrix_view posteriors, const std::vector<int>& labels) const;
 
  private:
   explicit mixture_classifier(matrix B) : B_(std::move(B)) {}

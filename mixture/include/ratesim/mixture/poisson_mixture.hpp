@@ -7,6 +7,7 @@
 // output s_c when Σ_d W_cd is the same for every c; EM's M-step, W_c ∝ Σ_n p(c|y_n) y_n
 // rescaled to Σ_d W_cd = A, is the fixed point of its online learning rule.
 
+#include <ratesim/comm.hpp>
 #include <ratesim/types.hpp>
 
 #include <functional>
@@ -34,12 +35,18 @@ class poisson_mixture {
 
   // p(c | y_n) for every data point (columns of Y, D × N): C × N.
   matrix posterior(matrix_view Y) const;
-  // Mean over the data points of ln p(y_n), natural log, lgamma term included.
-  double log_likelihood(matrix_view Y) const;
+  // Mean over the data points of ln p(y_n), natural log, lgamma term included. With a
+  // `part`, Y is this rank's part of a data set split between ranks (split_data with
+  // default_chunk) and the mean is over the whole set, the same bits on every rank.
+  double log_likelihood(matrix_view Y, const data_part& part = {}) const;
 
  private:
   matrix W_;
 };
+
+// Data points per group of the exact sums over the data (ratesim/comm.hpp), and per block
+// of EM's matrix products.
+inline constexpr std::size_t default_chunk = 2048;
 
 // Batch EM with the constraint Σ_d W_cd = A.
 struct em_options {
@@ -47,7 +54,10 @@ struct em_options {
   double tolerance = 0.0;     // stop once the log-likelihood gains less than this (per point)
   double anneal_start = 1.0;  // deterministic annealing: inverse temperature β at step 0
   int anneal_iterations = 0;  // β rises linearly to 1 over this many steps
-  std::size_t chunk = 2048;   // data points per block of the two matrix products
+  std::size_t chunk = default_chunk;  // data points per group (and per matrix product)
+  // Y is this rank's part of a data set split between ranks (split_data with `chunk`):
+  // every rank takes the same steps, with statistics summed exactly over all the data.
+  data_part part;
   // The two matrix products in float32: about twice as fast; the log-likelihood moves by
   // about 1e-6 of itself (tests/test_mixture.cpp bounds it). The rest stays in double.
   bool single_precision = false;
@@ -70,8 +80,8 @@ class em_trainer {
  public:
   // Y must outlive the trainer. `chunk` and `single_precision` as in em_options (the
   // latter keeps a float copy of Y).
-  em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk = 2048,
-             bool single_precision = false);
+  em_trainer(matrix_view Y, matrix W0, double A, std::size_t chunk = default_chunk,
+             bool single_precision = false, const data_part& part = {});
 
   // One E-step at inverse temperature `beta` and one M-step. Returns the log-likelihood
   // per data point of W before the step.
@@ -89,6 +99,7 @@ class em_trainer {
   matrix W_, S_;
   double A_;
   std::size_t chunk_;
+  data_part part_;
 };
 
 }  // namespace ratesim

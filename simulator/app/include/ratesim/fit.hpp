@@ -62,8 +62,15 @@ struct fit_result {
   double seconds = 0.0;      // wall-clock time of the fit itself (not of loading data)
 };
 
+class communicator;
+
 // `test` may be absent. Labels must lie in [0, K) with K = 1 + the largest training label.
-fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options);
+// With `processes` (ratesim/comm.hpp: the ranks of an MPI job), `train` and `test` are
+// this rank's parts of data split between them (split_data with default_chunk: their
+// `first` and `total`): method em only; every rank calls fit, takes the same steps and
+// returns the same result, the same bits as one process with all the data.
+fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options,
+               communicator* processes = nullptr);
 
 class output_file;
 

@@ -104,6 +104,10 @@ matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, doub
 // Rows that start near the data's mean all take part in the competition (no dead units).
 matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
                          std::mt19937_64& rng);
+// The same from the data's mean `mean` (D values), computed elsewhere (fit sums it exactly
+// over data split between processes).
+matrix mean_weights(const vector& mean, Eigen::Index n_post, double noise, double row_sum,
+                    std::mt19937_64& rng);
 
 // Rescales every row of W to sum to `row_sum`.
 void normalize_rows(matrix_span W, double row_sum);

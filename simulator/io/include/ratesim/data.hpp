@@ -19,9 +19,20 @@ std::vector<int> read_labels(const std::string& spec);
 struct labeled_data {
   matrix images;            // D × N
   std::vector<int> labels;  // N
+  // A part of a larger set (read by examples, below): the index of its first example in
+  // the whole set, and the size of the whole set (-1: these are all).
+  Eigen::Index first = 0;
+  Eigen::Index total = -1;
 };
 // Both, checked to have the same number of examples.
 labeled_data read_labeled(const std::string& images, const std::string& labels);
+// Examples [first, first + count) of both, checked to have the same number of examples;
+// only those are read (an IDX file from their offset, a gzip file decompressed up to it,
+// an HDF5 dataset by a hyperslab).
+labeled_data read_labeled(const std::string& images, const std::string& labels,
+                          std::size_t first, std::size_t count);
+// The number of examples (the first dimension) of a data spec, from its header.
+std::size_t count_examples(const std::string& spec);
 
 // Writes IDX files of unsigned bytes (gzip-compressed when the path ends in ".gz"):
 // images as [N, rows, cols] (every value an integer in 0–255), labels as [N].

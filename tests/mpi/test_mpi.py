@@ -1,0 +1,202 @@
+"""Data-parallel EM under mpirun, through the CLI: 2 and 3 ranks give the same bits as one
+process (log-likelihoods, errors, curves and W), with IDX (by offsets) and HDF5 (by
+hyperslab) input; a rank whose slice is bad stops every rank, naming itself; a rank
+killed stops the job. The data are synthetic: 6,500 training points in 4 groups of
+2,048 (the last partial), so that 3 ranks hold 1, 1 and 2 groups.
+
+    /usr/bin/python3 tests/mpi/test_mpi.py build/ratesim [--no-mpi]
+"""
+import gzip
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import h5py
+import numpy as np
+import math
+
+RATESIM = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "ratesim"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMP_NUM_THREADS="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+
+
+def lgamma_sum(Y):
+    """Σ_d lgamma(y_dn + 1) per column, with the standard library's lgamma."""
+    return np.array([sum(math.lgamma(v + 1.0) for v in column) for column in Y.T])
+
+
+def write_idx(path, array, claim=None):
+    array = np.asarray(array, dtype=np.uint8)
+    dims = list(array.shape)
+    if claim is not None:
+        dims[0] = claim
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(struct.pack(">I", d) for d in dims)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.tobytes())
+
+
+def make_data(folder):
+    rng = np.random.default_rng(5)
+    # 5x5 bars, Poisson counts around them: 10 components
+    W = np.full((10, 25), 1.0)
+    for k in range(5):
+        W[k].reshape(5, 5)[k, :] += 12.0
+        W[5 + k].reshape(5, 5)[:, k] += 12.0
+    def sample(n):
+        c = rng.integers(0, 10, n)
+        return np.minimum(rng.poisson(W[c]), 255).reshape(n, 5, 5), c
+    train, train_labels = sample(6500)
+    test, test_labels = sample(2500)
+    write_idx(f"{folder}/train-images.gz", train)
+    write_idx(f"{folder}/train-labels.gz", train_labels)
+    write_idx(f"{folder}/test-images.gz", test)
+    write_idx(f"{folder}/test-labels.gz", test_labels)
+    with h5py.File(f"{folder}/data.h5", "w") as f:
+        f["train/images"] = train.reshape(6500, 25).astype(np.float64)
+        f["train/labels"] = train_labels
+        f["test/images"] = test.astype(np.float64)
+        f["test/labels"] = test_labels
+    # A training file that claims 6,500 images and holds 5,000: only the last of 3 ranks
+    # (points 4,096 to 6,499) meets the missing ones.
+    write_idx(f"{folder}/short-images.gz", train[:5000], claim=6500)
+    return train.reshape(6500, 25).astype(np.float64)
+
+
+def fit(folder, ranks, *extra, spec="idx", threads=1, out=None, check=True, timeout=300):
+    if spec == "idx":
+        data = ["--train-images", f"{folder}/train-images.gz",
+                "--train-labels", f"{folder}/train-labels.gz",
+                "--test-images", f"{folder}/test-images.gz",
+                "--test-labels", f"{folder}/test-labels.gz"]
+    else:
+        data = ["--train-images", f"{folder}/data.h5:/train/images",
+                "--train-labels", f"{folder}/data.h5:/train/labels",
+                "--test-images", f"{folder}/data.h5:/test/images",
+                "--test-labels", f"{folder}/data.h5:/test/labels"]
+    command = [RATESIM, "fit", *data, "-C", "10", "-A", "40", "--iterations", "8",
+               "--tolerance", "0", "--json", "-q", *extra]
+    if out:
+        command += ["-o", out]
+    if ranks > 0:
+        command = ["mpirun", "-np", str(ranks), "--oversubscribe"] + command
+    env = dict(ENV, OMP_NUM_THREADS=str(threads))
+    p = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({p.returncode}):\n{p.stderr}")
+    return p
+
+
+def numbers(result):
+    d = json.loads(result.stdout)
+    return {k: d[k] for k in ("loglik_train", "loglik_test", "error", "train_error",
+                              "curve_train", "curve_test")}
+
+
+class DataParallelEM(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.folder = cls.tmp.name
+        cls.train = make_data(cls.folder)
+        cls.serial = fit(cls.folder, 0, out=f"{cls.folder}/serial.h5")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def weights(self, path):
+        with h5py.File(path, "r") as f:
+            return f["model/W"][...], f["model/B"][...]
+
+    def same_bits(self, result, out):
+        self.assertEqual(numbers(result), numbers(self.serial))  # every digit
+        W, B = self.weights(out)
+        W1, B1 = self.weights(f"{self.folder}/serial.h5")
+        self.assertTrue(np.array_equal(W, W1), f"W differs by {np.abs(W - W1).max()}")
+        self.assertTrue(np.array_equal(B, B1))
+
+    def test_two_and_three_ranks_and_two_threads_give_the_same_bits(self):
+        for ranks, spec, threads in ((2, "idx", 1), (3, "idx", 1), (3, "hdf5", 1), (0, "idx", 2),
+                                     (2, "hdf5", 2)):
+            with self.subTest(ranks=ranks, spec=spec, threads=threads):
+                out = f"{self.folder}/r{ranks}-{spec}-{threads}.h5"
+                self.same_bits(fit(self.folder, ranks, spec=spec, threads=threads, out=out), out)
+
+    def test_the_log_likelihood_is_that_of_the_learned_weights(self):
+        # An independent computation in numpy of the mean ln p(y) of the normalised
+        # training data under the W that the run wrote.
+        W, _ = self.weights(f"{self.folder}/serial.h5")
+        Y = self.train.T
+        D, A = Y.shape[0], 40.0
+        Y = (A - D) * Y / Y.sum(axis=0) + 1.0
+        L = np.log(W) @ Y - W.sum(axis=1)[:, None]
+        top = L.max(axis=0)
+        lse = top + np.log(np.exp(L - top).sum(axis=0))
+        expected = np.mean(lse - lgamma_sum(Y)) - np.log(W.shape[0])
+        got = numbers(self.serial)["loglik_train"]
+        self.assertAlmostEqual(got, expected, delta=1e-10 * abs(expected))
+
+    def test_a_bad_slice_stops_every_rank_naming_it(self):
+        start = time.monotonic()
+        p = subprocess.run(
+            ["mpirun", "-np", "3", "--oversubscribe", RATESIM, "fit",
+             "--train-images", f"{self.folder}/short-images.gz",
+             "--train-labels", f"{self.folder}/train-labels.gz", "-C", "10", "-A", "40", "-q"],
+            capture_output=True, text=True, env=ENV, timeout=120)
+        self.assertEqual(p.returncode, 3, p.stderr)  # bad input data, from MPI_Abort
+        self.assertIn("rank 2 of 3", p.stderr)
+        self.assertIn("truncated", p.stderr)
+        self.assertNotIn("rank 0 of 3", p.stderr)
+        self.assertLess(time.monotonic() - start, 60)
+
+    def test_a_killed_rank_stops_the_job(self):
+        p = subprocess.Popen(
+            ["mpirun", "-np", "2", "--oversubscribe", RATESIM, "fit",
+             "--train-images", f"{self.folder}/train-images.gz",
+             "--train-labels", f"{self.folder}/train-labels.gz", "-C", "10", "-A", "40",
+             # annealed all the way: no convergence test ends it early
+             "--iterations", "100000", "--anneal-start", "0.5", "--anneal-iterations", "100000",
+             "-q"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+        ranks = []
+        deadline = time.monotonic() + 60
+        while len(ranks) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            ranks = children(p.pid, os.path.basename(RATESIM))
+        self.assertEqual(len(ranks), 2, "the ranks did not start")
+        time.sleep(1.0)  # into the EM iterations
+        self.assertIsNone(p.poll(), "the job ended before a rank was killed")
+        os.kill(ranks[-1], signal.SIGKILL)
+        _, err = p.communicate(timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("signal 9", err)
+
+
+def children(parent, name):
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and comm == name[:15]:
+            found.append(int(pid))
+    return sorted(found)
+
+
+if __name__ == "__main__":
+    if "--no-mpi" in sys.argv:
+        print("this build has no MPI: skipped")
+        sys.exit(77)
+    unittest.main(argv=sys.argv[:1], verbosity=2)
