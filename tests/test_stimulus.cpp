@@ -77,6 +77,26 @@ TEST(PatternSet, ReplacedStimulusStartsAtItsFirstPattern) {
   EXPECT_DOUBLE_EQ(net.state_of("u")[0], 2.0);
 }
 
+TEST(PatternSet, EveryReplacementStartsAnew) {
+  // Replaced twice between runs, the last stimulus starts at its first pattern, even when it
+  // lives where an earlier one did (the simulation knows stimuli by their stimulate() call,
+  // not by address).
+  network net;
+  net.add<rate_population>("u", {.size = 1, .tau = 1.0});
+  matrix values(1, 3);
+  values << 1.0, 2.0, 3.0;
+  auto patterns = [&] {
+    return std::make_unique<pattern_set>(values, pattern_set::params{.duration = 1.0});
+  };
+  net.stimulate("u", patterns());
+  ode_simulation sim(net, {.stepper = "euler", .dt = 1.0});
+  sim.run_steps(2);
+  EXPECT_DOUBLE_EQ(net.state_of("u")[0], 2.0);
+  for (int i = 0; i < 4; ++i) net.stimulate("u", patterns());
+  sim.run_steps(1);
+  EXPECT_DOUBLE_EQ(net.state_of("u")[0], 1.0);
+}
+
 TEST(GeneratedInput, PatternsComeFromTheGeneratorByPresentationIndex) {
   network net;
   net.add<rate_population>("u", {.size = 1, .tau = 1.0});

@@ -83,12 +83,14 @@ void network::stimulate(std::string_view target, std::unique_ptr<stimulus> s) {
   if (!s) throw usage_error("network: stimulate() got a null stimulus");
   const std::size_t i = population_index(target);
   s->bind(*pops_[i]);
+  ++stimulations_;
   for (auto& slot : stimuli_)
     if (slot.target == i) {
       slot.source = std::move(s);
+      slot.generation = stimulations_;
       return;
     }
-  stimuli_.push_back(stimulus_slot{i, std::move(s)});
+  stimuli_.push_back(stimulus_slot{i, std::move(s), stimulations_});
 }
 
 // ---- Structure ------------------------------------------------------------------------

@@ -49,8 +49,8 @@ void simulation::sync_stimuli() {
   const auto& slots = net_.stimuli();
   presenting_.resize(slots.size());
   for (std::size_t i = 0; i < slots.size(); ++i)
-    if (presenting_[i].source != slots[i].source.get())
-      presenting_[i] = presenting{slots[i].source.get()};
+    if (presenting_[i].generation != slots[i].generation)
+      presenting_[i] = presenting{slots[i].generation};
 }
 
 step_count simulation::update_inputs(step_count limit) {
@@ -92,7 +92,7 @@ checkpoint simulation::save() const {
   std::vector<std::int64_t> origins;  // a stimulus new since the last run has not begun
   const auto& slots = net_.stimuli();
   for (std::size_t i = 0; i < slots.size(); ++i)
-    origins.push_back(i < presenting_.size() && presenting_[i].source == slots[i].source.get()
+    origins.push_back(i < presenting_.size() && presenting_[i].generation == slots[i].generation
                           ? presenting_[i].origin
                           : -1);
   c.set("network.stimulus_origin", std::move(origins));

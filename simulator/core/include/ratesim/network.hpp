@@ -150,6 +150,7 @@ class network {
   struct stimulus_slot {
     std::size_t target;
     std::unique_ptr<stimulus> source;
+    std::uint64_t generation = 0;  // a number new with every stimulate() in this network
   };
   const std::vector<stimulus_slot>& stimuli() const { return stimuli_; }
 
@@ -166,6 +167,7 @@ class network {
   std::vector<std::unique_ptr<population>> pops_;
   std::deque<projection> projs_;  // deque: references stay valid
   std::vector<stimulus_slot> stimuli_;
+  std::uint64_t stimulations_ = 0;  // stimulate() calls so far
 
   // Fixed at freeze():
   bool frozen_ = false;

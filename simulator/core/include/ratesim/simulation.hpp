@@ -106,7 +106,7 @@ class simulation {
 
   // Where each of the network's stimuli is in its sequence, by slot.
   struct presenting {
-    const stimulus* source = nullptr;  // the stimulus this bookkeeping is of
+    std::uint64_t generation = 0;  // the stimulus this is of (stimulus_slot::generation)
     step_count origin = -1;            // step at which presentation 0 began; -1: not yet
     step_count presented = -1;         // presentation now in the external input; -1: none
   };
