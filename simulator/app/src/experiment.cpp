@@ -406,7 +406,18 @@ class experiment_builder {
       if (std::isfinite(slot.source->duration())) T = slot.source->duration();
     const auto& make = factory(r, regimes(), "regime", regime);
     const parameters values = r.rest({"duration", "presentations", "epochs"});
-    e.sim_ = building(r, values, what, [&] { return make(*e.net_, values); });
+    e.sim_ = building(r, values, what, [&] {
+      try {
+        return make(*e.net_, values);
+      } catch (const parameter_error& error) {
+        if (values.unused().empty()) throw;
+        // A key the regime does not know may be one of [run]'s own, misspelt.
+        throw parameter_error(
+            fmt::format("{}; [run] itself takes regime, duration, presentations, epochs",
+                        error.what()),
+            {error.component(), error.parameter(), error.value()});
+      }
+    });
     // The length: duration [ms], presentations, or epochs of the first pattern set.
     const int given = r.has("duration") + r.has("presentations") + r.has("epochs");
     if (given != 1) r.fail("duration", "give exactly one of duration [ms], presentations, epochs");
