@@ -805,8 +805,10 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("spec"),
-      "Images (N, D) as float64 from an IDX file (plain or gzip) or an HDF5 dataset "
-      "('FILE.h5:/dataset').");
+      "Images (N, D) as float64 from an IDX file (plain or gzip), an HDF5 dataset "
+      "('FILE.h5:/dataset'), an .npy file, an array of an .npz archive ('FILE.npz:NAME'; "
+      "'FILE.npz' if it holds one) or a CSV file (one image per line).");
   m.def("read_labels", &read_labels, py::arg("spec"),
-        "Labels (a list of N integers) from an IDX file or an HDF5 dataset ('FILE.h5:/dataset').");
+        "Labels (a list of N integers) from an IDX file, an HDF5 dataset ('FILE.h5:/dataset'), "
+        "an .npy file, an array of an .npz archive ('FILE.npz:NAME') or a one-column CSV file.");
 }

@@ -323,6 +323,39 @@ class Registries(unittest.TestCase):
             np.testing.assert_allclose(sums, 40.0, rtol=1e-9)
 
 
+class Formats(unittest.TestCase):
+    """Images and labels from files NumPy writes, wherever images are read."""
+
+    def test_npy_npz_and_csv_as_numpy_writes_them(self):
+        rng = np.random.default_rng(4)
+        images = rng.integers(0, 256, size=(5, 4, 4)).astype(np.uint8)
+        labels = np.array([3, 1, 4, 1, 5], dtype=np.int64)
+        flat = images.reshape(5, 16).astype(float)
+        with tempfile.TemporaryDirectory() as d:
+            p = lambda name: os.path.join(d, name)
+            np.save(p("x.npy"), images)
+            np.save(p("xf.npy"), np.asfortranarray(flat.astype(np.float32)))
+            np.save(p("y.npy"), labels.astype(np.int32))
+            np.savez(p("s.npz"), images=images, labels=labels)
+            np.savez_compressed(p("c.npz"), images=flat, labels=labels)
+            np.savetxt(p("x.csv"), flat, delimiter=",", fmt="%g", header="pixels")
+            np.savetxt(p("y.csv"), labels, fmt="%d")
+            for spec in ("x.npy", "xf.npy", "s.npz:images", "c.npz:images", "x.csv"):
+                np.testing.assert_array_equal(ratesim.read_images(p(spec)), flat, err_msg=spec)
+            for spec in ("y.npy", "s.npz:labels", "c.npz:labels", "y.csv"):
+                self.assertEqual(ratesim.read_labels(p(spec)), labels.tolist(), spec)
+            np.save(p("big.npy"), flat.astype(">f8"))
+            with self.assertRaisesRegex(ratesim.InputError, "big.npy: dtype '>f8' is not read"):
+                ratesim.read_images(p("big.npy"))
+            with self.assertRaisesRegex(ratesim.InputError, "no array \"x\" in the archive; it holds: images, labels"):
+                ratesim.read_images(p("s.npz:x"))
+            # The file stimulus source reads them too.
+            net = ratesim.Network()
+            net.add_population("feedforward_inhibition", "input", size=16, A=40.0)
+            net.stimulate("input", "file", images=p("c.npz:images"), duration=1.0)
+            ratesim.simulation(net, "quasi_static").run(2.0)
+
+
 class Monitoring(unittest.TestCase):
     def test_a_monitor_holds_what_a_recorder_writes(self):
         with tempfile.TemporaryDirectory() as d:
