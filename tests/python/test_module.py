@@ -356,6 +356,62 @@ class Formats(unittest.TestCase):
             ratesim.simulation(net, "quasi_static").run(2.0)
 
 
+class Plotting(unittest.TestCase):
+    """ratesim.plot draws every figure from a small recorded run, a file or a Monitor."""
+
+    def test_each_figure_draws_into_an_agg_canvas(self):
+        import h5py
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        from ratesim import plot
+
+        def drawn(fig):
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            pixels = np.asarray(canvas.buffer_rgba())
+            plt.close(fig)
+            return pixels.shape[0] > 0 and pixels.min() < 255  # something was drawn
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "run.h5")
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(net)
+            rec, monitor = ratesim.Recorder(path), ratesim.Monitor()
+            rec.record_weight_sums("ff", every=5.0)  # the monitor's sums come from its snapshots
+            for r in (rec, monitor):
+                r.record("output", "rate", every=1.0)
+                r.record_weights("ff", every=10.0)
+                sim.attach(r)
+            sim.run_presentations(50)
+            rec.close()
+            for run in (path, monitor):
+                ax = plot.rates(run, "output")
+                self.assertEqual(len(ax.lines), 4)  # one per unit
+                self.assertTrue(drawn(ax.figure))
+                fig = plot.weights(run, "ff", shape=(4, 4))
+                self.assertEqual(sum(len(a.images) for a in fig.axes), 4)
+                self.assertTrue(drawn(fig))
+                ax = plot.weight_sums(run, "ff")  # recorded sums, or sums of the snapshots
+                np.testing.assert_allclose(ax.lines[0].get_ydata(), 0.0, atol=1e-9)
+                self.assertTrue(drawn(ax.figure))
+            self.assertTrue(drawn(plot.weights(net.weights("ff"))))
+            with self.assertRaisesRegex(KeyError, "nothing recorded as 'input/rate'"):
+                plot.rates(path, "input")
+            with self.assertRaisesRegex(ValueError, "3 x 3 pixels do not make D = 16"):
+                plot.weights(net.weights("ff"), shape=(3, 3))
+            fit = os.path.join(d, "fit.h5")
+            with h5py.File(fit, "w") as f:
+                f["curves/log_likelihood_train"] = [-3.0, -2.0, -1.5]
+                f["curves/log_likelihood_test"] = [-3.1, -2.2, -1.9]
+            ax = plot.learning_curves(fit)
+            self.assertEqual(len(ax.lines), 2)
+            self.assertTrue(drawn(ax.figure))
+
+
 class Monitoring(unittest.TestCase):
     def test_a_monitor_holds_what_a_recorder_writes(self):
         with tempfile.TemporaryDirectory() as d:
