@@ -12,6 +12,7 @@
 #include <ratesim/plugin.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/signals.hpp>
+#include <ratesim/stimulus.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/version.hpp>
@@ -306,6 +307,26 @@ std::string repr(const network& net) {
   return out + ">";
 }
 
+// What a file written from Python keeps as its config when no experiment file gave one: a
+// TOML description of what ran (not yet enough to rerun it: the populations' and rules'
+// parameters and the stimuli's data are not kept).
+std::string python_run_description(simulation& sim) {
+  std::string stimuli;
+  for (const auto& slot : sim.net().stimuli())
+    stimuli += fmt::format("{}{{ target = \"{}\", duration = {} }}", stimuli.empty() ? "" : ", ",
+                           sim.net().get_population(slot.target).name(), slot.source->duration());
+  return fmt::format(
+      "# Run from Python (ratesim {}), no experiment file: a description of what ran.\n"
+      "[run]\n"
+      "simulation = \"{}\"\n"
+      "dt = {}  # [ms]\n"
+      "attached_at = {}  # [ms], the simulated time when the recorder was attached\n\n"
+      "[network]\n"
+      "stimuli = [{}]  # durations [ms] of a presentation\n"
+      "structure = \"\"\"\n{}\"\"\"\n",
+      version, sim.label(), sim.dt(), sim.time(), stimuli, sim.net().describe_structure());
+}
+
 // `kind` e.g. "OdeSimulation", `details` what the regime adds.
 std::string repr(simulation& sim, std::string_view kind, const std::string& details) {
   return fmt::format(
@@ -541,9 +562,17 @@ PYBIND11_MODULE(_core, m) {
       .def("run_steps", counted_run(&simulation::steps, &simulation::run_steps, "steps"),
            py::arg("steps"), py::arg("progress") = py::none(),
            "Advances by `steps` clock steps (otherwise as run).")
-      .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>(),
-           "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
-           "the current state included.")
+      .def(
+          "attach",
+          [](simulation& sim, observer& o) {
+            auto* r = dynamic_cast<recorder*>(&o);
+            if (r != nullptr && r->config().empty()) r->set_config(python_run_description(sim));
+            sim.attach(o);
+          },
+          py::arg("observer"), py::keep_alive<1, 2>(),
+          "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
+          "the current state included. A Recorder made without `config` keeps a description "
+          "of the run (the regime, dt, the network's structure, the stimuli) as its config.")
       .def(
           "save_checkpoint",
           [](const simulation& sim, const std::string& path) {
@@ -623,7 +652,9 @@ PYBIND11_MODULE(_core, m) {
       "Streams traces to an HDF5 file (layout: docs/hdf5-layout.md; read it with "
       "ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
       "'append'; samples are written every flush_every samples, gzip level `compression`; "
-      "`config` and `seed` are kept at / to describe the run.")
+      "`config` and `seed` are kept at / to describe the run (without `config`, a description of "
+      "what ran, made when a simulation attaches it; the network's structure is kept at / "
+      "too).")
       .def("__repr__",
            [](const recorder& r) {
              return fmt::format("<ratesim.Recorder \"{}\": {}>", r.path(),

@@ -91,6 +91,36 @@ class Module(unittest.TestCase):
                 _, w = traces.read(run, "ff/weights")
                 np.testing.assert_array_equal(w[-1], net.weights("ff"))
 
+    def test_a_file_written_from_python_says_what_ran(self):
+        import tomllib
+
+        import h5py
+
+        with tempfile.TemporaryDirectory() as d:
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.simulation(net, "quasi_static", dt=0.5)
+            sim.run(2.0)
+            path, given = os.path.join(d, "run.h5"), os.path.join(d, "given.h5")
+            out, kept = ratesim.Recorder(path), ratesim.Recorder(given, config="[run]\nx = 1\n", seed=9)
+            for r in (out, kept):
+                r.record("output", "rate", every=1.0)
+                sim.attach(r)
+            sim.run(4.0)
+            del out, kept
+            structure = ('feedforward_inhibition "input": 16 units, 17 state entries\n'
+                         'softmax_competition "output": 4 units, 4 state entries\n'
+                         'projection "ff": "input" -> "output", 4 x 16, current log_weight, rule synaptic_scaling\n')
+            with h5py.File(path, "r") as f:
+                described = tomllib.loads(f.attrs["config"])
+                self.assertEqual(f.attrs["structure"], structure)
+            self.assertEqual(described["run"], {"simulation": "quasi_static_simulation", "dt": 0.5, "attached_at": 2.0})
+            self.assertEqual(described["network"]["structure"], structure)
+            self.assertEqual(described["network"]["stimuli"], [{"target": "input", "duration": 1.0}])
+            with h5py.File(given, "r") as f:  # a config given is kept as given
+                self.assertEqual(f.attrs["config"], "[run]\nx = 1\n")
+                self.assertEqual(f.attrs["seed"], 9)
+                self.assertEqual(f.attrs["structure"], structure)
+
     def test_a_checkpoint_resumes_bit_for_bit_in_a_new_simulation(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "c.h5")
