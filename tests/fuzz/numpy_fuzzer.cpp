@@ -4,8 +4,7 @@
 // allocation is a bug (an .npy header or a zip directory may claim anything: memory must
 // follow the bytes actually present).
 
-#include <ratesim/data.hpp>
-#include <ratesim/error.hpp>
+#include "read_data.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -20,17 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!f) return 0;
     std::fwrite(data, 1, size, f);
     std::fclose(f);
-    const bool archive = std::string(extension) == ".npz";
-    for (const std::string& spec : {path, archive ? path + ":x" : path}) {
-      try {
-        (void)ratesim::read_images(spec);
-      } catch (const ratesim::error&) {
-      }
-      try {
-        (void)ratesim::read_labels(spec);
-      } catch (const ratesim::error&) {
-      }
-    }
+    fuzz::read_as_images_and_labels(path);
+    if (std::string(extension) == ".npz") fuzz::read_as_images_and_labels(path + ":x");
   }
   return 0;
 }
