@@ -356,6 +356,12 @@ TEST_F(Data, BrokenNpyAndNpzFilesAreRejected) {
   write_bytes(file("text.npy"), {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
   expect_input_error([&] { read_images(file("text.npy")); }, "not an .npy file");
   expect_input_error([&] { read_images(file("missing.npy")); }, "cannot open");
+  fs::create_directory(file("folder.npy"));
+  expect_input_error([&] { read_images(file("folder.npy")); }, "cannot open");
+  auto no_order = npy("<f8", false, "(3, 4)", f8);
+  no_order[30] = 'X';  // 'fortran_order' misspelt, its value the header's last text
+  write_bytes(file("order.npy"), no_order);
+  expect_input_error([&] { read_images(file("order.npy")); }, "the .npy header has no 'fortran_order'");
 
   const auto images = npy("<f8", false, "(3, 4)", f8);
   write_bytes(file("bzip2.npz"), zip({{"x.npy", images, 12}}));

@@ -13,6 +13,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 
@@ -34,9 +35,12 @@ std::uint64_t little_endian(const unsigned char* p, std::size_t n) {
 class binary_file {
  public:
   binary_file(const std::string& path, const std::string& spec) : spec_(spec) {
-    in_.open(path, std::ios::binary | std::ios::ate);
-    if (!in_) throw input_error(fmt::format("{}: cannot open the file", spec));
-    size_ = static_cast<std::uint64_t>(in_.tellg());
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))  // a folder "opens" and has any size
+      throw input_error(fmt::format("{}: cannot open the file (not a regular file)", spec));
+    size_ = std::filesystem::file_size(path, ec);
+    in_.open(path, std::ios::binary);
+    if (ec || !in_) throw input_error(fmt::format("{}: cannot open the file", spec));
   }
   std::uint64_t size() const { return size_; }
   // `n` bytes from `offset`, which the file must hold (`what` names them in the error).
@@ -73,9 +77,10 @@ constexpr std::size_t max_header = 1 << 20;  // bytes; NumPy's own limit is far 
 // The text after `'key':` in the header dictionary, spaces skipped.
 std::size_t value_of(const std::string& spec, const std::string& dict, const std::string& key) {
   const auto at = dict.find("'" + key + "':");
-  if (at == std::string::npos)
+  const auto value = at == std::string::npos ? at : dict.find_first_not_of(' ', at + key.size() + 3);
+  if (value == std::string::npos)
     throw input_error(fmt::format("{}: the .npy header has no '{}': {}", spec, key, dict));
-  return dict.find_first_not_of(' ', at + key.size() + 3);
+  return value;
 }
 
 npy_header parse_npy_header(const std::string& spec, const unsigned char* p, std::size_t n) {
@@ -99,7 +104,7 @@ npy_header parse_npy_header(const std::string& spec, const unsigned char* p, std
   h.data_at = start + length;
 
   std::size_t at = value_of(spec, dict, "descr");
-  const auto close = at == std::string::npos ? at : dict.find('\'', at + 1);
+  const auto close = dict.find('\'', at + 1);
   if (close == std::string::npos || dict[at] != '\'')
     throw input_error(fmt::format("{}: the .npy header's 'descr' is not a string: {}", spec, dict));
   const std::string descr = dict.substr(at + 1, close - at - 1);
@@ -123,7 +128,7 @@ npy_header parse_npy_header(const std::string& spec, const unsigned char* p, std
   }
 
   at = value_of(spec, dict, "shape");
-  const auto end = at == std::string::npos ? at : dict.find(')', at);
+  const auto end = dict.find(')', at);
   if (end == std::string::npos || dict[at] != '(')
     throw input_error(fmt::format("{}: the .npy header's 'shape' is not a tuple: {}", spec, dict));
   for (std::size_t i = at + 1; i < end;) {
@@ -296,10 +301,10 @@ std::vector<unsigned char> zip_contents(binary_file& f, const std::string& spec,
                                     m.name));
     data = f.read(data_at, m.size, "an array's bytes");
   } else if (m.method == 8) {
+    auto packed = f.read(data_at, m.compressed, "an array's compressed bytes");
     if (m.size > max_expansion * m.compressed + 1024)
       throw input_error(fmt::format("{}: {} claims {} bytes from {} compressed ones", spec, m.name,
                                     m.size, m.compressed));
-    auto packed = f.read(data_at, m.compressed, "an array's compressed bytes");
     data.resize(m.size);
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
