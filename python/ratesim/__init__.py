@@ -43,6 +43,7 @@ _ENGINE = [
     "Network",
     "NumericalError",
     "Observer",
+    "describe",
     "OdeSimulation",
     "ParameterError",
     "QuasiStaticSimulation",

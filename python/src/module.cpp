@@ -734,6 +734,31 @@ PYBIND11_MODULE(_core, m) {
       "population_models", [] { return population_models().names(); },
       "The names of the registered population models (for add_population).");
   m.def(
+      "describe",
+      [](const std::string& kind, const std::string& name) {
+        const std::vector<parameter_doc>* docs = nullptr;
+        if (kind == "population")
+          docs = &population_models().docs(name);
+        else if (kind == "rule")
+          docs = &plasticity_rules().docs(name);
+        else
+          throw parameter_error(fmt::format(
+              "describe: kind must be \"population\" or \"rule\", got \"{}\"", kind));
+        py::list out;
+        for (const parameter_doc& d : *docs)
+          out.append(py::dict(py::arg("name") = d.name,
+                              py::arg("default") = d.default_value.empty()
+                                                       ? py::object(py::none())
+                                                       : py::object(py::str(d.default_value)),
+                              py::arg("units") = d.units, py::arg("meaning") = d.meaning));
+        return out;
+      },
+      py::arg("kind"), py::arg("name"),
+      "The parameters of a population model (kind='population') or plasticity rule "
+      "(kind='rule'), as registered beside its factory: a list of dicts with name, default "
+      "(as text; None: required), units ('ms', '1' for dimensionless, '' for a name) and "
+      "meaning. Empty for a component registered without them (a plug-in's, so far).");
+  m.def(
       "regimes", [] { return regimes().names(); },
       "The names of the registered regimes (for ratesim.simulation).");
   m.def(

@@ -308,6 +308,34 @@ class Registries(unittest.TestCase):
         self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
         self.assertEqual(ratesim.record_kinds(), ["variable", "weight_sums", "weights"])
 
+    def test_describe_lists_parameters_with_defaults_and_units(self):
+        ffi = {d["name"]: d for d in ratesim.describe("population", "feedforward_inhibition")}
+        self.assertEqual(list(ffi), ["size", "A", "tau_y", "tau_h", "h0"])
+        self.assertIsNone(ffi["size"]["default"])  # required
+        self.assertEqual((ffi["tau_y"]["default"], ffi["tau_y"]["units"]), ("1", "ms"))
+        self.assertEqual(ratesim.describe("rule", "synaptic_scaling"),
+                         [{"name": "tau", "default": "1000", "units": "ms", "meaning": "learning time constant tau_W"}])
+        # Every built-in model and rule has them, and they are the names its factory reads:
+        # a misspelt parameter is an error listing the names the factory asked for.
+        def known(make):
+            with self.assertRaises(ratesim.ParameterError) as caught:
+                make()
+            return sorted(str(caught.exception).split("known: ")[1].split(", "))
+
+        for name in ratesim.population_models():
+            documented = sorted(d["name"] for d in ratesim.describe("population", name))
+            asked = known(lambda: ratesim.Network().add_population(name, "x", size=4, A=10.0, misspelt=1.0))
+            self.assertEqual(documented, sorted(set(asked) | {"size"}), name)
+        for name in ratesim.rules():
+            net, W0, _ = circuit(tau=50.0)
+            net.add_population("softmax_competition", "z", size=4)
+            documented = sorted(d["name"] for d in ratesim.describe("rule", name))
+            self.assertEqual(documented, known(lambda: net.connect("output", "z", "p", np.ones((4, 4)), rule=name, misspelt=1.0)), name)
+        with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown plasticity rule "bcm"'):
+            ratesim.describe("rule", "bcm")
+        with self.assertRaisesRegex(ratesim.ParameterError, "kind must be"):
+            ratesim.describe("current", "linear")
+
     def test_a_regime_by_name_is_the_regime_class(self):
         def run(make):
             net, _, _ = circuit(tau=50.0)
