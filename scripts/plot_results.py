@@ -11,7 +11,6 @@ and OUT_DIR/summary.md with the same table, which it also prints.
 """
 
 import glob
-import math
 import os
 import sys
 
@@ -20,7 +19,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+# ratesim.plot from this source tree (it needs no compiled module).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from ratesim import plot  # noqa: E402
 
 
 def load(path):
@@ -43,15 +45,7 @@ def load(path):
 
 
 def plot_weights(fit, path):
-    W = fit["W"]
-    side = int(round(math.sqrt(W.shape[1])))
-    cols = int(math.ceil(math.sqrt(W.shape[0])))
-    rows = int(math.ceil(W.shape[0] / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9))
-    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
-        ax.axis("off")
-        if i < W.shape[0]:
-            ax.imshow(W[i].reshape(side, side), cmap="gray_r", interpolation="nearest")
+    fig = plot.weights(fit["W"])
     fig.suptitle(f"learned W: {fit['method']}, C = {fit['C']}, A = {fit['A']:g}")
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -65,13 +59,10 @@ def plot_curves(fits, C, path):
         if fit is None:
             ax.set_visible(False)
             continue
-        steps = np.arange(len(fit["train"]))
-        ax.plot(steps, fit["train"], label="train")
-        if len(fit["test"]):
-            ax.plot(steps, fit["test"], label="test")
+        plot.learning_curves(fit, ax=ax, xlabel=xlabel)
+        ax.set_ylabel("")
         if em is not None:
             ax.axhline(em["loglik_train"], color="gray", linestyle="--", label="EM's final (train)")
-        ax.set_xlabel(xlabel)
         ax.set_title(method)
         ax.legend()
     axes[0].set_ylabel("log-likelihood per data point [nats]")

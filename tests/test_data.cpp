@@ -1,4 +1,5 @@
-// Data readers: IDX (plain and gzip) and HDF5 round trips, hand-made IDX bytes, and every
+// Data readers: IDX (plain and gzip) and HDF5 round trips, hand-made IDX bytes, .npy and
+// .npz (stored and deflated) and CSV files written here byte by byte, and every
 // kind of broken file rejected with a clear error.
 
 #include <ratesim/data.hpp>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +218,178 @@ TEST_F(Data, Hdf5DatasetsThatClaimWhatTheFileDoesNotHoldAreRefused) {
   expect_input_error([&] { read_images(path + ":/claimed"); }, "but the file stores 0 bytes");
   expect_input_error([&] { read_labels(path + ":/trillion"); }, "claims a dimension of 1000000000000");
   expect_input_error([&] { read_images(path + ":/group"); }, "is not a dataset");
+}
+
+// ---- NumPy and CSV ----------------------------------------------------------------------
+
+// An .npy file as NumPy writes it: magic, version 1.0, a dictionary padded to 64 bytes.
+std::vector<unsigned char> npy(const std::string& descr, bool fortran, const std::string& shape,
+                               const std::vector<unsigned char>& data) {
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " +
+                     (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+  dict += '\n';
+  std::vector<unsigned char> out{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                 static_cast<unsigned char>(dict.size() & 0xff),
+                                 static_cast<unsigned char>(dict.size() >> 8)};
+  for (char c : dict) out.push_back(static_cast<unsigned char>(c));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+// The little-endian bytes of `values` as T.
+template <class T>
+std::vector<unsigned char> bytes_of(const std::vector<double>& values) {
+  std::vector<unsigned char> out;
+  for (double v : values) {
+    const T t = static_cast<T>(v);
+    const auto* p = reinterpret_cast<const unsigned char*>(&t);
+    out.insert(out.end(), p, p + sizeof(T));
+  }
+  return out;
+}
+
+// A zip archive as np.savez (method 0) or np.savez_compressed (method 8) writes it; any
+// other method is written as stored bytes under that method's number.
+struct zip_entry {
+  std::string name;
+  std::vector<unsigned char> data;
+  int method = 0;
+};
+
+std::vector<unsigned char> zip(const std::vector<zip_entry>& entries) {
+  std::vector<unsigned char> out, dir;
+  auto put = [](std::vector<unsigned char>& b, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
+  };
+  for (const auto& e : entries) {
+    std::vector<unsigned char> packed = e.data;
+    if (e.method == 8) {
+      z_stream z{};
+      deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      packed.resize(deflateBound(&z, e.data.size()));
+      z.next_in = const_cast<unsigned char*>(e.data.data());
+      z.avail_in = static_cast<uInt>(e.data.size());
+      z.next_out = packed.data();
+      z.avail_out = static_cast<uInt>(packed.size());
+      deflate(&z, Z_FINISH);
+      packed.resize(z.total_out);
+      deflateEnd(&z);
+    }
+    const auto crc = crc32(0, e.data.data(), static_cast<uInt>(e.data.size()));
+    const std::size_t offset = out.size();
+    put(out, 0x04034b50, 4), put(out, 20, 2), put(out, 0, 2), put(out, e.method, 2);
+    put(out, 0, 4), put(out, crc, 4), put(out, packed.size(), 4), put(out, e.data.size(), 4);
+    put(out, e.name.size(), 2), put(out, 0, 2);
+    out.insert(out.end(), e.name.begin(), e.name.end());
+    out.insert(out.end(), packed.begin(), packed.end());
+    put(dir, 0x02014b50, 4), put(dir, 20, 2), put(dir, 20, 2), put(dir, 0, 2);
+    put(dir, e.method, 2), put(dir, 0, 4), put(dir, crc, 4), put(dir, packed.size(), 4);
+    put(dir, e.data.size(), 4), put(dir, e.name.size(), 2), put(dir, 0, 2), put(dir, 0, 2);
+    put(dir, 0, 2), put(dir, 0, 2), put(dir, 0, 4), put(dir, offset, 4);
+    dir.insert(dir.end(), e.name.begin(), e.name.end());
+  }
+  const std::size_t dir_at = out.size();
+  out.insert(out.end(), dir.begin(), dir.end());
+  put(out, 0x06054b50, 4), put(out, 0, 2), put(out, 0, 2), put(out, entries.size(), 2);
+  put(out, entries.size(), 2), put(out, dir.size(), 4), put(out, dir_at, 4), put(out, 0, 2);
+  return out;
+}
+
+// small_images() as [N = 3, D = 4] row-major, and column-major (Fortran order).
+const std::vector<double> pixels_c{0, 1, 2, 3, 10, 20, 30, 40, 255, 128, 64, 0};
+const std::vector<double> pixels_f{0, 10, 255, 1, 20, 128, 2, 30, 64, 3, 40, 0};
+
+TEST_F(Data, NpyFilesOfEveryDtypeAndOrderAreRead) {
+  write_bytes(file("f8.npy"), npy("<f8", false, "(3, 2, 2)", bytes_of<double>(pixels_c)));
+  write_bytes(file("u1.npy"), npy("|u1", false, "(3, 4)", bytes_of<std::uint8_t>(pixels_c)));
+  write_bytes(file("f4f.npy"), npy("<f4", true, "(3, 4)", bytes_of<float>(pixels_f)));
+  write_bytes(file("i4f.npy"), npy("<i4", true, "(3, 2, 2)", bytes_of<std::int32_t>(
+                                                              {0, 10, 255, 2, 30, 64, 1, 20, 128,
+                                                               3, 40, 0})));
+  for (const char* name : {"f8.npy", "u1.npy", "f4f.npy", "i4f.npy"})
+    EXPECT_EQ(read_images(file(name)), small_images()) << name;
+  write_bytes(file("i8.npy"), npy("<i8", false, "(3,)", bytes_of<std::int64_t>({7, 0, 3})));
+  EXPECT_EQ(read_labels(file("i8.npy")), (std::vector<int>{7, 0, 3}));
+  EXPECT_EQ(count_examples(file("u1.npy")), 3u);
+  const labeled_data part = read_labeled(file("u1.npy"), file("i8.npy"), 1, 2);
+  EXPECT_EQ(part.images, small_images().middleCols(1, 2));
+  EXPECT_EQ(part.labels, (std::vector<int>{0, 3}));
+  expect_input_error([&] { read_labels(file("u1.npy")); }, "an images file, expected labels");
+}
+
+TEST_F(Data, NpzArchivesStoredAndDeflatedAreRead) {
+  const auto images = npy("<f8", false, "(3, 4)", bytes_of<double>(pixels_c));
+  const auto labels = npy("|u1", false, "(3,)", bytes_of<std::uint8_t>({7, 0, 3}));
+  for (int method : {0, 8}) {
+    const std::string path = file("data" + std::to_string(method) + ".npz");
+    write_bytes(path, zip({{"x.npy", images, method}, {"y.npy", labels, method}}));
+    EXPECT_EQ(read_images(path + ":x"), small_images()) << method;
+    EXPECT_EQ(read_images(path + ":x.npy"), small_images()) << method;
+    EXPECT_EQ(read_labels(path + ":y"), (std::vector<int>{7, 0, 3})) << method;
+    EXPECT_EQ(count_examples(path + ":y"), 3u);
+    EXPECT_EQ(read_labeled(path + ":x", path + ":y", 2, 1).labels, std::vector<int>{3});
+    expect_input_error([&] { read_images(path + ":z"); }, "no array \"z\" in the archive; it holds: x, y");
+    expect_input_error([&] { read_images(path); }, "an archive of 2 arrays (x, y); name one");
+  }
+  write_bytes(file("one.npz"), zip({{"arr_0.npy", images, 8}}));
+  EXPECT_EQ(read_images(file("one.npz")), small_images());
+}
+
+TEST_F(Data, BrokenNpyAndNpzFilesAreRejected) {
+  const auto f8 = bytes_of<double>(pixels_c);
+  write_bytes(file("big.npy"), npy(">f8", false, "(3, 4)", f8));
+  expect_input_error([&] { read_images(file("big.npy")); }, "dtype '>f8' is not read (big-endian)");
+  write_bytes(file("c16.npy"), npy("<c16", false, "(3, 2)", f8));
+  expect_input_error([&] { read_images(file("c16.npy")); }, "expected u1, i4, i8, f4 or f8");
+  write_bytes(file("short.npy"), npy("<f8", false, "(3, 5)", f8));
+  expect_input_error([&] { read_images(file("short.npy")); },
+                     "truncated: the header promises 15 values (120 bytes), the file holds 96");
+  write_bytes(file("long.npy"), npy("<f8", false, "(2, 4)", f8));
+  expect_input_error([&] { read_images(file("long.npy")); }, "more data than the header");
+  write_bytes(file("huge.npy"), npy("<f8", false, "(4294967295, 4294967295, 4294967295)", f8));
+  expect_input_error([&] { read_images(file("huge.npy")); }, "more values than can exist");
+  write_bytes(file("noshape.npy"), npy("<f8", false, "[3, 4]", f8));
+  expect_input_error([&] { read_images(file("noshape.npy")); }, "'shape' is not a tuple");
+  write_bytes(file("scalar.npy"), npy("<f8", false, "()", bytes_of<double>({1})));
+  expect_input_error([&] { read_images(file("scalar.npy")); }, "0 dimensions");
+  write_bytes(file("text.npy"), {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd'});
+  expect_input_error([&] { read_images(file("text.npy")); }, "not an .npy file");
+  expect_input_error([&] { read_images(file("missing.npy")); }, "cannot open");
+  fs::create_directory(file("folder.npy"));
+  expect_input_error([&] { read_images(file("folder.npy")); }, "cannot open");
+  auto no_order = npy("<f8", false, "(3, 4)", f8);
+  no_order[30] = 'X';  // 'fortran_order' misspelt, its value the header's last text
+  write_bytes(file("order.npy"), no_order);
+  expect_input_error([&] { read_images(file("order.npy")); }, "the .npy header has no 'fortran_order'");
+
+  const auto images = npy("<f8", false, "(3, 4)", f8);
+  write_bytes(file("bzip2.npz"), zip({{"x.npy", images, 12}}));
+  expect_input_error([&] { read_images(file("bzip2.npz")); }, "compressed with zip method 12");
+  auto damaged = zip({{"x.npy", images, 0}});
+  damaged[200] ^= 0xff;
+  write_bytes(file("crc.npz"), damaged);
+  expect_input_error([&] { read_images(file("crc.npz")); }, "fails its CRC check");
+  write_bytes(file("cut.npz"), std::vector<unsigned char>(damaged.begin(), damaged.end() - 30));
+  expect_input_error([&] { read_images(file("cut.npz")); }, "not a zip archive");
+  write_bytes(file("fake.npz"), images);
+  expect_input_error([&] { read_images(file("fake.npz") + ":x"); }, "not a zip archive");
+}
+
+TEST_F(Data, CsvFilesAreRead) {
+  std::ofstream(file("images.csv")) << "p0,p1,p2,p3\n0,1,2,3\n10, 20, 30, 40\r\n255,128,64,0\n\n";
+  std::ofstream(file("labels.csv")) << "7\n0\n3\n";
+  EXPECT_EQ(read_images(file("images.csv")), small_images());
+  EXPECT_EQ(read_labels(file("labels.csv")), (std::vector<int>{7, 0, 3}));
+  EXPECT_EQ(count_examples(file("images.csv")), 3u);
+  EXPECT_EQ(read_labeled(file("images.csv"), file("labels.csv"), 1, 1).images,
+            small_images().middleCols(1, 1));
+  std::ofstream(file("ragged.csv")) << "0,1,2,3\n10,20,30\n";
+  expect_input_error([&] { read_images(file("ragged.csv")); }, "line 2 has 3 values, the first row 4");
+  std::ofstream(file("words.csv")) << "0,1\n2,x\n";
+  expect_input_error([&] { read_images(file("words.csv")); }, "line 2 is not a row of numbers");
+  std::ofstream(file("empty.csv")) << "a,b\n";
+  expect_input_error([&] { read_images(file("empty.csv")); }, "no rows of numbers");
 }
 
 }  // namespace

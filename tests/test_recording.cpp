@@ -183,6 +183,7 @@ TEST_F(Recording, RootAttributesDescribeTheRun) {
   EXPECT_EQ(h5::read_string_attribute(f.get(), "format", "test"), "ratesim");
   EXPECT_EQ(h5::read_string_attribute(f.get(), "config", "test"), "[run]\nseed = 5\n");
   EXPECT_EQ(h5::read_string_attribute(f.get(), "created", "test").size(), 20u);
+  EXPECT_EQ(h5::read_string_attribute(f.get(), "structure", "test"), net.describe_structure());
   h5::handle d = h5::open_dataset(f.get(), "output/rate/data", "test");
   EXPECT_EQ(h5::read_string_attribute(d.get(), "units", "test"), "1");
 }

@@ -45,9 +45,23 @@ std::unique_ptr<population> rate_population::create(std::string name,
 registry<population_factory>& population_models() {
   static registry<population_factory> models = [] {
     registry<population_factory> r("population model");
-    r.add("feedforward_inhibition", &feedforward_inhibition::create);
-    r.add("softmax_competition", &softmax_competition::create);
-    r.add("rate_population", &rate_population::create);
+    const parameter_doc size{"size", "", "1", "number of units"};
+    const feedforward_inhibition::params ffi;
+    r.add("feedforward_inhibition", &feedforward_inhibition::create,
+          {size,
+           {"A", fmt::format("{}", ffi.A), "1",
+            "total normalised activity sum_d y_d; must exceed size (give it)"},
+           {"tau_y", fmt::format("{}", ffi.tau_y), "ms", "time constant of the input units"},
+           {"tau_h", fmt::format("{}", ffi.tau_h), "ms", "time constant of the inhibitory pool"},
+           {"h0", fmt::format("{}", ffi.h0), "1", "initial activity of the inhibitory pool; > 0"}});
+    r.add("softmax_competition", &softmax_competition::create,
+          {size, {"tau_u", fmt::format("{}", softmax_competition::params{}.tau_u), "ms",
+                  "time constant of the competing units"}});
+    const rate_population::params rate;
+    r.add("rate_population", &rate_population::create,
+          {size,
+           {"tau", fmt::format("{}", rate.tau), "ms", "time constant"},
+           {"transfer", rate.transfer, "", "transfer function, by name (transfer_functions())"}});
     return r;
   }();
   return models;

@@ -6,14 +6,23 @@
 #include <ratesim/plasticity/synaptic_scaling.hpp>
 #include <ratesim/rule.hpp>
 
+#include <fmt/format.h>
+
 namespace ratesim {
 
 registry<rule_factory>& plasticity_rules() {
   static registry<rule_factory> rules = [] {
     registry<rule_factory> r("plasticity rule");
-    r.add("synaptic_scaling", &synaptic_scaling_rule::create);
-    r.add("oja", &oja_rule::create);
-    r.add("normalized_hebbian", &normalized_hebbian_rule::create);
+    r.add("synaptic_scaling", &synaptic_scaling_rule::create,
+          {{"tau", fmt::format("{}", synaptic_scaling_rule::params{}.tau), "ms",
+            "learning time constant tau_W"}});
+    r.add("oja", &oja_rule::create,
+          {{"tau", fmt::format("{}", oja_rule::params{}.tau), "ms", "learning time constant"}});
+    const normalized_hebbian_rule::params hebbian;
+    r.add("normalized_hebbian", &normalized_hebbian_rule::create,
+          {{"tau", fmt::format("{}", hebbian.tau), "ms", "learning time constant"},
+           {"A", fmt::format("{}", hebbian.A), "1",
+            "the row sum sum_d W_cd restored after every step"}});
     return r;
   }();
   return rules;

@@ -14,7 +14,8 @@
 
 A plasticity rule can be a Python class (slow, but right for trying an idea): subclass
 ratesim.Rule and pass an instance as `rule=`. `ratesim.traces` reads the HDF5 traces and
-needs only h5py; it works without the compiled module.
+needs only h5py, `ratesim.plot` draws the usual figures with matplotlib; both work
+without the compiled module.
 """
 
 import glob as _glob
@@ -42,6 +43,7 @@ _ENGINE = [
     "Network",
     "NumericalError",
     "Observer",
+    "describe",
     "OdeSimulation",
     "ParameterError",
     "QuasiStaticSimulation",

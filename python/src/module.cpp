@@ -12,6 +12,7 @@
 #include <ratesim/plugin.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/signals.hpp>
+#include <ratesim/stimulus.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/version.hpp>
@@ -306,6 +307,26 @@ std::string repr(const network& net) {
   return out + ">";
 }
 
+// What a file written from Python keeps as its config when no experiment file gave one: a
+// TOML description of what ran (not yet enough to rerun it: the populations' and rules'
+// parameters and the stimuli's data are not kept).
+std::string python_run_description(simulation& sim) {
+  std::string stimuli;
+  for (const auto& slot : sim.net().stimuli())
+    stimuli += fmt::format("{}{{ target = \"{}\", duration = {} }}", stimuli.empty() ? "" : ", ",
+                           sim.net().get_population(slot.target).name(), slot.source->duration());
+  return fmt::format(
+      "# Run from Python (ratesim {}), no experiment file: a description of what ran.\n"
+      "[run]\n"
+      "simulation = \"{}\"\n"
+      "dt = {}  # [ms]\n"
+      "attached_at = {}  # [ms], the simulated time when the recorder was attached\n\n"
+      "[network]\n"
+      "stimuli = [{}]  # durations [ms] of a presentation\n"
+      "structure = \"\"\"\n{}\"\"\"\n",
+      version, sim.label(), sim.dt(), sim.time(), stimuli, sim.net().describe_structure());
+}
+
 // `kind` e.g. "OdeSimulation", `details` what the regime adds.
 std::string repr(simulation& sim, std::string_view kind, const std::string& details) {
   return fmt::format(
@@ -541,9 +562,17 @@ PYBIND11_MODULE(_core, m) {
       .def("run_steps", counted_run(&simulation::steps, &simulation::run_steps, "steps"),
            py::arg("steps"), py::arg("progress") = py::none(),
            "Advances by `steps` clock steps (otherwise as run).")
-      .def("attach", &simulation::attach, py::arg("observer"), py::keep_alive<1, 2>(),
-           "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
-           "the current state included.")
+      .def(
+          "attach",
+          [](simulation& sim, observer& o) {
+            auto* r = dynamic_cast<recorder*>(&o);
+            if (r != nullptr && r->config().empty()) r->set_config(python_run_description(sim));
+            sim.attach(o);
+          },
+          py::arg("observer"), py::keep_alive<1, 2>(),
+          "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
+          "the current state included. A Recorder made without `config` keeps a description "
+          "of the run (the regime, dt, the network's structure, the stimuli) as its config.")
       .def(
           "save_checkpoint",
           [](const simulation& sim, const std::string& path) {
@@ -623,7 +652,9 @@ PYBIND11_MODULE(_core, m) {
       "Streams traces to an HDF5 file (layout: docs/hdf5-layout.md; read it with "
       "ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
       "'append'; samples are written every flush_every samples, gzip level `compression`; "
-      "`config` and `seed` are kept at / to describe the run.")
+      "`config` and `seed` are kept at / to describe the run (without `config`, a description of "
+      "what ran, made when a simulation attaches it; the network's structure is kept at / "
+      "too).")
       .def("__repr__",
            [](const recorder& r) {
              return fmt::format("<ratesim.Recorder \"{}\": {}>", r.path(),
@@ -702,6 +733,31 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "population_models", [] { return population_models().names(); },
       "The names of the registered population models (for add_population).");
+  m.def(
+      "describe",
+      [](const std::string& kind, const std::string& name) {
+        const std::vector<parameter_doc>* docs = nullptr;
+        if (kind == "population")
+          docs = &population_models().docs(name);
+        else if (kind == "rule")
+          docs = &plasticity_rules().docs(name);
+        else
+          throw parameter_error(fmt::format(
+              "describe: kind must be \"population\" or \"rule\", got \"{}\"", kind));
+        py::list out;
+        for (const parameter_doc& d : *docs)
+          out.append(py::dict(py::arg("name") = d.name,
+                              py::arg("default") = d.default_value.empty()
+                                                       ? py::object(py::none())
+                                                       : py::object(py::str(d.default_value)),
+                              py::arg("units") = d.units, py::arg("meaning") = d.meaning));
+        return out;
+      },
+      py::arg("kind"), py::arg("name"),
+      "The parameters of a population model (kind='population') or plasticity rule "
+      "(kind='rule'), as registered beside its factory: a list of dicts with name, default "
+      "(as text; None: required), units ('ms', '1' for dimensionless, '' for a name) and "
+      "meaning. Empty for a component registered without them (a plug-in's, so far).");
   m.def(
       "regimes", [] { return regimes().names(); },
       "The names of the registered regimes (for ratesim.simulation).");
@@ -805,8 +861,10 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("spec"),
-      "Images (N, D) as float64 from an IDX file (plain or gzip) or an HDF5 dataset "
-      "('FILE.h5:/dataset').");
+      "Images (N, D) as float64 from an IDX file (plain or gzip), an HDF5 dataset "
+      "('FILE.h5:/dataset'), an .npy file, an array of an .npz archive ('FILE.npz:NAME'; "
+      "'FILE.npz' if it holds one) or a CSV file (one image per line).");
   m.def("read_labels", &read_labels, py::arg("spec"),
-        "Labels (a list of N integers) from an IDX file or an HDF5 dataset ('FILE.h5:/dataset').");
+        "Labels (a list of N integers) from an IDX file, an HDF5 dataset ('FILE.h5:/dataset'), "
+        "an .npy file, an array of an .npz archive ('FILE.npz:NAME') or a one-column CSV file.");
 }

@@ -75,8 +75,8 @@ void add_fit(CLI::App& app, fit_command& c) {
       "fit", "Fit a Poisson mixture by EM or learn it with the circuit; report log-likelihood "
              "and classification error");
   auto& o = c.options;
-  fit->add_option("--train-images", c.train_images, "IDX file (.gz or plain) or FILE.h5:/dataset");
-  fit->add_option("--train-labels", c.train_labels, "IDX file or FILE.h5:/dataset");
+  fit->add_option("--train-images", c.train_images, "IDX file (.gz or plain), FILE.h5:/dataset, .npy, FILE.npz:NAME or .csv");
+  fit->add_option("--train-labels", c.train_labels, "as --train-images, 1-D");
   fit->add_option("--test-images", c.test_images, "test images, as --train-images");
   fit->add_option("--test-labels", c.test_labels, "test labels, as --train-labels");
   fit->add_option("--data", c.data, "a bundled data set instead: mnist or fashion-mnist");

@@ -5,7 +5,8 @@
 
 namespace ratesim::stimuli {
 
-// `images`: an IDX file or FILE.h5:/dataset, one pattern per image.
+// `images`: a data spec (ratesim/data.hpp: IDX, FILE.h5:/dataset, .npy, FILE.npz:NAME, .csv),
+// one pattern per image.
 std::unique_ptr<stimulus> file(const stimulus_context& context, const parameters& values);
 // Samples of the bars test's Poisson mixture: `side`, `bar`, `background`, `samples`.
 std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters& values);

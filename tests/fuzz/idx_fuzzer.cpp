@@ -3,8 +3,7 @@
 // to a broken file; a crash, a sanitizer report, a hang or unbounded allocation is a bug
 // (a header may claim 10^12 values: memory must follow the bytes actually present).
 
-#include <ratesim/data.hpp>
-#include <ratesim/error.hpp>
+#include "read_data.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -17,13 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!f) return 0;
   std::fwrite(data, 1, size, f);
   std::fclose(f);
-  try {
-    (void)ratesim::read_images(path);
-  } catch (const ratesim::error&) {
-  }
-  try {
-    (void)ratesim::read_labels(path);
-  } catch (const ratesim::error&) {
-  }
+  fuzz::read_as_images_and_labels(path);
   return 0;
 }

@@ -91,6 +91,36 @@ class Module(unittest.TestCase):
                 _, w = traces.read(run, "ff/weights")
                 np.testing.assert_array_equal(w[-1], net.weights("ff"))
 
+    def test_a_file_written_from_python_says_what_ran(self):
+        import tomllib
+
+        import h5py
+
+        with tempfile.TemporaryDirectory() as d:
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.simulation(net, "quasi_static", dt=0.5)
+            sim.run(2.0)
+            path, given = os.path.join(d, "run.h5"), os.path.join(d, "given.h5")
+            out, kept = ratesim.Recorder(path), ratesim.Recorder(given, config="[run]\nx = 1\n", seed=9)
+            for r in (out, kept):
+                r.record("output", "rate", every=1.0)
+                sim.attach(r)
+            sim.run(4.0)
+            del out, kept
+            structure = ('feedforward_inhibition "input": 16 units, 17 state entries\n'
+                         'softmax_competition "output": 4 units, 4 state entries\n'
+                         'projection "ff": "input" -> "output", 4 x 16, current log_weight, rule synaptic_scaling\n')
+            with h5py.File(path, "r") as f:
+                described = tomllib.loads(f.attrs["config"])
+                self.assertEqual(f.attrs["structure"], structure)
+            self.assertEqual(described["run"], {"simulation": "quasi_static_simulation", "dt": 0.5, "attached_at": 2.0})
+            self.assertEqual(described["network"]["structure"], structure)
+            self.assertEqual(described["network"]["stimuli"], [{"target": "input", "duration": 1.0}])
+            with h5py.File(given, "r") as f:  # a config given is kept as given
+                self.assertEqual(f.attrs["config"], "[run]\nx = 1\n")
+                self.assertEqual(f.attrs["seed"], 9)
+                self.assertEqual(f.attrs["structure"], structure)
+
     def test_a_checkpoint_resumes_bit_for_bit_in_a_new_simulation(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "c.h5")
@@ -278,6 +308,34 @@ class Registries(unittest.TestCase):
         self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
         self.assertEqual(ratesim.record_kinds(), ["variable", "weight_sums", "weights"])
 
+    def test_describe_lists_parameters_with_defaults_and_units(self):
+        ffi = {d["name"]: d for d in ratesim.describe("population", "feedforward_inhibition")}
+        self.assertEqual(list(ffi), ["size", "A", "tau_y", "tau_h", "h0"])
+        self.assertIsNone(ffi["size"]["default"])  # required
+        self.assertEqual((ffi["tau_y"]["default"], ffi["tau_y"]["units"]), ("1", "ms"))
+        self.assertEqual(ratesim.describe("rule", "synaptic_scaling"),
+                         [{"name": "tau", "default": "1000", "units": "ms", "meaning": "learning time constant tau_W"}])
+        # Every built-in model and rule has them, and they are the names its factory reads:
+        # a misspelt parameter is an error listing the names the factory asked for.
+        def known(make):
+            with self.assertRaises(ratesim.ParameterError) as caught:
+                make()
+            return sorted(str(caught.exception).split("known: ")[1].split(", "))
+
+        for name in ratesim.population_models():
+            documented = sorted(d["name"] for d in ratesim.describe("population", name))
+            asked = known(lambda: ratesim.Network().add_population(name, "x", size=4, A=10.0, misspelt=1.0))
+            self.assertEqual(documented, sorted(set(asked) | {"size"}), name)
+        for name in ratesim.rules():
+            net, W0, _ = circuit(tau=50.0)
+            net.add_population("softmax_competition", "z", size=4)
+            documented = sorted(d["name"] for d in ratesim.describe("rule", name))
+            self.assertEqual(documented, known(lambda: net.connect("output", "z", "p", np.ones((4, 4)), rule=name, misspelt=1.0)), name)
+        with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown plasticity rule "bcm"'):
+            ratesim.describe("rule", "bcm")
+        with self.assertRaisesRegex(ratesim.ParameterError, "kind must be"):
+            ratesim.describe("current", "linear")
+
     def test_a_regime_by_name_is_the_regime_class(self):
         def run(make):
             net, _, _ = circuit(tau=50.0)
@@ -321,6 +379,95 @@ class Registries(unittest.TestCase):
             np.testing.assert_array_equal(time, [0, 5, 10, 15, 20])
             self.assertEqual(sums.shape, (5, 3))
             np.testing.assert_allclose(sums, 40.0, rtol=1e-9)
+
+
+class Formats(unittest.TestCase):
+    """Images and labels from files NumPy writes, wherever images are read."""
+
+    def test_npy_npz_and_csv_as_numpy_writes_them(self):
+        rng = np.random.default_rng(4)
+        images = rng.integers(0, 256, size=(5, 4, 4)).astype(np.uint8)
+        labels = np.array([3, 1, 4, 1, 5], dtype=np.int64)
+        flat = images.reshape(5, 16).astype(float)
+        with tempfile.TemporaryDirectory() as d:
+            p = lambda name: os.path.join(d, name)
+            np.save(p("x.npy"), images)
+            np.save(p("xf.npy"), np.asfortranarray(flat.astype(np.float32)))
+            np.save(p("y.npy"), labels.astype(np.int32))
+            np.savez(p("s.npz"), images=images, labels=labels)
+            np.savez_compressed(p("c.npz"), images=flat, labels=labels)
+            np.savetxt(p("x.csv"), flat, delimiter=",", fmt="%g", header="pixels")
+            np.savetxt(p("y.csv"), labels, fmt="%d")
+            for spec in ("x.npy", "xf.npy", "s.npz:images", "c.npz:images", "x.csv"):
+                np.testing.assert_array_equal(ratesim.read_images(p(spec)), flat, err_msg=spec)
+            for spec in ("y.npy", "s.npz:labels", "c.npz:labels", "y.csv"):
+                self.assertEqual(ratesim.read_labels(p(spec)), labels.tolist(), spec)
+            np.save(p("big.npy"), flat.astype(">f8"))
+            with self.assertRaisesRegex(ratesim.InputError, "big.npy: dtype '>f8' is not read"):
+                ratesim.read_images(p("big.npy"))
+            with self.assertRaisesRegex(ratesim.InputError, "no array \"x\" in the archive; it holds: images, labels"):
+                ratesim.read_images(p("s.npz:x"))
+            # The file stimulus source reads them too.
+            net = ratesim.Network()
+            net.add_population("feedforward_inhibition", "input", size=16, A=40.0)
+            net.stimulate("input", "file", images=p("c.npz:images"), duration=1.0)
+            ratesim.simulation(net, "quasi_static").run(2.0)
+
+
+class Plotting(unittest.TestCase):
+    """ratesim.plot draws every figure from a small recorded run, a file or a Monitor."""
+
+    def test_each_figure_draws_into_an_agg_canvas(self):
+        import h5py
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        from ratesim import plot
+
+        def drawn(fig):
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            pixels = np.asarray(canvas.buffer_rgba())
+            plt.close(fig)
+            return pixels.shape[0] > 0 and pixels.min() < 255  # something was drawn
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "run.h5")
+            net, _, _ = circuit(tau=50.0)
+            sim = ratesim.QuasiStaticSimulation(net)
+            rec, monitor = ratesim.Recorder(path), ratesim.Monitor()
+            rec.record_weight_sums("ff", every=5.0)  # the monitor's sums come from its snapshots
+            for r in (rec, monitor):
+                r.record("output", "rate", every=1.0)
+                r.record_weights("ff", every=10.0)
+                sim.attach(r)
+            sim.run_presentations(50)
+            rec.close()
+            for run in (path, monitor):
+                ax = plot.rates(run, "output")
+                self.assertEqual(len(ax.lines), 4)  # one per unit
+                self.assertTrue(drawn(ax.figure))
+                fig = plot.weights(run, "ff", shape=(4, 4))
+                self.assertEqual(sum(len(a.images) for a in fig.axes), 4)
+                self.assertTrue(drawn(fig))
+                ax = plot.weight_sums(run, "ff")  # recorded sums, or sums of the snapshots
+                np.testing.assert_allclose(ax.lines[0].get_ydata(), 0.0, atol=1e-9)
+                self.assertTrue(drawn(ax.figure))
+            self.assertTrue(drawn(plot.weights(net.weights("ff"))))
+            with self.assertRaisesRegex(KeyError, "nothing recorded as 'input/rate'"):
+                plot.rates(path, "input")
+            with self.assertRaisesRegex(ValueError, "3 x 3 pixels do not make D = 16"):
+                plot.weights(net.weights("ff"), shape=(3, 3))
+            fit = os.path.join(d, "fit.h5")
+            with h5py.File(fit, "w") as f:
+                f["curves/log_likelihood_train"] = [-3.0, -2.0, -1.5]
+                f["curves/log_likelihood_test"] = [-3.1, -2.2, -1.9]
+            ax = plot.learning_curves(fit)
+            self.assertEqual(len(ax.lines), 2)
+            self.assertTrue(drawn(ax.figure))
 
 
 class Monitoring(unittest.TestCase):

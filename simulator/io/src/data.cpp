@@ -1,6 +1,7 @@
 #include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 
+#include "detail/arrays.hpp"
 #include "detail/hdf5.hpp"
 
 #include <fmt/format.h>
@@ -25,10 +26,7 @@ struct gz_closer {
 };
 using gz_file = std::unique_ptr<std::remove_pointer_t<gzFile>, gz_closer>;
 
-struct idx_array {
-  std::vector<std::uint32_t> dims;
-  std::vector<double> values;  // row-major, converted to double
-};
+using idx_array = detail::numeric_array;
 
 std::size_t element_size(int type) {
   switch (type) {
@@ -250,7 +248,25 @@ idx_array read_hdf5_dataset(const std::string& spec, const std::string& path,
   return out;
 }
 
+// ---- NumPy and CSV ----------------------------------------------------------------------
+
+// Read whole (they are read from memory or text), then cut to `part`.
+idx_array take_rows(const std::string& spec, idx_array a, const std::optional<rows>& part) {
+  if (!part) return a;
+  if (part->first + part->count > a.dims[0])
+    throw input_error(fmt::format("{}: {} asked for, the file holds {}", spec,
+                                  describe_rows(*part), a.dims[0]));
+  const std::size_t per_example = a.dims[0] == 0 ? 0 : a.values.size() / a.dims[0];
+  a.values = std::vector<double>(
+      a.values.begin() + static_cast<std::ptrdiff_t>(part->first * per_example),
+      a.values.begin() + static_cast<std::ptrdiff_t>((part->first + part->count) * per_example));
+  a.dims[0] = static_cast<std::uint32_t>(part->count);
+  return a;
+}
+
 idx_array read_any(const std::string& spec, const std::optional<rows>& part = {}) {
+  if (detail::is_numpy_spec(spec)) return take_rows(spec, detail::read_numpy(spec, false), part);
+  if (detail::is_csv_spec(spec)) return take_rows(spec, detail::read_csv(spec), part);
   std::string file, dataset;
   return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset, part, false)
                                            : read_idx(spec, part);
@@ -309,6 +325,8 @@ std::vector<int> labels_of(const std::string& spec, const idx_array& a, std::uin
 }
 
 idx_array shape_of(const std::string& spec) {
+  if (detail::is_numpy_spec(spec)) return detail::read_numpy(spec, true);
+  if (detail::is_csv_spec(spec)) return detail::read_csv(spec);
   std::string file, dataset;
   return is_hdf5_spec(spec, file, dataset) ? read_hdf5_dataset(spec, file, dataset, {}, true)
                                            : idx_array{read_idx_header(spec).dims, {}};

@@ -305,6 +305,7 @@ void hdf5_recorder::make_file(const network& net, double dt) {
       const hid_t root = made->id.get();
       h5::write_root_attributes(root, options_.seed, options_.config, context);
       h5::write_attribute(root, "dt", dt, context);
+      h5::write_attribute(root, "structure", net.describe_structure(), context);
       h5::write_attribute(root, "content", std::string("traces"), context);
       std::random_device entropy;
       run_id_ = fmt::format("{:08x}{:08x}{:08x}{:08x}", entropy(), entropy(), entropy(), entropy());

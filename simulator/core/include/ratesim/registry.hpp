@@ -4,6 +4,7 @@
 // new kind with one `add` call and never edits the engine.
 
 #include <ratesim/error.hpp>
+#include <ratesim/parameter_doc.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -28,12 +29,20 @@ class registry {
     for (const auto& [name, factory] : builtins) add(name, factory);
   }
 
-  // Registers `factory` under `name`; a name can be registered once.
-  void add(std::string name, Factory factory) {
+  // Registers `factory` under `name`, with what its parameters mean; a name can be
+  // registered once.
+  void add(std::string name, Factory factory, std::vector<parameter_doc> docs = {}) {
     if (name.empty()) throw usage_error(fmt::format("{} registry: name must not be empty", kind_));
     auto [it, inserted] = entries_.emplace(std::move(name), std::move(factory));
     if (!inserted)
       throw usage_error(fmt::format("{} \"{}\" is already registered", kind_, it->first));
+    docs_.emplace(it->first, std::move(docs));
+  }
+
+  // The parameters registered with `name`'s factory (empty when none were).
+  const std::vector<parameter_doc>& docs(std::string_view name) const {
+    get(name);  // an unknown name is a lookup_error listing the known ones
+    return docs_.find(name)->second;
   }
 
   bool contains(std::string_view name) const { return entries_.find(name) != entries_.end(); }
@@ -55,6 +64,7 @@ class registry {
  private:
   std::string kind_;
   std::map<std::string, Factory, std::less<>> entries_;
+  std::map<std::string, std::vector<parameter_doc>, std::less<>> docs_;
 };
 
 }  // namespace ratesim

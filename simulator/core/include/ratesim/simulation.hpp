@@ -34,6 +34,8 @@ class simulation {
   step_count steps() const { return steps_; }
   double time() const { return static_cast<double>(steps_) * dt_; }  // [ms]
   network& net() { return net_; }
+  // The regime's name for messages and checkpoints, e.g. "quasi_static_simulation".
+  const std::string& label() const { return label_; }
 
   // Advances by `duration` ms, which must be a whole number of steps.
   void run(double duration);

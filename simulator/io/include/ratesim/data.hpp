@@ -1,7 +1,9 @@
 #pragma once
-// Reading data sets. A data spec is either an IDX file (the format of MNIST and
-// Fashion-MNIST, plain or gzip-compressed: "train-images-idx3-ubyte.gz") or a dataset in
-// an HDF5 file ("digits.h5:/train/images"). Images come back one per column (D × N) with
+// Reading data sets. A data spec is an IDX file (the format of MNIST and Fashion-MNIST,
+// plain or gzip-compressed: "train-images-idx3-ubyte.gz"), a dataset in an HDF5 file
+// ("digits.h5:/train/images"), a NumPy file ("x.npy"), an array of a NumPy archive
+// ("data.npz:images"; "data.npz" if it holds one) or a CSV file ("x.csv", one example a
+// line) (docs/fitting.md, "Data"). Images come back one per column (D × N) with
 // the values as stored (0–255 for MNIST); labels as integers.
 
 #include <ratesim/types.hpp>
@@ -11,9 +13,9 @@
 
 namespace ratesim {
 
-// Images: IDX with 2 dimensions [N, D] or 3 [N, rows, cols]; HDF5 likewise.
+// Images: 2 dimensions [N, D] or 3 [N, rows, cols], in any of the formats above.
 matrix read_images(const std::string& spec);
-// Labels: IDX or HDF5 with 1 dimension [N] of non-negative integers.
+// Labels: 1 dimension [N] of non-negative integers (a CSV file of one column).
 std::vector<int> read_labels(const std::string& spec);
 
 struct labeled_data {
@@ -28,7 +30,7 @@ struct labeled_data {
 labeled_data read_labeled(const std::string& images, const std::string& labels);
 // Examples [first, first + count) of both, checked to have the same number of examples;
 // only those are read (an IDX file from their offset, a gzip file decompressed up to it,
-// an HDF5 dataset by a hyperslab).
+// an HDF5 dataset by a hyperslab; NumPy and CSV files are read whole, then cut).
 labeled_data read_labeled(const std::string& images, const std::string& labels,
                           std::size_t first, std::size_t count);
 // The number of examples (the first dimension) of a data spec, from its header.

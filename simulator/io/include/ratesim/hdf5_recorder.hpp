@@ -73,6 +73,10 @@ class hdf5_recorder : public observer {
   void record_weight_sums(std::string projection, schedule when);
 
   const std::string& path() const { return path_; }
+  // The text kept as config at / (options.config): set it before the recorder is attached
+  // (Python describes a run built in Python this way).
+  const std::string& config() const { return options_.config; }
+  void set_config(std::string text) { options_.config = std::move(text); }
 
   // Resuming from a checkpoint: the recorder will append to its existing file, and first
   // cut every recording back to the samples it had when the checkpoint was taken
