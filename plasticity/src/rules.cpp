@@ -1,6 +1,9 @@
-// The built-in rules and the registry that holds them. A rule defined elsewhere (in a
+// The built-in rules, weight and intrinsic, and the registries that hold them. A rule defined elsewhere (in a
 // user's program or a plug-in) registers itself with plasticity_rules().add(...).
 
+#include <ratesim/intrinsic.hpp>
+#include <ratesim/plasticity/homeostasis.hpp>
+#include <ratesim/plasticity/learned_priors.hpp>
 #include <ratesim/plasticity/normalized_hebbian.hpp>
 #include <ratesim/plasticity/oja.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
@@ -30,6 +33,25 @@ registry<rule_factory>& plasticity_rules() {
 
 std::unique_ptr<plasticity_rule> make_rule(std::string_view name, const parameters& values) {
   return plasticity_rules().get(name)(values);
+}
+
+registry<intrinsic_factory>& intrinsic_rules() {
+  static registry<intrinsic_factory> rules = [] {
+    registry<intrinsic_factory> r("intrinsic rule");
+    r.add("homeostasis", &homeostasis_rule::create,
+          {{"tau", fmt::format("{}", homeostasis_rule::params{}.tau), "ms",
+            "time constant tau_b of the bias"},
+           {"target", "1/size", "1", "the activity m each unit is driven toward"}});
+    r.add("priors", &learned_priors_rule::create,
+          {{"tau", fmt::format("{}", learned_priors_rule::params{}.tau), "ms",
+            "time constant tau_pi of the priors (the mean of the rates over about tau_pi)"}});
+    return r;
+  }();
+  return rules;
+}
+
+std::unique_ptr<intrinsic_rule> make_intrinsic_rule(std::string_view name, const parameters& values) {
+  return intrinsic_rules().get(name)(values);
 }
 
 }  // namespace ratesim

@@ -52,6 +52,7 @@ _ENGINE = [
     "UnknownNameError",
     "UsageError",
     "initial_weights",
+    "intrinsic_rules",
     "load_plugin",
     "population_models",
     "read_images",
@@ -78,7 +79,7 @@ if _core is not None:
 
     _ENGINE.append("Monitor")
 
-__all__ = [name for name in _ENGINE if name in globals()] + ["Rule"]
+__all__ = [name for name in _ENGINE if name in globals()] + ["Rule", "IntrinsicRule"]
 
 
 class Rule:
@@ -96,3 +97,34 @@ class Rule:
         """dW/dt [1/ms] for weights W (n_post, n_pre), presynaptic rates pre (n_pre) and
         postsynaptic rates post (n_post); a subclass must define it."""
         raise NotImplementedError("a ratesim.Rule must define derivative(W, pre, post)")
+
+
+class IntrinsicRule:
+    """An intrinsic plasticity rule written in Python (Network.adapt).
+
+    The rule keeps one variable theta per unit of the population it adapts; each unit's
+    input gets the bias bias(theta). initial_state(n) returns theta of a fresh network,
+    bias(theta) the bias, derivative(theta, rates) d(theta)/dt [1/ms], all arrays of n
+    values (theta and rates are read-only views). Optionally constrain(theta) changes
+    theta in place after every step. `name` names it in messages; `variable` is the name
+    theta is read and recorded under.
+    """
+
+    name = "python"
+    variable = "theta"
+    constrain = None
+
+    def initial_state(self, n):
+        """theta of a fresh network with n units (zeros unless overridden)."""
+        import numpy
+
+        return numpy.zeros(n)
+
+    def bias(self, theta):
+        """The bias added to each unit's input (theta itself unless overridden)."""
+        return theta
+
+    def derivative(self, theta, rates):
+        """d(theta)/dt [1/ms] from theta and the population's rates; a subclass must
+        define it."""
+        raise NotImplementedError("a ratesim.IntrinsicRule must define derivative(theta, rates)")

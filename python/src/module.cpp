@@ -125,6 +125,66 @@ class python_rule : public plasticity_rule {
   bool constrained_ = false;
 };
 
+// An intrinsic rule whose θ, bias and dθ/dt come from a Python object (a
+// ratesim.IntrinsicRule): initial_state(n), bias(theta), derivative(theta, rates) and
+// optionally constrain(theta) in place.
+class python_intrinsic_rule : public intrinsic_rule {
+ public:
+  explicit python_intrinsic_rule(py::object rule) : rule_(std::move(rule)) {
+    for (const char* method : {"initial_state", "bias", "derivative"})
+      if (!py::hasattr(rule_, method) || !PyCallable_Check(rule_.attr(method).ptr()))
+        throw parameter_error(
+            fmt::format("adapt: rule must be a registered intrinsic rule's name or an object "
+                        "with initial_state(n), bias(theta) and derivative(theta, rates) "
+                        "methods (a ratesim.IntrinsicRule), got {}",
+                        py::repr(rule_).cast<std::string>()),
+            {"adapt", "rule", py::repr(rule_).cast<std::string>()});
+    name_ = py::hasattr(rule_, "name")
+                ? py::str(rule_.attr("name")).cast<std::string>()
+                : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();
+    variable_ = py::hasattr(rule_, "variable") ? py::str(rule_.attr("variable")).cast<std::string>()
+                                               : std::string("theta");
+    constrained_ = py::hasattr(rule_, "constrain") && !rule_.attr("constrain").is_none();
+  }
+  std::string_view name() const override { return name_; }
+  std::string_view variable() const override { return variable_; }
+  void initial_state(vector_span theta) const override {
+    py::gil_scoped_acquire gil;
+    copy_out(rule_.attr("initial_state")(theta.size()), theta, "initial_state");
+  }
+  void bias(vector_view theta, vector_span b) const override {
+    py::gil_scoped_acquire gil;
+    copy_out(rule_.attr("bias")(read_only(theta)), b, "bias");
+  }
+  void derivative(vector_view theta, vector_view rates, vector_span dtheta) const override {
+    py::gil_scoped_acquire gil;
+    copy_out(rule_.attr("derivative")(read_only(theta), read_only(rates)), dtheta, "derivative");
+  }
+  bool has_constraint() const override { return constrained_; }
+  void constrain(vector_span theta) const override {
+    py::gil_scoped_acquire gil;
+    rule_.attr("constrain")(vector_view_of(theta.data(), theta.size(), py::none()));
+  }
+
+ private:
+  static py::array read_only(vector_view v) {
+    py::array a = vector_view_of(const_cast<double*>(v.data()), v.size(), py::none());
+    py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    return a;
+  }
+  void copy_out(const py::object& result, vector_span out, const char* method) const {
+    auto a = py::array_t<double, py::array::forcecast>::ensure(result);
+    if (!a || a.ndim() != 1 || a.shape(0) != out.size())
+      throw input_error(fmt::format("intrinsic rule \"{}\": {} must return an array of shape ({},)",
+                                    name_, method, out.size()));
+    for (Eigen::Index i = 0; i < out.size(); ++i) out[i] = a.at(i);
+  }
+
+  py::object rule_;
+  std::string name_, variable_;
+  bool constrained_ = false;
+};
+
 schedule make_schedule(double every, step_count every_steps, double start, double stop) {
   return schedule{every, every_steps, start, stop};
 }
@@ -449,6 +509,21 @@ PYBIND11_MODULE(_core, m) {
           "(ratesim.rules(), with its parameters as keywords, e.g. tau=500.0 [ms]) or a "
           "ratesim.Rule instance; None keeps them fixed.")
       .def(
+          "adapt",
+          [](network& net, const std::string& population, py::object rule, py::kwargs kw) {
+            if (py::isinstance<py::str>(rule))
+              net.adapt(population, make_intrinsic_rule(rule.cast<std::string>(), to_parameters(kw)));
+            else
+              net.adapt(population, std::make_unique<python_intrinsic_rule>(rule));
+          },
+          py::arg("population"), py::arg("rule"),
+          "Makes the excitability of `population` plastic: each unit gets a bias on its input "
+          "from the rule's variable, which learns (intrinsic plasticity). `rule` is a "
+          "registered name (ratesim.intrinsic_rules(): 'homeostasis', 'priors'; parameters "
+          "as keywords, e.g. tau=20.0 [ms]) or a ratesim.IntrinsicRule instance. The "
+          "variable is read and recorded as variable(population, rule's variable), e.g. "
+          "'bias' or 'prior'.")
+      .def(
           "stimulate_patterns",
           [](network& net, const std::string& target,
              const py::array_t<double, py::array::c_style | py::array::forcecast>& patterns,
@@ -731,6 +806,9 @@ PYBIND11_MODULE(_core, m) {
       "rules", [] { return plasticity_rules().names(); },
       "The names of the registered plasticity rules (for connect(rule=...)).");
   m.def(
+      "intrinsic_rules", [] { return intrinsic_rules().names(); },
+      "The names of the registered intrinsic rules (for Network.adapt).");
+  m.def(
       "population_models", [] { return population_models().names(); },
       "The names of the registered population models (for add_population).");
   m.def(
@@ -741,9 +819,12 @@ PYBIND11_MODULE(_core, m) {
           docs = &population_models().docs(name);
         else if (kind == "rule")
           docs = &plasticity_rules().docs(name);
+        else if (kind == "intrinsic")
+          docs = &intrinsic_rules().docs(name);
         else
           throw parameter_error(fmt::format(
-              "describe: kind must be \"population\" or \"rule\", got \"{}\"", kind));
+              "describe: kind must be \"population\", \"rule\" or \"intrinsic\", got \"{}\"",
+              kind));
         py::list out;
         for (const parameter_doc& d : *docs)
           out.append(py::dict(py::arg("name") = d.name,
@@ -754,8 +835,8 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("kind"), py::arg("name"),
-      "The parameters of a population model (kind='population') or plasticity rule "
-      "(kind='rule'), as registered beside its factory: a list of dicts with name, default "
+      "The parameters of a population model (kind='population'), plasticity rule "
+      "(kind='rule') or intrinsic rule (kind='intrinsic'), as registered beside its factory: a list of dicts with name, default "
       "(as text; None: required), units ('ms', '1' for dimensionless, '' for a name) and "
       "meaning. Empty for a component registered without them (a plug-in's, so far).");
   m.def(

@@ -1,8 +1,9 @@
 // A plug-in that adds one component of each open kind: a stimulus source, a weight
-// initialiser, a record kind (used by components.toml), a population model and a regime
-// (used by regime.toml), each from `ratesim run --plugin` and from Python
+// initialiser, a record kind (used by components.toml), a population model, an intrinsic
+// rule and a regime (used by regime.toml), each from `ratesim run --plugin` and from Python
 // (tests/plugin/run.cmake). Nothing in it is known to the engine.
 #include <ratesim/hdf5_recorder.hpp>
+#include <ratesim/intrinsic.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/population.hpp>
@@ -79,6 +80,28 @@ std::unique_ptr<population> make_rectified(std::string name, const parameters& v
   return std::make_unique<rectified>(std::move(name), size, tau);
 }
 
+// "adaptation": rate adaptation as intrinsic plasticity, τ_a da/dt = r − a with bias −a.
+class adaptation : public intrinsic_rule {
+ public:
+  explicit adaptation(double tau) : tau_(tau) { require_positive("adaptation", "tau", tau_); }
+  std::string_view name() const override { return "adaptation"; }
+  std::string_view variable() const override { return "a"; }
+  void initial_state(vector_span theta) const override { theta.setZero(); }
+  void bias(vector_view theta, vector_span b) const override { b = -theta; }
+  void derivative(vector_view theta, vector_view rates, vector_span dtheta) const override {
+    dtheta = (rates - theta) / tau_;
+  }
+
+ private:
+  double tau_;
+};
+
+std::unique_ptr<intrinsic_rule> make_adaptation(const parameters& values) {
+  const double tau = values.get("tau", 1.0);
+  values.require_all_used("adaptation");
+  return std::make_unique<adaptation>(tau);
+}
+
 // "forward_euler": x ← x + dt · f(x) every clock step, then the rules' constraints; the
 // ODE regime's euler stepper written against the public interface of `simulation`, so its
 // traces must equal regime "ode" with stepper "euler" bit for bit.
@@ -128,6 +151,7 @@ extern "C" const ratesim::plugin_info* ratesim_plugin() {
         ratesim::record_kinds().add("rate_sum", &rate_sum);
         ratesim::population_models().add("rectified", &make_rectified);
         ratesim::regimes().add("forward_euler", &make_forward_euler);
+        ratesim::intrinsic_rules().add("adaptation", &make_adaptation);
       }};
   return &info;
 }

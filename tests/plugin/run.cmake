@@ -73,7 +73,7 @@ with h5py.File('${h5}', 'r') as f:
     time = f['metrics/rate_sum_y/time'][:]
 assert list(time) == [0, 1, 2, 3, 4], time
 assert list(sums[1:]) == [6, 12, 18, 6], sums")
-# A population model and a regime from the plug-in, from TOML: the plug-in's forward Euler
+# A population model, an intrinsic rule and a regime from the plug-in, from TOML: the plug-in's forward Euler
 # gives the built-in ODE regime's euler traces bit for bit.
 set(regime ${SOURCE_DIR}/tests/plugin/regime.toml)
 set(plugin_euler ${WORK_DIR}/regime-plugin.h5)
@@ -89,18 +89,21 @@ if(PYTHON_DIR)
   step(${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/${PYTHON_DIR} ${PYTHON} -c "import ratesim
 ratesim.load_plugin('${WORK_DIR}/bad/libcomponents.so')
 for kind, name in [(ratesim.regimes, 'forward_euler'), (ratesim.population_models, 'rectified'),
+                   (ratesim.intrinsic_rules, 'adaptation'),
                    (ratesim.stimulus_sources, 'ramp'), (ratesim.weight_initializers, 'eye'),
                    (ratesim.record_kinds, 'rate_sum')]:
     assert name in kind(), (name, kind())
 net = ratesim.Network()
 net.add_population('rectified', 'x', size=3, tau=2.0)
 net.add_population('rectified', 'y', size=3)
+net.adapt('y', 'adaptation', tau=4.0)
 net.stimulate('x', 'ramp', count=3, step=1.0, duration=1.0)
 W = ratesim.initial_weights(net, 'x', 'y', 'eye', value=2.0, off=0.25)
 net.connect('x', 'y', 'xy', W, current='linear')
 sim = ratesim.simulation(net, 'forward_euler', dt=0.1)
 rec = ratesim.Recorder('${python_euler}', mode='overwrite')
 rec.record('y', 'u', every_steps=1)
+rec.record('y', 'a', every_steps=1)
 rec.record_kind(net, 'rate_sum', population='x', every=0.5)
 sim.attach(rec)
 sim.run(6.0)
@@ -111,13 +114,16 @@ endif()
 step(${PYTHON} -c "import h5py, numpy as np
 def traces(path):
     with h5py.File(path, 'r') as f:
-        return {k: f[k][:] for k in ['y/u/data', 'y/u/time', 'metrics/rate_sum_x/data']}
+        return {k: f[k][:] for k in ['y/u/data', 'y/u/time', 'y/a/data', 'metrics/rate_sum_x/data']}
 a, b, c = (traces(p) for p in ['${plugin_euler}', '${ode_euler}', '${python_euler}'])
 for k in a:
     assert a[k].shape == b[k].shape == c[k].shape, (k, a[k].shape, b[k].shape, c[k].shape)
     assert np.array_equal(a[k], b[k]) and np.array_equal(a[k], c[k]), (k, a[k], b[k], c[k])
 u = a['y/u/data']
 assert len(u) == 61 and np.all(u[0] == 0) and u[-1, 0] > 0.5, u
+# The adaptation follows y's rates: a(t) > 0 once y fires, below the largest rate so far.
+adapt = a['y/a/data']
+assert np.all(adapt[0] == 0) and np.all(adapt[-1] > 0) and np.all(adapt[-1] < u.max(axis=0)), adapt
 # x relaxes towards the ramp (1, 2, 3, then 1 again): its rate sum rises within a pattern.
 s = a['metrics/rate_sum_x/data'].ravel()
 assert s[1] > s[0] and s[2] > s[1], s")

@@ -43,6 +43,19 @@ class PythonScaling(ratesim.Rule):
         return post[:, None] * (pre[None, :] - W) / self.tau
 
 
+class PythonHomeostasis(ratesim.IntrinsicRule):
+    """Homeostasis written in Python: d(bias)/dt = (1/C - rate) / tau."""
+
+    name = "python_homeostasis"
+    variable = "bias"
+
+    def __init__(self, tau):
+        self.tau = tau
+
+    def derivative(self, theta, rates):
+        return (1.0 / len(rates) - rates) / self.tau
+
+
 class Module(unittest.TestCase):
     def test_weights_are_views_and_sums_stay_at_A(self):
         net, W0, _ = circuit(tau=50.0)
@@ -63,6 +76,23 @@ class Module(unittest.TestCase):
             ratesim.QuasiStaticSimulation(net).run_presentations(300)
             results.append(np.array(net.weights("ff")))
         np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+    def test_intrinsic_rules_by_name_and_from_python_give_the_same_biases(self):
+        biases = []
+        for rule in ("homeostasis", PythonHomeostasis(20.0)):
+            net, _, _ = circuit(tau=50.0)
+            net.adapt("output", rule, **({"tau": 20.0} if isinstance(rule, str) else {}))
+            ratesim.QuasiStaticSimulation(net).run_presentations(300)
+            biases.append(np.array(net.variable("output", "bias")))
+        self.assertIn("priors", ratesim.intrinsic_rules())
+        self.assertGreater(np.ptp(biases[0]), 0.0)
+        self.assertAlmostEqual(biases[0].sum(), 0.0, places=12)  # homeostasis keeps the sum
+        np.testing.assert_allclose(biases[1], biases[0], rtol=1e-12, atol=1e-14)
+        names = [d["name"] for d in ratesim.describe("intrinsic", "homeostasis")]
+        self.assertEqual(names, ["tau", "target"])
+        net, _, _ = circuit()
+        with self.assertRaises(ratesim.ParameterError):
+            net.adapt("output", object())
 
     def test_ode_regime_and_state_variables(self):
         net = ratesim.Network()

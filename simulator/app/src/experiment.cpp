@@ -311,12 +311,22 @@ class experiment_builder {
         throw config_error(fmt::format("{}: population.{}: expected a table", where(n, source_), name));
       table_reader r(*n.as_table(), "population." + name, source_);
       const std::string model = r.string("model");
+      const toml::table* intrinsic = r.subtable("intrinsic");
       const parameters values = r.rest();
       const std::string what = fmt::format("population \"{}\"", name);
       building(r, values, what, [&] {
         net.add(population_models().get(model)(name, values));
         return 0;
       });
+      if (intrinsic) {
+        table_reader ir(*intrinsic, r.path() + ".intrinsic", source_);
+        const std::string rule_name = ir.string("name");
+        const parameters rule_values = ir.rest();
+        building(ir, rule_values, what, [&] {
+          net.adapt(name, make_intrinsic_rule(rule_name, rule_values));
+          return 0;
+        });
+      }
     }
   }
 

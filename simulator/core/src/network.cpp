@@ -3,6 +3,7 @@
 #include <ratesim/parallel.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -50,7 +51,18 @@ population& network::add(std::unique_ptr<population> pop) {
       throw parameter_error(fmt::format("network: a population named \"{}\" exists already",
                                         pop->name()));
   pops_.push_back(std::move(pop));
+  intrinsic_.emplace_back();
   return *pops_.back();
+}
+
+void network::adapt(std::string_view population, std::unique_ptr<intrinsic_rule> rule) {
+  require_building("adapt a population");
+  if (!rule) throw usage_error("network: adapt() got a null intrinsic rule");
+  const std::size_t i = population_index(population);
+  if (intrinsic_[i])
+    throw usage_error(fmt::format("{}: has an intrinsic rule already (\"{}\")", pops_[i]->label(),
+                                  intrinsic_[i]->name()));
+  intrinsic_[i] = std::move(rule);
 }
 
 const projection& network::connect(std::string_view pre, std::string_view post, connection c) {
@@ -125,6 +137,11 @@ void network::freeze() {
     n += static_cast<Eigen::Index>(p->state_size());
   }
   population_state_size_ = n;
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    theta_offset_.push_back(intrinsic_[i] ? n : -1);
+    if (intrinsic_[i]) n += static_cast<Eigen::Index>(pops_[i]->size());
+  }
+  weights_offset_ = n;
   for (const auto& p : projs_) {
     proj_offset_.push_back(p.plastic() ? n : -1);
     if (p.plastic() && p.current().needs_positive_weights())
@@ -137,6 +154,9 @@ void network::freeze() {
     rates_.emplace_back(vector::Zero(pops_[i]->size()));
     input_.emplace_back(vector::Zero(pops_[i]->size()));
     external_.emplace_back(vector::Zero(pops_[i]->size()));
+    bias_.emplace_back(vector::Zero(intrinsic_[i] ? pops_[i]->size() : 0));
+    if (intrinsic_[i])
+      intrinsic_[i]->initial_state(x_.segment(theta_offset_[i], pops_[i]->size()));
   }
   for (std::size_t k = 0; k < projs_.size(); ++k) {
     if (projs_[k].plastic())
@@ -177,11 +197,9 @@ Eigen::VectorBlock<vector> network::variable(std::string_view population,
                                              std::string_view name) {
   const std::size_t i = population_index(population);
   freeze();
-  for (const auto& v : pops_[i]->state_variables())
-    if (v.name == name)
-      return x_.segment(pop_offset_[i] + static_cast<Eigen::Index>(v.offset),
-                        static_cast<Eigen::Index>(v.size));
-  throw lookup_error(fmt::format("{}: no state variable \"{}\"", pops_[i]->label(), name));
+  if (const auto v = find_variable(i, name)) return x_.segment(v->offset, static_cast<Eigen::Index>(v->size));
+  throw lookup_error(fmt::format("{}: no state variable \"{}\"; known: {}", pops_[i]->label(), name,
+                                 fmt::join(variable_names(i), ", ")));
 }
 
 Eigen::Map<matrix> network::weights(std::string_view name) {
@@ -197,6 +215,47 @@ Eigen::Map<matrix> network::weights(std::size_t k) {
   projection& p = projs_.at(k);
   double* data = p.plastic() ? x_.data() + proj_offset_[k] : p.weights_.data();
   return Eigen::Map<matrix>(data, p.rows(), p.cols());
+}
+
+Eigen::VectorBlock<vector> network::intrinsic_state(std::size_t i) {
+  freeze();
+  const bool has = intrinsic_.at(i) != nullptr;
+  return x_.segment(has ? theta_offset_[i] : 0, has ? static_cast<Eigen::Index>(pops_[i]->size()) : 0);
+}
+
+Eigen::VectorBlock<const vector> network::intrinsic_state(std::size_t i) const {
+  return theta_in(i, state());
+}
+
+Eigen::VectorBlock<const vector> network::theta_in(std::size_t i, const vector& x) const {
+  const bool has = intrinsic_.at(i) != nullptr;
+  return x.segment(has ? theta_offset_[i] : 0, has ? static_cast<Eigen::Index>(pops_[i]->size()) : 0);
+}
+
+void network::add_bias_in(std::size_t i, const vector& x, vector_span input) const {
+  if (!intrinsic_[i]) return;
+  intrinsic_[i]->bias(theta_in(i, x), bias_[i]);
+  input += bias_[i];
+}
+
+void network::add_bias(std::size_t i, vector_span input) const { add_bias_in(i, state(), input); }
+
+std::optional<network::located_variable> network::find_variable(std::size_t i,
+                                                               std::string_view name) const {
+  state();
+  for (const auto& v : pops_.at(i)->state_variables())
+    if (v.name == name)
+      return located_variable{pop_offset_[i] + static_cast<Eigen::Index>(v.offset), v.size, v.units};
+  if (intrinsic_[i] && intrinsic_[i]->variable() == name)
+    return located_variable{theta_offset_[i], pops_[i]->size(), std::string(intrinsic_[i]->units())};
+  return std::nullopt;
+}
+
+std::vector<std::string> network::variable_names(std::size_t i) const {
+  std::vector<std::string> names;
+  for (const auto& v : pops_.at(i)->state_variables()) names.push_back(v.name);
+  if (intrinsic_[i]) names.emplace_back(intrinsic_[i]->variable());
+  return names;
 }
 
 vector_span network::external_input(std::size_t population) {
@@ -230,6 +289,7 @@ void network::compute_inputs(const vector& x) const {
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     pops_[i]->rates(x.segment(pop_offset_[i], pops_[i]->state_size()), rates_[i]);
     input_[i] = external_[i];
+    add_bias_in(i, x, input_[i]);
   }
   for (std::size_t k = 0; k < projs_.size(); ++k)
     projs_[k].current().add(weights_in(k, x), rates_[projs_[k].pre()],
@@ -251,6 +311,12 @@ void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
     Eigen::Map<matrix> dw(dxdt.data() + proj_offset_[k], p.rows(), p.cols());
     p.rule()->derivative(weights_in(k, x), rates_[p.pre()], rates_[p.post()], dw);
     if (learning_rate_scale_ != 1.0) dw *= learning_rate_scale_;
+  }
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    if (!intrinsic_[i]) continue;
+    auto dtheta = dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size()));
+    intrinsic_[i]->derivative(theta_in(i, x), rates_[i], dtheta);
+    if (learning_rate_scale_ != 1.0) dtheta *= learning_rate_scale_;
   }
 }
 
@@ -327,7 +393,7 @@ void network::check_state(const vector& x, double t) const {
 }
 
 void network::check_populations(const vector& x, double t) const {
-  const auto n = population_state_size_;
+  const auto n = weights_offset_;  // the populations and the intrinsic rules' θ
   if ((x.head(n).array() * 0.0).sum() == 0.0) return;
   Eigen::Index i = 0;
   while (!entry_bad(x, i)) ++i;
@@ -373,6 +439,15 @@ void network::report(const vector& x, Eigen::Index i, double t) const {
             i - first, value, t));
     }
   }
+  for (std::size_t p = 0; p < pops_.size(); ++p) {
+    const Eigen::Index first = theta_offset_[p];
+    if (!intrinsic_[p] || i < first || i >= first + static_cast<Eigen::Index>(pops_[p]->size())) continue;
+    throw numerical_error(fmt::format("{}: intrinsic rule \"{}\": {} of unit {} became {} at t = {} ms",
+                                      pops_[p]->label(), intrinsic_[p]->name(),
+                                      intrinsic_[p]->variable(), i - first, value, t),
+                          {pops_[p]->label(), fmt::format("{}({})", intrinsic_[p]->variable(), i - first),
+                           fmt::format("{}", value)});
+  }
   for (std::size_t k = 0; k < projs_.size(); ++k) {
     const projection& p = projs_[k];
     if (!p.plastic() || i < proj_offset_[k] || i >= proj_offset_[k] + p.rows() * p.cols()) continue;
@@ -395,6 +470,21 @@ void network::check_before_run(double t) const {
 }
 
 bool network::constrain(vector& x) const {
+  const bool weights = constrain_weights(x);
+  return constrain_intrinsic(x) || weights;
+}
+
+bool network::constrain_intrinsic(vector& x) const {
+  bool any = false;
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    if (!intrinsic_[i] || !intrinsic_[i]->has_constraint()) continue;
+    intrinsic_[i]->constrain(x.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size())));
+    any = true;
+  }
+  return any;
+}
+
+bool network::constrain_weights(vector& x) const {
   bool any = false;
   for (std::size_t k = 0; k < projs_.size(); ++k) {
     const projection& p = projs_[k];
@@ -409,8 +499,11 @@ bool network::constrain(vector& x) const {
 
 std::string network::describe_structure() const {
   std::string text;
-  for (const auto& p : pops_)
-    text += fmt::format("{}: {} units, {} state entries\n", p->label(), p->size(), p->state_size());
+  for (std::size_t i = 0; i < pops_.size(); ++i) {
+    const auto& p = pops_[i];
+    text += fmt::format("{}: {} units, {} state entries", p->label(), p->size(), p->state_size());
+    text += intrinsic_[i] ? fmt::format(", intrinsic rule {}\n", intrinsic_[i]->name()) : "\n";
+  }
   for (const auto& p : projs_)
     text += fmt::format("{}: \"{}\" -> \"{}\", {} x {}, current {}, rule {}\n", p.label(),
                         pops_[p.pre()]->name(), pops_[p.post()]->name(), p.rows(), p.cols(),

@@ -48,7 +48,7 @@ struct hdf5_recorder::entry {
   // Resolved when the recorder starts:
   std::string group;                  // e.g. "output/rate"
   std::size_t index = 0;              // population or projection index
-  Eigen::Index offset = 0;            // state variables: start within the population slice
+  Eigen::Index offset = 0;            // state variables: start within the state vector
   std::vector<std::size_t> picked;    // unit indices within the variable
   std::vector<hsize_t> row_shape;     // shape of one sample
   std::size_t row_size = 0;           // numbers per sample
@@ -207,18 +207,16 @@ void hdf5_recorder::check(const network& net, double dt) {
         std::size_t size = pop.size();
         e.value_units = dimensionless;
         if (e.what == entry::kind::state) {
-          const auto vars = pop.state_variables();
-          auto it = std::find_if(vars.begin(), vars.end(),
-                                 [&](const state_variable& v) { return v.name == e.variable; });
-          if (it == vars.end()) {
+          const auto found = net.find_variable(e.index, e.variable);
+          if (!found) {
             std::string known = "rate, input";
-            for (const auto& v : vars) known.append(", ").append(v.name);
+            for (const auto& v : net.variable_names(e.index)) known.append(", ").append(v);
             throw lookup_error(fmt::format("{}: {} has no variable \"{}\"; known: {}", context,
                                            pop.label(), e.variable, known));
           }
-          e.offset = static_cast<Eigen::Index>(it->offset);
-          size = it->size;
-          e.value_units = it->units;
+          e.offset = found->offset;
+          size = found->size;
+          e.value_units = found->units;
         }
         widest = std::max(widest, static_cast<Eigen::Index>(pop.size()));
         if (e.units) {
@@ -506,7 +504,7 @@ void hdf5_recorder::observe(step_count step, const network& net) {
     double* const row = time + 1;
     switch (e.what) {
       case entry::kind::state: {
-        const auto x = net.state_of(e.index);
+        const vector& x = net.state();
         for (std::size_t j = 0; j < e.picked.size(); ++j)
           row[j] = x[e.offset + static_cast<Eigen::Index>(e.picked[j])];
         break;

@@ -7,6 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace ratesim {
 
 quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_options options)
@@ -17,8 +20,12 @@ quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_opti
   check_step_size();
   for (const auto& p : net_.projections())
     dense_dw_.push_back(p.plastic() ? matrix(p.rows(), p.cols()) : matrix());
-  dw_ = vector::Zero(net_.weight_count());
-  batch_ = vector::Zero(net_.weight_count());
+  Eigen::Index widest = 0;
+  for (std::size_t i = 0; i < net_.population_count(); ++i)
+    widest = std::max(widest, static_cast<Eigen::Index>(net_.get_population(i).size()));
+  dense_dtheta_ = vector::Zero(widest);
+  dw_ = vector::Zero(net_.plastic_count());
+  batch_ = vector::Zero(net_.plastic_count());
 }
 
 quasi_static_simulation::~quasi_static_simulation() = default;
@@ -49,6 +56,14 @@ void quasi_static_simulation::step(double factor) {
     });
     settling_->mark_changed(k);
   }
+  for (std::size_t i = 0; i < net_.population_count(); ++i) {
+    const intrinsic_rule* rule = net_.intrinsic(i);
+    if (!rule) continue;
+    auto theta = net_.intrinsic_state(i);
+    auto dtheta = dense_dtheta_.head(theta.size());
+    rule->derivative(theta, settling_->rates(i), dtheta);
+    theta += factor * dtheta;
+  }
 }
 
 void quasi_static_simulation::check_state() const {
@@ -64,8 +79,18 @@ void quasi_static_simulation::check_state() const {
 }
 
 void quasi_static_simulation::weight_derivative() {
-  const auto& projections = net_.projections();
+  // dw_ is laid out as the plastic tail of the state: θ of the intrinsic rules, then W.
   Eigen::Index at = 0;
+  for (std::size_t i = 0; i < net_.population_count(); ++i) {
+    const intrinsic_rule* rule = net_.intrinsic(i);
+    if (!rule) continue;
+    const auto theta = std::as_const(net_).intrinsic_state(i);
+    auto dtheta = dw_.segment(at, theta.size());
+    rule->derivative(theta, settling_->rates(i), dtheta);
+    if (net_.learning_rate_scale() != 1.0) dtheta *= net_.learning_rate_scale();
+    at += theta.size();
+  }
+  const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
     const projection& p = projections[k];
     if (!p.plastic()) continue;
@@ -100,6 +125,14 @@ step_count quasi_static_simulation::period() const {
 void quasi_static_simulation::check_step_size() const {
   const double duration = static_cast<double>(period()) * dt_;  // T [ms]
   const double step = duration * static_cast<double>(options_.batch_size) * net_.learning_rate_scale();
+  for (std::size_t i = 0; i < net_.population_count(); ++i)
+    if (const intrinsic_rule* rule = net_.intrinsic(i); rule && step > rule->largest_step())
+      throw parameter_error(
+          fmt::format("{}: {}: a step of T · batch_size = {} ms (times the learning-rate scale) "
+                      "exceeds what intrinsic rule \"{}\" allows, {} ms",
+                      label_, net_.get_population(i).label(), step, rule->name(),
+                      rule->largest_step()),
+          {net_.get_population(i).label(), "tau", fmt::format("{}", rule->largest_step())});
   for (const auto& p : net_.projections())
     if (p.plastic() && p.current().needs_positive_weights() &&
         step > p.rule()->largest_positive_step())
@@ -137,7 +170,8 @@ void quasi_static_simulation::run_presentations(step_count n) {
     settling_->settle();
     if (options_.batch_size == 1) {
       step(duration);
-      if (net_.constrain(x)) weights_changed();
+      net_.constrain_intrinsic(x);
+      if (net_.constrain_weights(x)) weights_changed();
     } else {
       weight_derivative();
       batch_ += duration * dw_;
@@ -187,7 +221,7 @@ void quasi_static_simulation::restore_regime(const checkpoint& c) {
 void quasi_static_simulation::apply_batch() {
   if (pending_ == 0) return;
   vector& x = net_.state();
-  x.tail(net_.weight_count()) += batch_;
+  x.tail(net_.plastic_count()) += batch_;
   batch_.setZero();
   pending_ = 0;
   weights_changed();

@@ -26,6 +26,7 @@ void settling::settle() {
   const auto& projections = net_.projections();
   for (std::size_t i : order_) {
     input_[i] = net_.external_input(i);
+    net_.add_bias(i, input_[i]);
     for (std::size_t k : incoming_[i]) {
       if (all_changed_[k] != 0 || !changed_[k].empty()) {
         const auto W = net_.weights(k);

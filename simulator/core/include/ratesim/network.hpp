@@ -4,12 +4,14 @@
 //
 // Layout of the state vector (fixed by the first call of state(); after it, the structure
 // can no longer change, but stimuli can be replaced):
-//   [ population 0 | population 1 | … | plastic W of projection 0 | plastic W of … ]
-// Plastic weights are stored column-major (n_post × n_pre).
+//   [ population 0 | population 1 | … | θ of intrinsic rules | plastic W of projection 0 | … ]
+// θ: one entry per unit of each adapted population (ratesim/intrinsic.hpp), in population
+// order. Plastic weights are stored column-major (n_post × n_pre).
 //
 // The network is also the odeint system of the ODE regime: operator()(x, dxdt, t).
 
 #include <ratesim/checkpoint.hpp>
+#include <ratesim/intrinsic.hpp>
 #include <ratesim/population.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/stimulus.hpp>
@@ -17,6 +19,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +46,11 @@ class network {
 
   // Connects `pre` to `post`; c.weights must be n_post × n_pre.
   const projection& connect(std::string_view pre, std::string_view post, connection c);
+
+  // Makes the excitability of `population` plastic under `rule`: a bias on each unit's
+  // input, from the rule's variable θ in the state (ratesim/intrinsic.hpp). Once per
+  // population.
+  void adapt(std::string_view population, std::unique_ptr<intrinsic_rule> rule);
 
   // Drives `target` with `s` (replacing any earlier stimulus of `target`). Presentation 0
   // of a new stimulus starts when a simulation first runs with it.
@@ -78,8 +86,26 @@ class network {
   Eigen::Map<matrix> weights(std::string_view projection);
   // The output rates of a population for the current state.
   vector rates(std::string_view population);
-  // Number of state entries that are plastic weights (the tail of the state vector).
-  Eigen::Index weight_count() { return state().size() - population_state_size_; }
+  // Number of plastic state entries, θ of the intrinsic rules and the plastic weights (the
+  // tail of the state vector).
+  Eigen::Index plastic_count() { return state().size() - population_state_size_; }
+
+  // The intrinsic rule of population i (nullptr without one).
+  const intrinsic_rule* intrinsic(std::size_t population) const { return intrinsic_.at(population).get(); }
+  // θ of population i's intrinsic rule in a laid-out state (empty without one).
+  Eigen::VectorBlock<vector> intrinsic_state(std::size_t population);
+  Eigen::VectorBlock<const vector> intrinsic_state(std::size_t population) const;
+
+  // Where a recordable variable of population i lies in the state: one of its state
+  // variables, or its intrinsic rule's θ. Absent when there is no such name.
+  struct located_variable {
+    Eigen::Index offset;  // into the state vector
+    std::size_t size;
+    std::string units;
+  };
+  std::optional<located_variable> find_variable(std::size_t population, std::string_view name) const;
+  // The names find_variable knows for population i.
+  std::vector<std::string> variable_names(std::size_t population) const;
 
   // ---- Evaluation (used by the regimes; no allocation) ---------------------------------
 
@@ -101,6 +127,9 @@ class network {
   // Weights of projection k in the state (plastic) or in the projection (static), writable;
   // the state must be laid out.
   Eigen::Map<matrix> weights(std::size_t projection);
+  // Adds population i's intrinsic bias at the current state to `input` (nothing without an
+  // intrinsic rule). Allocates nothing.
+  void add_bias(std::size_t population, vector_span input) const;
   // The external input of population i: what its stimulus presents (zero without one).
   // The simulation writes the stimulus's pattern here; the state must be laid out.
   vector_span external_input(std::size_t population);
@@ -121,11 +150,14 @@ class network {
   // currents require (they may have been written since they were connected).
   void check_before_run(double t) const;
 
-  // Applies every rule's explicit constraint to the weights in x; false if no rule has one
-  // (then x is untouched).
+  // Applies every rule's explicit constraint to x; false if no rule has one (then x is
+  // untouched). constrain_weights and constrain_intrinsic do each half (the quasi-static
+  // regime's caches of W care only about the first).
   bool constrain(vector& x) const;
+  bool constrain_weights(vector& x) const;
+  bool constrain_intrinsic(vector& x) const;
 
-  // A factor on every dW/dt (1 by default): a learning-rate schedule sets it between
+  // A factor on every dW/dt and dθ/dt (1 by default): a learning-rate schedule sets it between
   // epochs, in either regime. Finite and >= 0.
   void set_learning_rate_scale(double scale);
   double learning_rate_scale() const { return learning_rate_scale_; }
@@ -156,6 +188,9 @@ class network {
 
  private:
   Eigen::Map<const matrix> weights_in(std::size_t k, const vector& x) const;
+  Eigen::VectorBlock<const vector> theta_in(std::size_t i, const vector& x) const;
+  // Adds population i's bias at state x to `input`.
+  void add_bias_in(std::size_t i, const vector& x, vector_span input) const;
   // Whether entry i of x fails check_state; a numerical_error naming what entry i is.
   bool entry_bad(const vector& x, Eigen::Index i) const;
   [[noreturn]] void report(const vector& x, Eigen::Index i, double t) const;
@@ -165,6 +200,7 @@ class network {
   void require_building(std::string_view what) const;
 
   std::vector<std::unique_ptr<population>> pops_;
+  std::vector<std::unique_ptr<intrinsic_rule>> intrinsic_;  // per population, or nullptr
   std::deque<projection> projs_;  // deque: references stay valid
   std::vector<stimulus_slot> stimuli_;
   std::uint64_t stimulations_ = 0;  // stimulate() calls so far
@@ -173,6 +209,8 @@ class network {
   bool frozen_ = false;
   vector x_;
   std::vector<Eigen::Index> pop_offset_;   // start of each population's slice
+  std::vector<Eigen::Index> theta_offset_; // start of each population's θ, else -1
+  Eigen::Index weights_offset_ = 0;        // start of the plastic weights
   std::vector<Eigen::Index> proj_offset_;  // start of each plastic projection's W, else -1
   Eigen::Index population_state_size_ = 0;
   // Ranges [begin, end) of x holding weights that must stay > 0 (log-weight currents).
@@ -181,6 +219,7 @@ class network {
   double learning_rate_scale_ = 1.0;
   mutable std::vector<vector> rates_;
   mutable std::vector<vector> input_;
+  mutable std::vector<vector> bias_;  // per adapted population
   std::vector<vector> external_;
 };
 

@@ -60,6 +60,7 @@ class quasi_static_simulation : public simulation {
   quasi_static_options options_;
   std::unique_ptr<settling> settling_;
   std::vector<matrix> dense_dw_;  // per plastic projection, for the dense step
+  vector dense_dtheta_;           // dθ/dt of one intrinsic rule, for the step
   step_count presentations_ = 0;
   std::size_t pending_ = 0;  // presentations accumulated into batch_ but not yet applied
   vector dw_;                // dW/dt of one presentation, sized once
