@@ -181,9 +181,10 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     em.anneal_iterations = o.anneal_iterations;
     em.single_precision = o.single_precision;
     em.part = train_part;
-    em.on_iteration = [&](int it, const matrix& W, double ll) {
+    em.on_iteration = [&](int it, const matrix& W, const vector& log_priors, double ll) {
       r.curve_train.push_back(ll);
-      if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test, test_part));
+      if (test)
+        r.curve_test.push_back(poisson_mixture(W, log_priors).log_likelihood(Y_test, test_part));
       if (o.progress) o.progress(it, ll);
     };
     r.W = fit_em(Y, W0, o.A, em).W;
