@@ -1,5 +1,6 @@
-// The Poisson mixture: log-likelihood and posterior against independent computations, EM's
-// monotone ascent and recovery of the bars, the link to the circuit, and the classifier;
+// The Poisson mixture: log-likelihood and posterior against independent computations (with
+// uniform and given priors), EM's monotone ascent and recovery of the bars and of unequal
+// priors, the units a model uses, the link to the circuit, and the classifier;
 // the matrix-product kernels EM runs on (OpenBLAS, Eigen per instruction set) and their
 // choice.
 
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -27,27 +29,82 @@
 namespace ratesim {
 namespace {
 
+// The model's posterior (to 1e-14) and mean log-likelihood (to 1e-12 relative) against
+// plain loops over the definition, p(y, c) = π_c Π_d W_cd^y_d e^−W_cd / Γ(y_d + 1).
+void expect_definition(const poisson_mixture& model, const std::vector<double>& pi,
+                       const matrix& Y) {
+  const matrix& W = model.weights();
+  const matrix R = model.posterior(Y);
+  double mean = 0.0;
+  for (Eigen::Index n = 0; n < Y.cols(); ++n) {
+    std::vector<double> p(pi.size());
+    double total = 0.0;
+    for (Eigen::Index c = 0; c < W.rows(); ++c) {
+      double log_p = std::log(pi[c]);
+      for (Eigen::Index d = 0; d < W.cols(); ++d)
+        log_p += Y(d, n) * std::log(W(c, d)) - W(c, d) - std::lgamma(Y(d, n) + 1.0);
+      p[c] = std::exp(log_p);
+      total += p[c];
+    }
+    mean += std::log(total) / static_cast<double>(Y.cols());
+    for (Eigen::Index c = 0; c < W.rows(); ++c)
+      EXPECT_NEAR(R(c, n), p[c] / total, 1e-14) << c << ", " << n;
+  }
+  EXPECT_NEAR(model.log_likelihood(Y), mean, 1e-12 * std::abs(mean));
+}
+
 TEST(PoissonMixture, LogLikelihoodAndPosteriorMatchTheDefinition) {
   matrix W(2, 3);
   W << 1.0, 2.0, 3.0, 4.0, 0.5, 1.5;
   matrix Y(3, 2);
   Y << 0.0, 2.5, 1.0, 1.0, 4.0, 0.0;  // non-integer y: lgamma(y + 1) replaces ln y!
-  const poisson_mixture model(W);
-  double mean = 0.0;
-  for (int n = 0; n < 2; ++n) {
-    double p[2];
-    for (int c = 0; c < 2; ++c) {
-      double log_p = std::log(0.5);
-      for (int d = 0; d < 3; ++d)
-        log_p += Y(d, n) * std::log(W(c, d)) - W(c, d) - std::lgamma(Y(d, n) + 1.0);
-      p[c] = std::exp(log_p);
+  expect_definition(poisson_mixture(W), {0.5, 0.5}, Y);
+}
+
+TEST(PoissonMixture, LogLikelihoodWithPriorsMatchesTheDefinition) {
+  matrix W(3, 4);
+  W << 1.0, 2.0, 3.0, 4.0,  //
+      4.0, 0.5, 1.5, 2.0,   //
+      0.2, 6.0, 0.7, 1.1;
+  matrix Y(4, 5);
+  Y << 0.0, 2.5, 1.0, 7.0, 0.3,  //
+      1.0, 1.0, 4.0, 0.0, 2.0,   //
+      4.0, 0.0, 0.5, 1.0, 1.0,   //
+      3.0, 2.0, 0.0, 5.5, 1.0;
+  const poisson_mixture model(W,
+                              vector(Eigen::Vector3d(std::log(0.5), std::log(0.3), std::log(0.2))));
+  expect_definition(model, {0.5, 0.3, 0.2}, Y);
+  // Uniform priors given explicitly are the one-argument model, to the bit.
+  const poisson_mixture uniform(W), explicit_uniform(W, uniform_log_priors(3));
+  EXPECT_EQ(uniform.log_priors(), explicit_uniform.log_priors());
+  EXPECT_EQ(uniform.log_likelihood(Y), explicit_uniform.log_likelihood(Y));
+  EXPECT_TRUE(uniform.posterior(Y) == explicit_uniform.posterior(Y));
+  EXPECT_GT(std::abs(model.log_likelihood(Y) - uniform.log_likelihood(Y)), 0.01);
+}
+
+TEST(PoissonMixture, PriorsAreValidated) {
+  const matrix W = matrix::Constant(2, 3, 1.0);
+  auto refused = [&](const vector& log_priors, const std::string& parameter) {
+    try {
+      poisson_mixture(W, log_priors);
+      ADD_FAILURE() << "accepted " << log_priors.transpose();
+    } catch (const parameter_error& e) {
+      EXPECT_EQ(e.component(), "poisson_mixture");
+      EXPECT_EQ(e.parameter(), parameter) << e.what();
     }
-    mean += std::log(p[0] + p[1]) / 2.0;
-    const matrix R = model.posterior(Y);
-    EXPECT_NEAR(R(0, n), p[0] / (p[0] + p[1]), 1e-14);
-    EXPECT_NEAR(R(1, n), p[1] / (p[0] + p[1]), 1e-14);
+  };
+  refused(uniform_log_priors(3), "log_priors");  // C = 2 values needed
+  refused(vector(Eigen::Vector2d(std::log(0.5), std::nan(""))), "log_priors[1]");
+  refused(vector(Eigen::Vector2d(-std::numeric_limits<double>::infinity(), 0.0)), "log_priors[0]");
+  refused(vector(Eigen::Vector2d(std::log(0.5), std::log(0.4))), "log_priors");  // Σ π = 0.9
+  try {
+    poisson_mixture(W, vector(Eigen::Vector2d(std::log(0.5), std::log(0.4))));
+  } catch (const parameter_error& e) {
+    EXPECT_EQ(std::stod(e.value()), 0.9) << e.what();  // the sum, as the message says
   }
-  EXPECT_NEAR(model.log_likelihood(Y), mean, 1e-12 * std::abs(mean));
+  // Within 1e-9 of 1 is accepted.
+  EXPECT_NO_THROW(
+      poisson_mixture(W, vector(Eigen::Vector2d(std::log(0.5), std::log(0.5 + 5e-10)))));
 }
 
 TEST(PoissonMixture, PosteriorIsTheCircuitsOutputWhenRowSumsAreEqual) {
@@ -81,6 +138,117 @@ TEST(EM, LogLikelihoodNeverDecreases) {
   EXPECT_NEAR(poisson_mixture(r.W).log_likelihood(Y), r.log_likelihood.back(), 1e-12 * 1e3);
 }
 
+// Three components over 12 pixels, each `high` on 4 pixels of its own and 1 elsewhere.
+matrix three_blocks(double high) {
+  matrix W = matrix::Ones(3, 12);
+  for (int c = 0; c < 3; ++c) W.block(c, 4 * c, 1, 4).setConstant(high);
+  return W;
+}
+
+// n points of the mixture of the rows of `generating` with priors `pi`: each point's
+// component drawn from pi, its values by sample_poisson_mixture from that row alone.
+mixture_sample sample_with_priors(const matrix& generating, const std::vector<double>& pi,
+                                  std::size_t n, std::mt19937_64& rng) {
+  std::discrete_distribution<int> pick(pi.begin(), pi.end());
+  mixture_sample out{matrix(generating.cols(), static_cast<Eigen::Index>(n)), std::vector<int>(n)};
+  for (std::size_t i = 0; i < n; ++i) {
+    const int c = pick(rng);
+    out.labels[i] = c;
+    out.data.col(static_cast<Eigen::Index>(i)) =
+        sample_poisson_mixture(generating.row(c), 1, rng).data.col(0);
+  }
+  return out;
+}
+
+TEST(EM, LearnedPriorsRecoverUnequalMixingProportions) {
+  // 4,000 points, π = 0.6, 0.3, 0.1, components far apart (20 against 1): the posteriors
+  // are one-hot, so EM's π_c = N_c / N is the fraction f_c of points component c drew, to
+  // within the posterior mass of points that land near another component: 1e-4 (seen:
+  // below 1e-6; one point in 4,000 mistaken would be 2.5e-4).
+  // f_c itself is binomial around π_c, standard deviation σ_c = sqrt(π_c (1 − π_c) / N):
+  // 4 σ_c (0.031, 0.029, 0.019) bounds it for any seed but one in ~15,000.
+  const std::vector<double> pi = {0.6, 0.3, 0.1};
+  const std::size_t N = 4000;
+  const double A = 48.0;
+  std::mt19937_64 rng(15);
+  const matrix generating = three_blocks(20.0);
+  const mixture_sample data = sample_with_priors(generating, pi, N, rng);
+  const matrix Y = feedforward_inhibition("y", {.size = 12, .A = A}).normalize(data.data);
+  // The start: halfway between the data's mean and one point of each component (in
+  // another order), rows summing to A. From the mean plus noise EM (with or without
+  // priors) here merges the two small components and splits the large one: a local
+  // optimum, not what this test is about.
+  matrix W0(3, 12);
+  for (int c = 0; c < 3; ++c) {
+    const auto first = std::find(data.labels.begin(), data.labels.end(), (c + 1) % 3);
+    W0.row(c) = 0.5 * (Y.col(first - data.labels.begin()) + Y.rowwise().mean()).transpose();
+  }
+  em_options o{.iterations = 200, .tolerance = 1e-12};
+  const em_result uniform = fit_em(Y, W0, A, o);
+  o.learn_priors = true;
+  const em_result learned = fit_em(Y, W0, A, o);
+
+  const auto matches = match_components(learned.W, normalized_components(generating, A));
+  double kl = 0.0;  // Σ_c f_c ln(C f_c): what the learned priors add to ln p(y) per point
+  for (int c = 0; c < 3; ++c) {
+    const double f = static_cast<double>(std::count(data.labels.begin(), data.labels.end(), c)) /
+                     static_cast<double>(N);
+    const double learned_prior = std::exp(learned.log_priors[matches[c].unit]);
+    EXPECT_NEAR(learned_prior, f, 1e-4) << "component " << c;
+    EXPECT_NEAR(learned_prior, pi[c], 4.0 * std::sqrt(pi[c] * (1.0 - pi[c]) / N)) << c;
+    // W: each mean from at least ~400 points of 12 Poisson values (relative L1 error of
+    // the estimate about 0.01); 0.03 allows for the 0.1 component's fewer points.
+    EXPECT_LT(matches[c].error, 0.03) << "component " << c;
+    kl += f * std::log(3.0 * f);
+    std::printf("component %d: drew %.6f of the points, learned prior %.6f, W error %.4f\n", c, f,
+                learned_prior, matches[c].error);
+  }
+  EXPECT_NE(matches[0].unit, matches[1].unit);
+  EXPECT_NE(matches[0].unit, matches[2].unit);
+  EXPECT_NE(matches[1].unit, matches[2].unit);
+  // With one-hot posteriors both fits find the same W, and the learned priors gain exactly
+  // Σ_c f_c ln(C f_c) nats per point over uniform ones (here ≈ 0.2).
+  const double gain = learned.log_likelihood.back() - uniform.log_likelihood.back();
+  EXPECT_NEAR(gain, kl, 1e-3);
+  EXPECT_GT(gain, 0.15);
+  EXPECT_TRUE(uniform.log_priors == uniform_log_priors(3));  // not learned: exactly uniform
+}
+
+TEST(EM, LearnedPriorsNeverDecreaseTheLikelihoodAndSumToOne) {
+  // Overlapping components (4 against 1) with π = 0.6, 0.3, 0.1, fitted by 5 components:
+  // every step at β = 1 raises the log-likelihood of (W, π), Σ_c π_c stays 1, and the end
+  // is above uniform-prior EM's from the same start (not a theorem, the two may settle in
+  // different optima; here the surplus components shrink instead of splitting data).
+  std::mt19937_64 rng(16);
+  const double A = 48.0;
+  const mixture_sample data = sample_with_priors(three_blocks(4.0), {0.6, 0.3, 0.1}, 2000, rng);
+  const matrix Y = feedforward_inhibition("y", {.size = 12, .A = A}).normalize(data.data);
+  const matrix W0 = data_mean_weights(Y, 5, 0.5, A, rng);
+  em_options o{.iterations = 80, .tolerance = -1.0, .chunk = 300};
+  o.learn_priors = true;
+  em_trainer em(Y, W0, A, o);
+  std::vector<double> curve;
+  for (int it = 0; it < o.iterations; ++it) {
+    curve.push_back(em.step());
+    EXPECT_NEAR(em.log_priors().array().exp().sum(), 1.0, 1e-12) << "step " << it + 1;
+    ASSERT_TRUE(em.log_priors().allFinite());
+  }
+  curve.push_back(em.log_likelihood());
+  for (std::size_t i = 1; i < curve.size(); ++i)
+    EXPECT_GE(curve[i], curve[i - 1] - 1e-12 * std::abs(curve[i])) << "step " << i;
+  EXPECT_GT(curve.back(), curve.front() + 0.1);
+  EXPECT_FALSE(em.log_priors() == uniform_log_priors(5));
+  // fit_em takes the same steps.
+  const em_result learned = fit_em(Y, W0, A, o);
+  EXPECT_EQ(learned.log_likelihood, curve);
+  EXPECT_EQ(learned.log_priors, em.log_priors());
+  o.learn_priors = false;
+  const em_result uniform = fit_em(Y, W0, A, o);
+  EXPECT_GT(curve.back(), uniform.log_likelihood.back());
+  std::printf("log-likelihood: learned priors %.6f, uniform %.6f\n", curve.back(),
+              uniform.log_likelihood.back());
+}
+
 TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
   // 5 × 5 bars at A = 900 (values like the digits'), 20 steps from the same start, with
   // the two products in float32 and in float64: every log-likelihood within 1e-5 of
@@ -104,8 +272,9 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
 
 // 3,000 points from the 4 × 4 bars, 8 components, 5 EM steps from the same start, on
 // `threads` threads, in blocks of `chunk` points, on a given matrix-product kernel
-// (nullptr: the one chosen for this machine).
-em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr) {
+// (nullptr: the one chosen for this machine), learning the priors or not.
+em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr,
+                   bool learn_priors = false) {
   std::mt19937_64 rng(5);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 60.0}).normalize(data.data);
@@ -113,7 +282,9 @@ em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr)
   const int threads_before = omp_get_max_threads();
   omp_set_num_threads(threads);
   if (kernel != nullptr) detail::use_gemm_kernel(detail::gemm_kernel_named(kernel));
-  em_result r = fit_em(Y, W0, 60.0, {.iterations = 5, .tolerance = -1.0, .chunk = chunk});
+  em_options o{.iterations = 5, .tolerance = -1.0, .chunk = chunk};
+  o.learn_priors = learn_priors;
+  em_result r = fit_em(Y, W0, 60.0, o);
   detail::use_gemm_kernel(nullptr);
   omp_set_num_threads(threads_before);
   return r;
@@ -131,6 +302,21 @@ TEST(EM, ThreadsAndBlocksDoNotChangeTheResult) {
     EXPECT_NEAR(whole.log_likelihood[i], one.log_likelihood[i],
                 1e-12 * std::abs(one.log_likelihood[i]));
   EXPECT_LT(((whole.W - one.W).array().abs() / one.W.array()).maxCoeff(), 1e-10);
+}
+
+TEST(EM, LearnedPriorsAreTheSameBitsOnAnyThreadCount) {
+  // N_c are summed with S, in the same fixed groups: the priors, like W, are the same bits
+  // on 1, 2 and 3 threads, and within rounding of one block of all the points.
+  const em_result one = fit_bars(1, 100, nullptr, true), two = fit_bars(2, 100, nullptr, true),
+                  three = fit_bars(3, 100, nullptr, true), whole = fit_bars(2, 3000, nullptr, true);
+  EXPECT_EQ(one.log_priors, two.log_priors);
+  EXPECT_EQ(one.log_priors, three.log_priors);
+  EXPECT_EQ(one.log_likelihood, two.log_likelihood);
+  EXPECT_TRUE(one.W == two.W && one.W == three.W);
+  EXPECT_LT((whole.log_priors - one.log_priors).cwiseAbs().maxCoeff(), 1e-10);
+  EXPECT_LT(((whole.W - one.W).array().abs() / one.W.array()).maxCoeff(), 1e-10);
+  EXPECT_GT(one.log_priors.maxCoeff() - one.log_priors.minCoeff(), 1e-3);  // really learned
+  EXPECT_NE(one.log_likelihood, fit_bars(1, 100).log_likelihood);
 }
 
 TEST(EM, RecoversTheBars) {
@@ -323,6 +509,33 @@ TEST(GemmChoice, FollowsTheEnvironmentAndTheOpenBLASCore) {
   EXPECT_TRUE(detail::blas_core_has_avx2("SkylakeX"));
   EXPECT_FALSE(detail::blas_core_has_avx2("Prescott"));
   EXPECT_FALSE(detail::blas_core_has_avx2("Sandybridge"));
+}
+
+TEST(UnitsUsed, CountsTheComponentsThatWinATenthOfTheirShare) {
+  // C = 4, N = 40: a unit is used if it is the argmax of at least 0.1 · 40 / 4 = 1 point.
+  matrix R(4, 40);
+  for (Eigen::Index n = 0; n < 40; ++n) R.col(n) << 0.55, 0.0, 0.0, 0.45;  // 0 wins; 3 never
+  for (Eigen::Index n = 30; n < 39; ++n) R.col(n) << 0.1, 0.6, 0.0, 0.3;   // 1 wins 9
+  R.col(39) << 0.2, 0.0, 0.5, 0.3;                                         // 2 wins 1
+  EXPECT_EQ(units_used(R), 3);
+  R.col(38) << 0.5, 0.5, 0.0, 0.0;  // a tie goes to the first of equals: 0
+  EXPECT_EQ(units_used(R), 3);
+  R.col(39) << 0.5, 0.0, 0.5, 0.0;  // 2 now wins nothing
+  EXPECT_EQ(units_used(R), 2);
+  // With 41 points, one win is below 0.1 · 41 / 4 = 1.025.
+  matrix R41(4, 41);
+  R41 << R, (vector(4) << 0.0, 0.0, 1.0, 0.0).finished();
+  R41.col(39) << 0.2, 0.0, 0.5, 0.3;  // back to one win of 2, plus one more in column 40
+  EXPECT_EQ(units_used(R41), 3);      // 2 wins 2 of 41
+  R41.col(40) << 1.0, 0.0, 0.0, 0.0;
+  EXPECT_EQ(units_used(R41), 2);  // 2 wins 1 of 41
+
+  // A model whose third component is far from all data: the data use two units.
+  std::mt19937_64 rng(17);
+  const matrix W = three_blocks(20.0);
+  const mixture_sample s = sample_poisson_mixture(W.topRows(2), 500, rng);
+  EXPECT_EQ(units_used(poisson_mixture(W).posterior(s.data)), 2);
+  EXPECT_EQ(units_used(poisson_mixture(W.topRows(2)).posterior(s.data)), 2);
 }
 
 TEST(Classifier, RowsOfBSumToOneAndSeparableDataIsClassifiedExactly) {

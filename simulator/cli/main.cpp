@@ -5,7 +5,8 @@
 //   ratesim run --resume FILE [experiment.toml] [--force] [...]
 //   ratesim sweep experiment.toml --grid KEY=v1,v2 [--grid ...] [--out DIR] [-j N]
 //   ratesim fit --train-images X --train-labels Y [--test-images X --test-labels Y]
-//               -C 100 -A 900 --method em|online|ode [...] [--output fit.h5] [--json]
+//               -C 100 -A 900 --method em|online|ode [--priors uniform|learned] [...]
+//               [--output fit.h5] [--json]
 //
 // Exit codes: 0 success (also a run stopped by --stop-at); 2 a usage error (bad command
 // line, configuration, parameter or name); 3 bad input data; 1 any other failure (the run
@@ -93,6 +94,9 @@ void add_fit(CLI::App& app, fit_command& c) {
       ->capture_default_str();
   fit->add_option("--anneal-iterations", o.anneal_iterations, "em: steps to anneal to 1")
       ->capture_default_str();
+  fit->add_option("--priors", o.priors,
+                  "uniform (p(c) = 1/C) or learned (em: the M-step sets p(c) = N_c/N)")
+      ->capture_default_str();
   fit->add_flag("--float32", o.single_precision,
                 "em: the matrix products in single precision (about twice as fast)");
   fit->add_option("--epochs", o.epochs, "online/ode: passes over the training data")
@@ -174,9 +178,9 @@ int run_fit(fit_command& c, int argc, char** argv) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
   } else {
     std::printf("method %s, C = %d, A = %g: log-likelihood train %.6f, test %.6f; "
-                "test error %.4f; %.1f s\n",
+                "test error %.4f; %d units used; %.1f s\n",
                 c.options.method.c_str(), c.options.components, c.options.A, result.loglik_train,
-                result.loglik_test, result.error, result.seconds);
+                result.loglik_test, result.error, result.units_used, result.seconds);
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 """Data-parallel EM under mpirun, through the CLI: 2 and 3 ranks give the same bits as one
-process (log-likelihoods, errors, curves and W), with IDX (by offsets) and HDF5 (by
-hyperslab) input; a rank whose slice is bad stops every rank, naming itself; a rank
-killed stops the job. The data are synthetic: 6,500 training points in 4 groups of
+process (log-likelihoods, errors, curves, priors, units used and W), with IDX (by offsets)
+and HDF5 (by hyperslab) input, with uniform and with learned priors; a rank whose slice is
+bad stops every rank, naming itself; a rank killed stops the job. The data are synthetic: 6,500 training points in 4 groups of
 2,048 (the last partial), so that 3 ranks hold 1, 1 and 2 groups.
 
     /usr/bin/python3 tests/mpi/test_mpi.py build/ratesim [--no-mpi]
@@ -95,7 +95,7 @@ def fit(folder, ranks, *extra, spec="idx", threads=1, out=None, check=True, time
 def numbers(result):
     d = json.loads(result.stdout)
     return {k: d[k] for k in ("loglik_train", "loglik_test", "error", "train_error",
-                              "curve_train", "curve_test")}
+                              "curve_train", "curve_test", "priors", "units_used")}
 
 
 class DataParallelEM(unittest.TestCase):
@@ -105,6 +105,7 @@ class DataParallelEM(unittest.TestCase):
         cls.folder = cls.tmp.name
         cls.train = make_data(cls.folder)
         cls.serial = fit(cls.folder, 0, out=f"{cls.folder}/serial.h5")
+        cls.learned = fit(cls.folder, 0, "--priors", "learned", out=f"{cls.folder}/learned.h5")
 
     @classmethod
     def tearDownClass(cls):
@@ -112,14 +113,15 @@ class DataParallelEM(unittest.TestCase):
 
     def weights(self, path):
         with h5py.File(path, "r") as f:
-            return f["model/W"][...], f["model/B"][...]
+            return f["model/W"][...], f["model/B"][...], f["model/priors"][...]
 
-    def same_bits(self, result, out):
-        self.assertEqual(numbers(result), numbers(self.serial))  # every digit
-        W, B = self.weights(out)
-        W1, B1 = self.weights(f"{self.folder}/serial.h5")
+    def same_bits(self, result, out, serial="serial"):
+        self.assertEqual(numbers(result), numbers(getattr(self, serial)))  # every digit
+        W, B, priors = self.weights(out)
+        W1, B1, priors1 = self.weights(f"{self.folder}/{serial}.h5")
         self.assertTrue(np.array_equal(W, W1), f"W differs by {np.abs(W - W1).max()}")
         self.assertTrue(np.array_equal(B, B1))
+        self.assertTrue(np.array_equal(priors, priors1))
 
     def test_two_and_three_ranks_and_two_threads_give_the_same_bits(self):
         for ranks, spec, threads in ((2, "idx", 1), (3, "idx", 1), (3, "hdf5", 1), (0, "idx", 2),
@@ -128,19 +130,34 @@ class DataParallelEM(unittest.TestCase):
                 out = f"{self.folder}/r{ranks}-{spec}-{threads}.h5"
                 self.same_bits(fit(self.folder, ranks, spec=spec, threads=threads, out=out), out)
 
+    def test_learned_priors_are_the_same_bits_on_two_and_three_ranks(self):
+        for ranks, threads in ((2, 1), (3, 1), (0, 2)):
+            with self.subTest(ranks=ranks, threads=threads):
+                out = f"{self.folder}/learned-r{ranks}-{threads}.h5"
+                result = fit(self.folder, ranks, "--priors", "learned", threads=threads, out=out)
+                self.same_bits(result, out, serial="learned")
+        priors = np.array(numbers(self.learned)["priors"])
+        self.assertAlmostEqual(priors.sum(), 1.0, delta=1e-12)
+        self.assertGreater(np.ptp(priors), 1e-4)  # learned, not uniform
+
     def test_the_log_likelihood_is_that_of_the_learned_weights(self):
         # An independent computation in numpy of the mean ln p(y) of the normalised
-        # training data under the W that the run wrote.
-        W, _ = self.weights(f"{self.folder}/serial.h5")
-        Y = self.train.T
-        D, A = Y.shape[0], 40.0
-        Y = (A - D) * Y / Y.sum(axis=0) + 1.0
-        L = np.log(W) @ Y - W.sum(axis=1)[:, None]
-        top = L.max(axis=0)
-        lse = top + np.log(np.exp(L - top).sum(axis=0))
-        expected = np.mean(lse - lgamma_sum(Y)) - np.log(W.shape[0])
-        got = numbers(self.serial)["loglik_train"]
-        self.assertAlmostEqual(got, expected, delta=1e-10 * abs(expected))
+        # training data under the W (and priors) that the run wrote.
+        for run, name in ((self.serial, "serial"), (self.learned, "learned")):
+            W, _, priors = self.weights(f"{self.folder}/{name}.h5")
+            Y = self.train.T
+            D, A = Y.shape[0], 40.0
+            Y = (A - D) * Y / Y.sum(axis=0) + 1.0
+            L = np.log(W) @ Y - W.sum(axis=1)[:, None] + np.log(priors)[:, None]
+            top = L.max(axis=0)
+            lse = top + np.log(np.exp(L - top).sum(axis=0))
+            expected = np.mean(lse - lgamma_sum(Y))
+            got = numbers(run)["loglik_train"]
+            self.assertAlmostEqual(got, expected, delta=1e-10 * abs(expected), msg=name)
+            # units used: the components that are the argmax of >= 0.1/C of the points
+            wins = np.bincount(L.argmax(axis=0), minlength=W.shape[0])
+            self.assertEqual(numbers(run)["units_used"],
+                             int((wins / Y.shape[1] >= 0.1 / W.shape[0]).sum()), name)
 
     def test_a_bad_slice_stops_every_rank_naming_it(self):
         start = time.monotonic()

@@ -40,6 +40,14 @@ void validate(const fit_options& o) {
     throw lookup_error(
         fmt::format("fit: unknown method \"{}\"; known: em, online, ode", o.method));
   if (o.components < 1) throw_parameter_error(component, "components (C)", ">= 1", o.components);
+  if (o.priors != "uniform" && o.priors != "learned")
+    throw lookup_error(fmt::format("fit: unknown priors \"{}\"; known: uniform, learned", o.priors),
+                       {component, "priors", o.priors});
+  // Which methods learn priors: EM's M-step; the circuits' output biases (issue 15) to come.
+  if (o.priors == "learned" && o.method != "em")
+    throw_parameter_error(
+        component, "priors",
+        fmt::format("\"uniform\" for method \"{}\" (\"learned\": em only)", o.method), o.priors);
   if (!(std::isfinite(o.init_noise) && o.init_noise >= 0.0))
     throw_parameter_error(component, "init_noise", "finite and >= 0", o.init_noise);
   if (o.iterations < 0) throw_parameter_error(component, "iterations", ">= 0", o.iterations);
@@ -165,15 +173,16 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
 
   fit_result r;
   const auto start = std::chrono::steady_clock::now();
-  auto score = [&](const matrix& W, int step) {
-    const poisson_mixture model(W);
+  const vector uniform = uniform_log_priors(o.components);
+  auto score = [&](const matrix& W, const vector& log_priors, int step) {
+    const poisson_mixture model(W, log_priors);
     r.curve_train.push_back(model.log_likelihood(Y, train_part));
     if (test) r.curve_test.push_back(model.log_likelihood(Y_test, test_part));
     if (o.progress) o.progress(step, r.curve_train.back());
   };
 
   if (o.method == "em") {
-    score(W0, 0);
+    score(W0, uniform, 0);
     em_options em;
     em.iterations = o.iterations;
     em.tolerance = o.tolerance;
@@ -181,23 +190,29 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     em.anneal_iterations = o.anneal_iterations;
     em.single_precision = o.single_precision;
     em.part = train_part;
-    em.on_iteration = [&](int it, const matrix& W, double ll) {
+    em.learn_priors = o.priors == "learned";
+    em.on_iteration = [&](int it, const matrix& W, const vector& log_priors, double ll) {
       r.curve_train.push_back(ll);
-      if (test) r.curve_test.push_back(poisson_mixture(W).log_likelihood(Y_test, test_part));
+      if (test)
+        r.curve_test.push_back(poisson_mixture(W, log_priors).log_likelihood(Y_test, test_part));
       if (o.progress) o.progress(it, ll);
     };
-    r.W = fit_em(Y, W0, o.A, em).W;
+    em_result fitted = fit_em(Y, W0, o.A, em);
+    r.W = std::move(fitted.W);
+    r.log_priors = std::move(fitted.log_priors);
   } else {
     // ε = T/τ_W: the quasi-static regime presents each pattern for T = 1 ms.
     const double T = o.method == "online" ? 1.0 : o.presentation;
     network net;
     build_circuit(net, o, W0, T / o.learning_rate);
+    // The circuit's ln π_c: uniform until its output units learn biases (issue 15).
+    auto circuit_log_priors = [&]() -> vector { return uniform; };
     net.stimulate("input", std::make_unique<pattern_set>(
                                train.images, pattern_set::params{
                                                  .duration = T,
                                                  .ordering = pattern_set::order::shuffled,
                                                  .seed = o.seed}));
-    score(W0, 0);
+    score(W0, circuit_log_priors(), 0);
     const auto N = static_cast<step_count>(train.images.cols());
     std::unique_ptr<quasi_static_simulation> quasi;
     std::unique_ptr<ode_simulation> ode;
@@ -214,15 +229,17 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
         quasi->run_presentations(N);
       else
         ode->run(static_cast<double>(N) * T);
-      score(net.weights("ff"), e + 1);
+      score(net.weights("ff"), circuit_log_priors(), e + 1);
     }
     r.W = net.weights("ff");
+    r.log_priors = circuit_log_priors();
   }
 
-  const poisson_mixture model(r.W);
+  const poisson_mixture model(r.W, r.log_priors);
   const matrix posterior_train = model.posterior(Y);
   const auto classifier = classify(posterior_train, train.labels, K, train_part);
   r.B = classifier.B();
+  r.units_used = units_used(posterior_train, train_part);
   r.loglik_train = model.log_likelihood(Y, train_part);
   r.train_error = error_rate(classifier, posterior_train, train.labels, train_part);
   const double nan = std::numeric_limits<double>::quiet_NaN();
@@ -253,17 +270,24 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// π_c from the result's ln π_c.
+std::vector<double> priors_of(const fit_result& r) {
+  std::vector<double> out;
+  for (double log_prior : r.log_priors) out.push_back(std::exp(log_prior));
+  return out;
+}
+
 }  // namespace
 
 std::string to_json(const fit_result& r, const fit_options& o) {
   return fmt::format(
       "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
       "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
-      "\"curve_test\": {}, \"kernel\": {}}}",
+      "\"curve_test\": {}, \"priors\": {}, \"units_used\": {}, \"kernel\": {}}}",
       json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
       json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
       json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
-      to_json(kernels()));
+      json_array(priors_of(r)), r.units_used, to_json(kernels()));
 }
 
 namespace {
@@ -306,6 +330,14 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
   h5::write_attribute(b.get(), "description",
                       std::string("B[k, c]: mean posterior of component c over class k"),
                       context);
+  const std::vector<double> priors = priors_of(r);
+  h5::handle p = h5::write_array(root, "model/priors", {static_cast<hsize_t>(priors.size())},
+                                 priors.data(), context);
+  h5::write_attribute(p.get(), "units", std::string("1"), context);
+  h5::write_attribute(
+      p.get(), "description",
+      std::string("priors p(c) = pi[c] of the mixture; they sum to 1 (uniform 1/C unless learned)"),
+      context);
   const std::string step = o.method == "em" ? "iteration" : "epoch";
   for (const auto& [name, curve] : {std::pair{"curves/log_likelihood_train", &r.curve_train},
                                     std::pair{"curves/log_likelihood_test", &r.curve_test}}) {
@@ -321,6 +353,7 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
   h5::write_attribute(root, "loglik_test", r.loglik_test, context);
   h5::write_attribute(root, "error", r.error, context);
   h5::write_attribute(root, "train_error", r.train_error, context);
+  h5::write_attribute(root, "units_used", static_cast<std::uint64_t>(r.units_used), context);
   h5::write_attribute(root, "seconds", r.seconds, context);
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // Classification with a learned mixture (Keck, Savin & Lücke 2012): B_kc is the mean
 // posterior p(c | y) over the training examples of class k, so row k of B (K × C) sums to
-// one; then p(k | y) = Σ_c B_kc p(c | y) / Σ_k' Σ_c B_k'c p(c | y), which equals the rule
-// with p(y | c) because the prior p(c) is uniform.
+// one; then p(k | y) = Σ_c B_kc p(c | y) / Σ_k' Σ_c B_k'c p(c | y). With uniform priors
+// p(c) this equals the rule with p(y | c) in place of p(c | y); with priors π_c it is the
+// rule with π_c p(y | c), the posteriors of the model that has them.
 
 #include <ratesim/types.hpp>
 

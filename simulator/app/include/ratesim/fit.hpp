@@ -23,6 +23,9 @@ struct fit_options {
   double A = 900.0;           // Σ_d y_d of the normalised input and Σ_d W_cd; > D
   std::uint64_t seed = 1;     // initial weights and presentation order
   double init_noise = 0.5;    // W_cd ∝ mean_d + noise · mean · U(0, 1)
+  // The mixture's priors π_c: "uniform" (1/C) or "learned" (em: π_c = N_c / N in the
+  // M-step, docs/fitting.md).
+  std::string priors = "uniform";
 
   // em
   int iterations = 200;       // at most
@@ -52,6 +55,7 @@ struct fit_options {
 
 struct fit_result {
   matrix W;                         // C × D, rows sum to A
+  vector log_priors;                // ln π_c (C): −ln C unless learned
   matrix B;                         // K × C classifier, rows sum to 1
   std::vector<double> curve_train;  // log-likelihood per point: initial, then every step
   std::vector<double> curve_test;   // the same on the test data (empty without it)
@@ -59,6 +63,9 @@ struct fit_result {
   double loglik_test = 0.0;  // NaN without test data
   double error = 0.0;        // test classification error in [0, 1] (NaN without test data)
   double train_error = 0.0;  // classification error on the training data
+  // Units that are the most probable component for at least 0.1/C of the training data
+  // (units_used in ratesim/mixture/poisson_mixture.hpp), of C.
+  int units_used = 0;
   double seconds = 0.0;      // wall-clock time of the fit itself (not of loading data)
 };
 
@@ -81,7 +88,7 @@ void write_fit(output_file& out, const fit_result& result, const fit_options& op
                const std::string& config);
 
 // The result as one JSON object: loglik_train, loglik_test, error, train_error, seconds,
-// method, C, A, and the learning curves.
+// method, C, A, priors (π_c, not logs), units_used, and the learning curves.
 std::string to_json(const fit_result& result, const fit_options& options);
 
 }  // namespace ratesim
