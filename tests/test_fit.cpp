@@ -89,6 +89,35 @@ TEST(Fit, LearnedPriorsLetSurplusUnitsShrink) {
               uniform.loglik_train, learned.loglik_train, uniform.loglik_test, learned.loglik_test);
 }
 
+TEST(Fit, TheCircuitsIntrinsicRules) {
+  // Homeostasis on the 10 bars with 10 units: every unit takes a bar, and the model is
+  // EM's. With 15 units, learned priors let the 5 surplus ones shrink as EM's do, and the
+  // circuit's priors (its biases) are the model's.
+  const labeled_data train = bars_data(2000, 1), test = bars_data(500, 2);
+  fit_options o{.method = "online", .components = 10, .A = 40.0, .epochs = 15,
+                .learning_rate = 0.05, .intrinsic = "homeostasis"};
+  const fit_result homeostasis = fit(train, &test, o);
+  const fit_result em10 = fit(train, &test, {.components = 10, .A = 40.0, .iterations = 300});
+  EXPECT_EQ(homeostasis.units_used, 10);
+  EXPECT_TRUE(homeostasis.log_priors == uniform_log_priors(10));
+  EXPECT_NEAR(homeostasis.loglik_train, em10.loglik_train, 0.002 * std::abs(em10.loglik_train));
+  o.components = 15;
+  o.intrinsic = "priors";
+  o.intrinsic_rate = 0.01;
+  const fit_result priors = fit(train, &test, o);
+  fit_options em_options{.components = 15, .A = 40.0, .priors = "learned", .iterations = 300};
+  const fit_result em = fit(train, &test, em_options);
+  EXPECT_NEAR(priors.log_priors.array().exp().sum(), 1.0, 1e-12);
+  EXPECT_LT(priors.units_used, 15);
+  EXPECT_NEAR(priors.loglik_train, em.loglik_train, 0.002 * std::abs(em.loglik_train));
+  EXPECT_DOUBLE_EQ(priors.curve_train.back(), priors.loglik_train);
+  std::printf("bars: C = 10, homeostasis: %d units used, log-likelihood %.4f (EM %.4f); "
+              "C = 15, learned priors: %d units used by the circuit, %d by EM, log-likelihood "
+              "%.4f (EM %.4f)\n",
+              homeostasis.units_used, homeostasis.loglik_train, em10.loglik_train,
+              priors.units_used, em.units_used, priors.loglik_train, em.loglik_train);
+}
+
 TEST(Fit, OdeCircuitLearnsToo) {
   const labeled_data train = bars_data(300, 3);
   const fit_options o{.method = "ode", .components = 10, .A = 40.0, .epochs = 2,
@@ -118,13 +147,24 @@ TEST(Fit, BadOptionsAreRefused) {
     try {
       fit(train, nullptr, {.method = method, .components = 2, .A = 40.0, .priors = "learned"});
       ADD_FAILURE() << method << " learned priors";
-    } catch (const parameter_error& e) {  // for now: issue 15 adds them to the circuit
+    } catch (const parameter_error& e) {  // the circuit's are intrinsic = priors
       EXPECT_EQ(e.component(), "fit");
       EXPECT_EQ(e.parameter(), "priors");
       EXPECT_EQ(e.value(), "learned");
       EXPECT_NE(std::string(e.what()).find(method), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("intrinsic = priors"), std::string::npos) << e.what();
     }
   }
+  EXPECT_THROW(fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
+                                    .intrinsic = "bcm"}),
+               lookup_error);
+  EXPECT_THROW(fit(train, nullptr, {.method = "em", .components = 2, .A = 40.0,
+                                    .intrinsic = "homeostasis"}),
+               parameter_error);
+  for (double rate : {0.0, 1.5, std::nan("")})
+    EXPECT_THROW(fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
+                                      .intrinsic = "priors", .intrinsic_rate = rate}),
+                 parameter_error);
   labeled_data test = bars_data(10, 5);
   test.labels[0] = 42;
   EXPECT_THROW(fit(train, &test, {.components = 2, .A = 40.0}), input_error);

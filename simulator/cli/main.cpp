@@ -108,6 +108,14 @@ void add_fit(CLI::App& app, fit_command& c) {
   fit->add_option("--decay", o.decay, "parameter of the schedule")->capture_default_str();
   fit->add_option("--batch-size", o.batch_size, "online: presentations per weight update")
       ->capture_default_str();
+  fit->add_option("--intrinsic", o.intrinsic,
+                  "online/ode: intrinsic plasticity of the output layer: none, homeostasis "
+                  "or priors (learned priors)")
+      ->capture_default_str();
+  fit->add_option("--intrinsic-rate", o.intrinsic_rate,
+                  "online/ode: the intrinsic rule's step per presentation (T/τ), times the "
+                  "schedule")
+      ->capture_default_str();
   fit->add_option("--init-noise", o.init_noise, "initial W: data mean plus this much noise")
       ->capture_default_str();
   fit->add_option("--presentation", o.presentation, "ode: presentation time T [ms]")

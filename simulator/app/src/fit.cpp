@@ -43,11 +43,14 @@ void validate(const fit_options& o) {
   if (o.priors != "uniform" && o.priors != "learned")
     throw lookup_error(fmt::format("fit: unknown priors \"{}\"; known: uniform, learned", o.priors),
                        {component, "priors", o.priors});
-  // Which methods learn priors: EM's M-step; the circuits' output biases (issue 15) to come.
+  // Which methods learn priors: EM's M-step; the circuit's output layer with intrinsic rule
+  // "priors" (its biases are ln π).
   if (o.priors == "learned" && o.method != "em")
-    throw_parameter_error(
-        component, "priors",
-        fmt::format("\"uniform\" for method \"{}\" (\"learned\": em only)", o.method), o.priors);
+    throw parameter_error(
+        fmt::format("fit: priors = learned is for em; the circuit (method {}) learns its priors "
+                    "with intrinsic = priors",
+                    o.method),
+        {component, "priors", o.priors});
   if (!(std::isfinite(o.init_noise) && o.init_noise >= 0.0))
     throw_parameter_error(component, "init_noise", "finite and >= 0", o.init_noise);
   if (o.iterations < 0) throw_parameter_error(component, "iterations", ">= 0", o.iterations);
@@ -72,6 +75,17 @@ void validate(const fit_options& o) {
     throw parameter_error(fmt::format(
         "fit: learning_rate · batch_size must be <= 1 (weights stay positive), got {} · {}",
         o.learning_rate, o.batch_size));
+  if (o.intrinsic != "none" && o.intrinsic != "homeostasis" && o.intrinsic != "priors")
+    throw lookup_error(fmt::format(
+        "fit: unknown intrinsic rule \"{}\"; known: none, homeostasis, priors", o.intrinsic));
+  if (o.intrinsic != "none" && o.method == "em")
+    throw parameter_error(
+        fmt::format("fit: intrinsic = {} is for the circuit (method online or ode); em learns "
+                    "priors with priors = learned",
+                    o.intrinsic),
+        {component, "intrinsic", o.intrinsic});
+  if (!(o.intrinsic_rate > 0.0 && o.intrinsic_rate <= 1.0))
+    throw_parameter_error(component, "intrinsic_rate", "in (0, 1]", o.intrinsic_rate);
   require_positive(component, "presentation", o.presentation);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);
@@ -140,14 +154,18 @@ double error_rate(const mixture_classifier& classifier, const matrix& posterior,
   return static_cast<double>(part.comm->sum(wrong)) / static_cast<double>(part.total);
 }
 
-// The seed's circuit with the projection "ff" starting at W0.
-void build_circuit(network& net, const fit_options& o, const matrix& W0, double tau_W) {
+// The seed's circuit with the projection "ff" starting at W0, presenting each pattern for
+// T ms, and the output layer's intrinsic rule.
+void build_circuit(network& net, const fit_options& o, const matrix& W0, double T) {
+  const double tau_W = T / o.learning_rate;
   const auto D = static_cast<std::size_t>(W0.cols());
   net.add<feedforward_inhibition>("input", {.size = D, .A = o.A, .tau_y = o.tau, .tau_h = o.tau});
   net.add<softmax_competition>("output", {.size = static_cast<std::size_t>(o.components),
                                           .tau_u = o.tau});
   net.connect("input", "output",
               {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", {{"tau", tau_W}})});
+  if (o.intrinsic != "none")
+    net.adapt("output", make_intrinsic_rule(o.intrinsic, {{"tau", T / o.intrinsic_rate}}));
 }
 
 }  // namespace
@@ -204,9 +222,13 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     // ε = T/τ_W: the quasi-static regime presents each pattern for T = 1 ms.
     const double T = o.method == "online" ? 1.0 : o.presentation;
     network net;
-    build_circuit(net, o, W0, T / o.learning_rate);
-    // The circuit's ln π_c: uniform until its output units learn biases (issue 15).
-    auto circuit_log_priors = [&]() -> vector { return uniform; };
+    build_circuit(net, o, W0, T);
+    // The circuit's ln π_c: learned by the output layer's "priors" rule, else uniform (the
+    // homeostatic biases help learning but are not a prior of the model).
+    auto circuit_log_priors = [&]() -> vector {
+      if (o.intrinsic != "priors") return uniform;
+      return net.intrinsic_state(net.population_index("output")).array().log().matrix();
+    };
     net.stimulate("input", std::make_unique<pattern_set>(
                                train.images, pattern_set::params{
                                                  .duration = T,

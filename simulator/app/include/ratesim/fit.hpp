@@ -42,6 +42,12 @@ struct fit_options {
   std::string schedule = "exponential";
   double decay = 0.8;
   std::size_t batch_size = 1;  // online: presentations per weight update
+  // online and ode: intrinsic plasticity of the output layer (ratesim/intrinsic.hpp):
+  // "none", "homeostasis" (every unit driven toward 1/C of the patterns) or "priors" (the
+  // mixture's priors learned, b_c = ln π_c), with a step of `intrinsic_rate` per
+  // presentation (τ = T / intrinsic_rate), times the learning-rate schedule.
+  std::string intrinsic = "none";
+  double intrinsic_rate = 0.05;
 
   // ode: the circuit's time constants and stepping
   double presentation = 10.0;  // T [ms]
