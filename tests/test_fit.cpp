@@ -307,6 +307,20 @@ TEST_F(Cli, LearnedPriorsReachTheJsonAndTheFile) {
   EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --priors learned --method online -q", data_args())),
             2);
   EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --priors flat -q", data_args())), 2);
+  EXPECT_NE(out.find("\"intrinsic\": \"none\", \"learned_priors\": true"), std::string::npos) << out;
+  // The circuit: homeostasis by default, learned priors through its intrinsic rule.
+  ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --epochs 1 --json -q", data_args()),
+                &out),
+            0);
+  EXPECT_NE(out.find("\"intrinsic\": \"homeostasis\", \"learned_priors\": false"), std::string::npos) << out;
+  ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --epochs 1 --intrinsic priors "
+                            "--intrinsic-rate 0.01 --json -q",
+                            data_args()),
+                &out),
+            0);
+  EXPECT_NE(out.find("\"intrinsic\": \"priors\", \"learned_priors\": true"), std::string::npos) << out;
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --intrinsic homeostasis -q", data_args())), 2);  // em
+  EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --intrinsic bcm -q", data_args())), 2);
 }
 
 TEST_F(Cli, ExitCodesSeparateUsageInputAndSuccess) {

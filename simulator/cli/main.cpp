@@ -110,8 +110,7 @@ void add_fit(CLI::App& app, fit_command& c) {
       ->capture_default_str();
   fit->add_option("--intrinsic", o.intrinsic,
                   "online/ode: intrinsic plasticity of the output layer: none, homeostasis "
-                  "or priors (learned priors)")
-      ->capture_default_str();
+                  "(the default) or priors (learned priors)");
   fit->add_option("--intrinsic-rate", o.intrinsic_rate,
                   "online/ode: the intrinsic rule's step per presentation (T/τ), times the "
                   "schedule")
@@ -185,10 +184,13 @@ int run_fit(fit_command& c, int argc, char** argv) {
   if (c.json) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
   } else {
-    std::printf("method %s, C = %d, A = %g: log-likelihood train %.6f, test %.6f; "
+    const std::string intrinsic = ratesim::intrinsic_rule_of(c.options);
+    std::printf("method %s%s, C = %d, A = %g: log-likelihood train %.6f, test %.6f; "
                 "test error %.4f; %d units used; %.1f s\n",
-                c.options.method.c_str(), c.options.components, c.options.A, result.loglik_train,
-                result.loglik_test, result.error, result.units_used, result.seconds);
+                c.options.method.c_str(),
+                intrinsic == "none" ? "" : fmt::format(" (intrinsic {})", intrinsic).c_str(),
+                c.options.components, c.options.A, result.loglik_train, result.loglik_test,
+                result.error, result.units_used, result.seconds);
   }
   return 0;
 }

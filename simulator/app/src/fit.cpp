@@ -75,10 +75,11 @@ void validate(const fit_options& o) {
     throw parameter_error(fmt::format(
         "fit: learning_rate · batch_size must be <= 1 (weights stay positive), got {} · {}",
         o.learning_rate, o.batch_size));
-  if (o.intrinsic != "none" && o.intrinsic != "homeostasis" && o.intrinsic != "priors")
+  if (!o.intrinsic.empty() && o.intrinsic != "none" && o.intrinsic != "homeostasis" &&
+      o.intrinsic != "priors")
     throw lookup_error(fmt::format(
         "fit: unknown intrinsic rule \"{}\"; known: none, homeostasis, priors", o.intrinsic));
-  if (o.intrinsic != "none" && o.method == "em")
+  if (intrinsic_rule_of(o) != "none" && o.method == "em")
     throw parameter_error(
         fmt::format("fit: intrinsic = {} is for the circuit (method online or ode); em learns "
                     "priors with priors = learned",
@@ -164,11 +165,20 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
                                           .tau_u = o.tau});
   net.connect("input", "output",
               {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", {{"tau", tau_W}})});
-  if (o.intrinsic != "none")
-    net.adapt("output", make_intrinsic_rule(o.intrinsic, {{"tau", T / o.intrinsic_rate}}));
+  if (const std::string rule = intrinsic_rule_of(o); rule != "none")
+    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / o.intrinsic_rate}}));
 }
 
 }  // namespace
+
+std::string intrinsic_rule_of(const fit_options& o) {
+  if (!o.intrinsic.empty()) return o.intrinsic;
+  return o.method == "em" ? "none" : "homeostasis";
+}
+
+bool learns_priors(const fit_options& o) {
+  return o.priors == "learned" || intrinsic_rule_of(o) == "priors";
+}
 
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o,
                communicator* processes) {
@@ -226,7 +236,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     // The circuit's ln π_c: learned by the output layer's "priors" rule, else uniform (the
     // homeostatic biases help learning but are not a prior of the model).
     auto circuit_log_priors = [&]() -> vector {
-      if (o.intrinsic != "priors") return uniform;
+      if (intrinsic_rule_of(o) != "priors") return uniform;
       return net.intrinsic_state(net.population_index("output")).array().log().matrix();
     };
     net.stimulate("input", std::make_unique<pattern_set>(
@@ -305,11 +315,13 @@ std::string to_json(const fit_result& r, const fit_options& o) {
   return fmt::format(
       "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
       "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
-      "\"curve_test\": {}, \"priors\": {}, \"units_used\": {}, \"kernel\": {}}}",
+      "\"curve_test\": {}, \"priors\": {}, \"units_used\": {}, \"intrinsic\": {}, "
+      "\"learned_priors\": {}, \"kernel\": {}}}",
       json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
       json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
       json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
-      json_array(priors_of(r)), r.units_used, to_json(kernels()));
+      json_array(priors_of(r)), r.units_used, json_string(intrinsic_rule_of(o)),
+      learns_priors(o) ? "true" : "false", to_json(kernels()));
 }
 
 namespace {
@@ -369,6 +381,8 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
     h5::write_attribute(c.get(), "step", step, context);
   }
   h5::write_attribute(root, "method", o.method, context);
+  h5::write_attribute(root, "intrinsic", intrinsic_rule_of(o), context);
+  h5::write_attribute(root, "learned_priors", learns_priors(o) ? 1.0 : 0.0, context);
   h5::write_attribute(root, "C", static_cast<double>(o.components), context);
   h5::write_attribute(root, "A", o.A, context);
   h5::write_attribute(root, "loglik_train", r.loglik_train, context);

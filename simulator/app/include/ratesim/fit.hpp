@@ -45,8 +45,9 @@ struct fit_options {
   // online and ode: intrinsic plasticity of the output layer (ratesim/intrinsic.hpp):
   // "none", "homeostasis" (every unit driven toward 1/C of the patterns) or "priors" (the
   // mixture's priors learned, b_c = ln π_c), with a step of `intrinsic_rate` per
-  // presentation (τ = T / intrinsic_rate), times the learning-rate schedule.
-  std::string intrinsic = "none";
+  // presentation (τ = T / intrinsic_rate), times the learning-rate schedule. Empty: the
+  // method's default (intrinsic_rule_of).
+  std::string intrinsic;
   double intrinsic_rate = 0.05;
 
   // ode: the circuit's time constants and stepping
@@ -74,6 +75,13 @@ struct fit_result {
   int units_used = 0;
   double seconds = 0.0;      // wall-clock time of the fit itself (not of loading data)
 };
+
+// The intrinsic rule a fit with these options uses: options.intrinsic, or by default
+// "homeostasis" for the circuit (online, ode) and "none" for em.
+std::string intrinsic_rule_of(const fit_options& options);
+// Whether the model's priors are learned (em with priors = learned, or the circuit with
+// the intrinsic rule "priors") rather than uniform.
+bool learns_priors(const fit_options& options);
 
 class communicator;
 
