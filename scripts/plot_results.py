@@ -4,10 +4,14 @@
 
 Reads every OUT_DIR/*.h5 written by `ratesim fit -o` (attribute content = "fit") and
 writes into OUT_DIR/figures/:
-  W-<method>-C<C>.png   the learned W of each fit as a grid of images
+  W-<label>-C<C>.png    the learned W of each fit as a grid of images; the label is the
+                        method, with the circuit's intrinsic rule (online-homeostasis,
+                        online-none, online-priors) and em-priors for EM's learned priors
   loglik-C<C>.png       log-likelihood per EM iteration and per epoch of the circuit
   errors.png            test error and final log-likelihood for every C and method
-and OUT_DIR/summary.md with the same table, which it also prints.
+and OUT_DIR/summary.md with the same table, which it also prints. Fits of the same C and
+label with different seeds are one row: the mean of their scores, and the range of the
+test errors.
 """
 
 import glob
@@ -25,13 +29,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from ratesim import plot  # noqa: E402
 
 
+def label(attrs):
+    """em, em-priors, or the circuit's method and intrinsic rule: online-homeostasis, ..."""
+    method = attrs["method"]
+    if method == "em":
+        return "em-priors" if attrs.get("learned_priors", 0) else "em"
+    return f"{method}-{attrs.get('intrinsic', 'none')}"
+
+
 def load(path):
     with h5py.File(path, "r") as f:
         if f.attrs.get("content") != "fit":
             return None
         return {
             "path": path,
-            "method": f.attrs["method"],
+            "method": label(f.attrs),
+            "seed": int(f.attrs.get("seed", 0)),
+            "units_used": int(f.attrs.get("units_used", -1)),
             "C": int(f.attrs["C"]),
             "A": float(f.attrs["A"]),
             "W": f["model/W"][()],
@@ -44,6 +58,30 @@ def load(path):
         }
 
 
+SCORES = ("loglik_train", "loglik_test", "error", "seconds", "units_used")
+
+
+def load_all(out_dir):
+    """{C: {label: fit}} of every fit in out_dir. Fits of one C and label with different
+    seeds become one: their scores are the means, `errors` lists each seed's test error,
+    and W and the curves are the first seed's."""
+    runs = {}
+    for path in sorted(glob.glob(os.path.join(out_dir, "*.h5"))):
+        fit = load(path)
+        if fit is not None:
+            runs.setdefault((fit["C"], fit["method"]), []).append(fit)
+    fits_by_C = {}
+    for (C, method), fits in runs.items():
+        fits.sort(key=lambda f: f["seed"])
+        merged = dict(fits[0])
+        for score in SCORES:
+            merged[score] = sum(f[score] for f in fits) / len(fits)
+        merged["errors"] = [f["error"] for f in fits]
+        merged["seeds"] = [f["seed"] for f in fits]
+        fits_by_C.setdefault(C, {})[method] = merged
+    return fits_by_C
+
+
 def plot_weights(fit, path):
     fig = plot.weights(fit["W"])
     fig.suptitle(f"learned W: {fit['method']}, C = {fit['C']}, A = {fit['A']:g}")
@@ -54,16 +92,19 @@ def plot_weights(fit, path):
 def plot_curves(fits, C, path):
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     em = fits.get("em")
-    for ax, method, xlabel in ((axes[0], "em", "EM iteration"), (axes[1], "online", "epoch of the circuit")):
-        fit = fits.get(method)
-        if fit is None:
+    circuit = sorted(m for m in fits if not m.startswith("em"))
+    for ax, methods, xlabel in ((axes[0], ["em", "em-priors"], "EM iteration"),
+                                (axes[1], circuit, "epoch of the circuit")):
+        present = [m for m in methods if m in fits]
+        if not present:
             ax.set_visible(False)
             continue
-        plot.learning_curves(fit, ax=ax, xlabel=xlabel)
-        ax.set_ylabel("")
+        for m in present:  # the training curves (the test curves follow them closely)
+            ax.plot(range(len(fits[m]["train"])), fits[m]["train"], label=m)
+        ax.set_xlabel(xlabel)
         if em is not None:
-            ax.axhline(em["loglik_train"], color="gray", linestyle="--", label="EM's final (train)")
-        ax.set_title(method)
+            ax.axhline(em["loglik_train"], color="gray", linestyle="--", label="EM's final")
+        ax.set_title("training log-likelihood")
         ax.legend()
     axes[0].set_ylabel("log-likelihood per data point [nats]")
     fig.suptitle(f"C = {C}")
@@ -74,8 +115,8 @@ def plot_curves(fits, C, path):
 
 def table(fits_by_C):
     lines = [
-        "| C | method | test error | log-lik train | log-lik test | gap to EM (train) | seconds |",
-        "|---|---|---|---|---|---|---|",
+        "| C | method | seeds | test error | log-lik train | log-lik test | gap to EM (train) | units used | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for C in sorted(fits_by_C):
         em = fits_by_C[C].get("em")
@@ -84,9 +125,12 @@ def table(fits_by_C):
             gap = ""
             if em is not None:
                 gap = f"{100 * (fit['loglik_train'] - em['loglik_train']) / abs(em['loglik_train']):+.3f}%"
+            spread = ""
+            if len(fit["errors"]) > 1:
+                spread = f" ({100 * min(fit['errors']):.2f} to {100 * max(fit['errors']):.2f})"
             lines.append(
-                f"| {C} | {method} | {100 * fit['error']:.2f}% | {fit['loglik_train']:.3f} | "
-                f"{fit['loglik_test']:.3f} | {gap} | {fit['seconds']:.1f} |"
+                f"| {C} | {method} | {len(fit['seeds'])} | {100 * fit['error']:.2f}%{spread} | {fit['loglik_train']:.3f} | "
+                f"{fit['loglik_test']:.3f} | {gap} | {fit['units_used']:g} | {fit['seconds']:.1f} |"
             )
     return "\n".join(lines)
 
@@ -111,11 +155,7 @@ def plot_errors(fits_by_C, path):
 
 
 def main(out_dir):
-    fits_by_C = {}
-    for path in sorted(glob.glob(os.path.join(out_dir, "*.h5"))):
-        fit = load(path)
-        if fit is not None:
-            fits_by_C.setdefault(fit["C"], {})[fit["method"]] = fit
+    fits_by_C = load_all(out_dir)
     if not fits_by_C:
         raise SystemExit(f"{out_dir}: no fit results (*.h5 written by ratesim fit -o)")
     figures = os.path.join(out_dir, "figures")
