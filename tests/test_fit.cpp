@@ -102,8 +102,7 @@ TEST(Fit, TheCircuitsIntrinsicRules) {
   EXPECT_TRUE(homeostasis.log_priors == uniform_log_priors(10));
   EXPECT_NEAR(homeostasis.loglik_train, em10.loglik_train, 0.002 * std::abs(em10.loglik_train));
   o.components = 15;
-  o.intrinsic = "priors";
-  o.intrinsic_rate = 0.01;
+  o.intrinsic = "priors";  // at its default rate, ε / (10 C)
   const fit_result priors = fit(train, &test, o);
   fit_options em_options{.components = 15, .A = 40.0, .priors = "learned", .iterations = 300};
   const fit_result em = fit(train, &test, em_options);
@@ -161,7 +160,7 @@ TEST(Fit, BadOptionsAreRefused) {
   EXPECT_THROW(fit(train, nullptr, {.method = "em", .components = 2, .A = 40.0,
                                     .intrinsic = "homeostasis"}),
                parameter_error);
-  for (double rate : {0.0, 1.5, std::nan("")})
+  for (double rate : {-0.1, 1.5, std::nan("")})
     EXPECT_THROW(fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
                                       .intrinsic = "priors", .intrinsic_rate = rate}),
                  parameter_error);

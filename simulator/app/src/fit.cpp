@@ -85,8 +85,9 @@ void validate(const fit_options& o) {
                     "priors with priors = learned",
                     o.intrinsic),
         {component, "intrinsic", o.intrinsic});
-  if (!(o.intrinsic_rate > 0.0 && o.intrinsic_rate <= 1.0))
-    throw_parameter_error(component, "intrinsic_rate", "in (0, 1]", o.intrinsic_rate);
+  if (!(o.intrinsic_rate >= 0.0 && o.intrinsic_rate <= 1.0))
+    throw_parameter_error(component, "intrinsic_rate", "in (0, 1] (0: the rule's default)",
+                          o.intrinsic_rate);
   require_positive(component, "presentation", o.presentation);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);
@@ -166,7 +167,7 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
   net.connect("input", "output",
               {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", {{"tau", tau_W}})});
   if (const std::string rule = intrinsic_rule_of(o); rule != "none")
-    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / o.intrinsic_rate}}));
+    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
 }
 
 }  // namespace
@@ -174,6 +175,11 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
 std::string intrinsic_rule_of(const fit_options& o) {
   if (!o.intrinsic.empty()) return o.intrinsic;
   return o.method == "em" ? "none" : "homeostasis";
+}
+
+double intrinsic_rate_of(const fit_options& o) {
+  if (o.intrinsic_rate > 0.0) return o.intrinsic_rate;
+  return intrinsic_rule_of(o) == "priors" ? o.learning_rate / (10.0 * o.components) : 0.02;
 }
 
 bool learns_priors(const fit_options& o) {

@@ -46,9 +46,10 @@ struct fit_options {
   // "none", "homeostasis" (every unit driven toward 1/C of the patterns) or "priors" (the
   // mixture's priors learned, b_c = ln π_c), with a step of `intrinsic_rate` per
   // presentation (τ = T / intrinsic_rate), times the learning-rate schedule. Empty: the
-  // method's default (intrinsic_rule_of).
+  // method's default (intrinsic_rule_of). A rate of 0: the rule's default
+  // (intrinsic_rate_of).
   std::string intrinsic;
-  double intrinsic_rate = 0.05;
+  double intrinsic_rate = 0.0;
 
   // ode: the circuit's time constants and stepping
   double presentation = 10.0;  // T [ms]
@@ -79,6 +80,11 @@ struct fit_result {
 // The intrinsic rule a fit with these options uses: options.intrinsic, or by default
 // "homeostasis" for the circuit (online, ode) and "none" for em.
 std::string intrinsic_rule_of(const fit_options& options);
+// The intrinsic rule's step per presentation: options.intrinsic_rate, or by default 0.02
+// for homeostasis and learning_rate / (10 C) for priors (slower than a unit's weights
+// learn, ε π_c with π_c ≈ 1/C, so that priors do not starve units before their weights
+// have found their share of the data).
+double intrinsic_rate_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
 // the intrinsic rule "priors") rather than uniform.
 bool learns_priors(const fit_options& options);
