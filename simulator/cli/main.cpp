@@ -113,7 +113,7 @@ void add_fit(CLI::App& app, fit_command& c) {
                   "(the default) or priors (learned priors)");
   fit->add_option("--intrinsic-rate", o.intrinsic_rate,
                   "online/ode: the intrinsic rule's step per presentation (T/τ), times the "
-                  "schedule; default 0.02 for homeostasis, learning-rate/(10 C) for priors");
+                  "schedule; default C/2000 for homeostasis, learning-rate/(10 C) for priors");
   fit->add_option("--init-noise", o.init_noise, "initial W: data mean plus this much noise")
       ->capture_default_str();
   fit->add_option("--presentation", o.presentation, "ode: presentation time T [ms]")

@@ -179,7 +179,8 @@ std::string intrinsic_rule_of(const fit_options& o) {
 
 double intrinsic_rate_of(const fit_options& o) {
   if (o.intrinsic_rate > 0.0) return o.intrinsic_rate;
-  return intrinsic_rule_of(o) == "priors" ? o.learning_rate / (10.0 * o.components) : 0.02;
+  const double C = o.components;
+  return intrinsic_rule_of(o) == "priors" ? o.learning_rate / (10.0 * C) : std::min(1.0, C / 2000.0);
 }
 
 bool learns_priors(const fit_options& o) {

@@ -80,10 +80,11 @@ struct fit_result {
 // The intrinsic rule a fit with these options uses: options.intrinsic, or by default
 // "homeostasis" for the circuit (online, ode) and "none" for em.
 std::string intrinsic_rule_of(const fit_options& options);
-// The intrinsic rule's step per presentation: options.intrinsic_rate, or by default 0.02
-// for homeostasis and learning_rate / (10 C) for priors (slower than a unit's weights
-// learn, ε π_c with π_c ≈ 1/C, so that priors do not starve units before their weights
-// have found their share of the data).
+// The intrinsic rule's step per presentation: options.intrinsic_rate, or by default
+// C / 2000 for homeostasis (a losing unit's bias gains η/C per presentation, so the drive
+// over a run stays the same for every C) and learning_rate / (10 C) for priors (slower
+// than a unit's weights learn, ε π_c with π_c ≈ 1/C, so that priors do not starve units
+// before their weights have found their share of the data).
 double intrinsic_rate_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
 // the intrinsic rule "priors") rather than uniform.
