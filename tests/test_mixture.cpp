@@ -10,6 +10,7 @@
 #include <ratesim/mixture/bars.hpp>
 #include <ratesim/mixture/classifier.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>
@@ -18,7 +19,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -52,7 +52,7 @@ TEST(PoissonMixture, LogLikelihoodAndPosteriorMatchTheDefinition) {
 
 TEST(PoissonMixture, PosteriorIsTheCircuitsOutputWhenRowSumsAreEqual) {
   // With Σ_d W_cd = A for all c the E-step is softmax_c(Σ_d y_d ln W_cd): s of the circuit.
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   network net;
   testing::build_circuit(net, {.D = 16, .C = 4, .A = 48.0}, rng);
   const matrix raw = testing::random_patterns(16, 1, rng);
@@ -66,7 +66,7 @@ TEST(PoissonMixture, PosteriorIsTheCircuitsOutputWhenRowSumsAreEqual) {
 }
 
 TEST(EM, LogLikelihoodNeverDecreases) {
-  std::mt19937_64 rng(2);
+  random_stream rng(2, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 800, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 40.0}).normalize(data.data);
   const em_result r = fit_em(Y, data_mean_weights(Y, 8, 0.5, 40.0, rng), 40.0,
@@ -85,7 +85,7 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
   // 5 × 5 bars at A = 900 (values like the digits'), 20 steps from the same start, with
   // the two products in float32 and in float64: every log-likelihood within 1e-5 of
   // itself, the learned weights within 1e-4 (seen: 1.5e-6 and 1e-5), and float32 learns.
-  std::mt19937_64 rng(3);
+  random_stream rng(3, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(5, 10.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 25, .A = 900.0}).normalize(data.data);
   const matrix W0 = data_mean_weights(Y, 10, 0.5, 900.0, rng);
@@ -106,7 +106,7 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
 // `threads` threads, in blocks of `chunk` points, on a given matrix-product kernel
 // (nullptr: the one chosen for this machine).
 em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr) {
-  std::mt19937_64 rng(5);
+  random_stream rng(5, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 60.0}).normalize(data.data);
   const matrix W0 = data_mean_weights(Y, 8, 0.5, 60.0, rng);
@@ -135,7 +135,7 @@ TEST(EM, ThreadsAndBlocksDoNotChangeTheResult) {
 
 TEST(EM, RecoversTheBars) {
   for (double anneal : {1.0, 0.5}) {
-    std::mt19937_64 rng(2012);
+    random_stream rng(2012, 0);
     const double A = 40.0;
     const matrix generating = bars_components(5, 10.0, 1.0);
     const mixture_sample data = sample_poisson_mixture(generating, 2000, rng);
@@ -149,7 +149,7 @@ TEST(EM, RecoversTheBars) {
 
 TEST(EM, AnnealedStepsUseTheSofterPosterior) {
   // One step at β = 0 gives every component the same posterior: all rows become the mean.
-  std::mt19937_64 rng(3);
+  random_stream rng(3, 0);
   const matrix Y = feedforward_inhibition("y", {.size = 8, .A = 20.0})
                        .normalize(testing::random_patterns(8, 50, rng));
   const em_result r = fit_em(Y, data_mean_weights(Y, 3, 1.0, 20.0, rng), 20.0,
@@ -181,11 +181,11 @@ class forced_kernel_environment : public ::testing::Environment {
 // A random matrix of `rows` × `cols` with leading dimension `ld` (the rows beyond `rows`
 // hold a sentinel the kernels must not touch).
 template <class T>
-std::vector<T> random_matrix(long rows, long cols, long ld, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> value(-1.0, 1.0);
+std::vector<T> random_matrix(long rows, long cols, long ld, random_stream& rng) {
   std::vector<T> m(static_cast<std::size_t>(ld * cols), T(-7));
   for (long j = 0; j < cols; ++j)
-    for (long i = 0; i < rows; ++i) m[static_cast<std::size_t>(i + j * ld)] = T(value(rng));
+    for (long i = 0; i < rows; ++i)
+      m[static_cast<std::size_t>(i + j * ld)] = T(uniform(rng, -1.0, 1.0));
   return m;
 }
 
@@ -201,7 +201,7 @@ double worst_difference(const detail::gemm_choice& kernel) {
     long m, n, k;
     bool b_transposed;
   };
-  std::mt19937_64 rng(11);
+  random_stream rng(11, 0);
   double worst = 0.0;
   for (const shape s : {shape{100, 500, 784, false}, shape{100, 784, 500, true},
                         shape{1000, 500, 300, false}, shape{37, 53, 611, true},
@@ -332,7 +332,7 @@ TEST(Classifier, RowsOfBSumToOneAndSeparableDataIsClassifiedExactly) {
       1, 20, 1, 1,   //
       1, 1, 20, 1,   //
       1, 1, 1, 20;
-  std::mt19937_64 rng(4);
+  random_stream rng(4, 0);
   const mixture_sample s = sample_poisson_mixture(W, 400, rng);
   std::vector<int> labels;
   for (int c : s.labels) labels.push_back(c / 2);  // components 0, 1 → class 0; 2, 3 → 1

@@ -8,10 +8,10 @@
 // rescaled to Σ_d W_cd = A, is the fixed point of its online learning rule.
 
 #include <ratesim/comm.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/types.hpp>
 
 #include <functional>
-#include <random>
 #include <vector>
 
 namespace ratesim {
@@ -21,8 +21,9 @@ struct mixture_sample {
   std::vector<int> labels;  // the component c that generated each sample
 };
 
-// Draws n samples: c uniform in [0, C), then y_d ~ Poisson(W_cd). W is C × D, W_cd ≥ 0.
-mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937_64& rng);
+// Draws n samples: c uniform in [0, C), then y_d ~ Poisson(W_cd). W is C × D,
+// 0 ≤ W_cd ≤ 2^52.
+mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, random_stream& rng);
 
 class poisson_mixture {
  public:
