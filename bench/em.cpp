@@ -11,12 +11,11 @@
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/projection.hpp>
+#include <ratesim/random.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <omp.h>
-
-#include <random>
 
 namespace {
 
@@ -35,7 +34,7 @@ const matrix& data() {
 void em_step(benchmark::State& state, bool single_precision) {
   const matrix& Y = data();
   const auto C = static_cast<Eigen::Index>(state.range(0));
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   em_trainer em(Y, data_mean_weights(Y, C, 0.5, A, rng), A, 2048, single_precision);
   for (auto _ : state) benchmark::DoNotOptimize(em.step());
   state.SetItemsProcessed(state.iterations());

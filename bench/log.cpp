@@ -8,12 +8,13 @@
 
 #include "detail/vector_log.hpp"
 
+#include <ratesim/random.hpp>
+
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <vector>
 
 namespace {
@@ -22,10 +23,9 @@ constexpr std::size_t n = 100 * 784;
 
 const std::vector<double>& weights() {
   static const std::vector<double> w = [] {
-    std::mt19937_64 rng(7);
-    std::uniform_real_distribution<double> exponent(-12.0, 4.0);  // 1e-12 A/D … 20 A/D
-    std::vector<double> x(n);
-    for (double& v : x) v = std::exp(exponent(rng)) * 900.0 / 784.0;
+    ratesim::random_stream rng(7, 0);
+    std::vector<double> x(n);  // 1e-12 A/D … 20 A/D
+    for (double& v : x) v = std::exp(ratesim::uniform(rng, -12.0, 4.0)) * 900.0 / 784.0;
     return x;
   }();
   return w;

@@ -12,11 +12,10 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <random>
 
 namespace {
 
@@ -33,7 +32,7 @@ void steps(benchmark::State& state, const std::string& stepper) {
   auto& input = net.add<feedforward_inhibition>(
       "input", {.size = D, .A = A, .tau_y = 1.0, .tau_h = 1.0});
   net.add<softmax_competition>("output", {.size = C, .tau_u = 1.0});
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   net.connect("input", "output",
               {.name = "ff",
                .weights = data_mean_weights(input.normalize(X), Eigen::Index(C), 0.5, A, rng),

@@ -9,11 +9,10 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <benchmark/benchmark.h>
-
-#include <random>
 
 namespace {
 
@@ -34,7 +33,7 @@ void presentations(benchmark::State& state) {
   network net;
   auto& input = net.add<feedforward_inhibition>("input", {.size = D, .A = A});
   net.add<softmax_competition>("output", {.size = C});
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   net.connect("input", "output",
               {.name = "ff",
                .weights = data_mean_weights(input.normalize(X), Eigen::Index(C), 0.5, A, rng),

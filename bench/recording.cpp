@@ -9,12 +9,12 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
-#include <random>
 #include <unistd.h>
 
 namespace {
@@ -25,10 +25,9 @@ constexpr Eigen::Index C = 100, D = 784, N = 1000;
 constexpr double A = 1000.0;
 
 void build(network& net) {
-  std::mt19937_64 rng(1);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
+  random_stream rng(1, 0);
   matrix data(D, N);
-  for (Eigen::Index i = 0; i < data.size(); ++i) data.data()[i] = u(rng);
+  for (Eigen::Index i = 0; i < data.size(); ++i) data.data()[i] = uniform(rng);
   auto& input = net.add<feedforward_inhibition>("input", {.size = std::size_t(D), .A = A});
   net.add<softmax_competition>("output", {.size = std::size_t(C)});
   net.connect("input", "output",

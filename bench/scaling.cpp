@@ -12,12 +12,11 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <benchmark/benchmark.h>
 #include <omp.h>
-
-#include <random>
 
 namespace {
 
@@ -38,7 +37,7 @@ matrix subset(Eigen::Index N, Eigen::Index stride) {
 void em(benchmark::State& state) {
   const Eigen::Index N = state.range(0), C = state.range(1), stride = state.range(2);
   const matrix Y = subset(N, stride);
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   em_trainer trainer(Y, data_mean_weights(Y, C, 0.5, A, rng), A);
   // EM's threads are OpenMP's (OpenBLAS runs on one thread inside each).
   const int threads_before = omp_get_max_threads();
@@ -62,7 +61,7 @@ void presentations(benchmark::State& state) {
   network net;
   auto& input = net.add<feedforward_inhibition>("input", {.size = D, .A = A});
   net.add<softmax_competition>("output", {.size = std::size_t(C)});
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   net.connect("input", "output",
               {.name = "ff",
                .weights = data_mean_weights(input.normalize(raw), C, 0.5, A, rng),

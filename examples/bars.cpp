@@ -13,13 +13,13 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdlib>
 #include <exception>
-#include <random>
 
 int main(int argc, char** argv) try {
   using namespace ratesim;
@@ -33,7 +33,7 @@ int main(int argc, char** argv) try {
   const long presentations = argc > 1 ? std::atol(argv[1]) : 40000;
 
   // Data: 2000 samples of a Poisson mixture of bars (intensity 10 on a background of 1).
-  std::mt19937_64 rng(2012);
+  random_stream rng(2012, 0);  // seed 2012, stream 0 (ratesim/random.hpp)
   const matrix generating = bars_components(side, 10.0, 1.0);
   const mixture_sample train = sample_poisson_mixture(generating, 2000, rng);
   const Eigen::Index C = generating.rows(), D = generating.cols();

@@ -11,13 +11,13 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdlib>
 #include <exception>
-#include <random>
 #include <string>
 
 int main(int argc, char** argv) try {
@@ -26,7 +26,7 @@ int main(int argc, char** argv) try {
   const double duration = argc > 2 ? std::atof(argv[2]) : 2000.0;  // [ms]
   const double A = 40.0;
 
-  std::mt19937_64 rng(2012);
+  random_stream rng(2012, 0);  // seed 2012, stream 0 (ratesim/random.hpp)
   const mixture_sample train = sample_poisson_mixture(bars_components(5, 10.0, 1.0), 500, rng);
   network net;
   auto& input = net.add<feedforward_inhibition>("input", {.size = 25, .A = A, .tau_y = 1.0,

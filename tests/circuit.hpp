@@ -5,19 +5,17 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
-
-#include <random>
+#include <ratesim/random.hpp>
 
 namespace ratesim::testing {
 
 // D × N raw patterns with entries uniform in [0.5, 10), each scaled so that it sums to
 // `total` when total > 0 (normalised input: the inhibitory pool then never moves).
-inline matrix random_patterns(Eigen::Index D, Eigen::Index N, std::mt19937_64& rng,
+inline matrix random_patterns(Eigen::Index D, Eigen::Index N, random_stream& rng,
                               double total = 0.0) {
-  std::uniform_real_distribution<double> u(0.5, 10.0);
   matrix P(D, N);
   for (Eigen::Index n = 0; n < N; ++n) {
-    for (Eigen::Index d = 0; d < D; ++d) P(d, n) = u(rng);
+    for (Eigen::Index d = 0; d < D; ++d) P(d, n) = uniform(rng, 0.5, 10.0);
     if (total > 0.0) P.col(n) *= total / P.col(n).sum();
   }
   return P;
@@ -32,7 +30,7 @@ struct circuit_params {
 };
 
 // Builds the seed's circuit with weights uniform in [1, 2) rescaled to rows of sum A.
-inline void build_circuit(network& net, const circuit_params& p, std::mt19937_64& rng) {
+inline void build_circuit(network& net, const circuit_params& p, random_stream& rng) {
   net.add<feedforward_inhibition>(
       "input", {.size = std::size_t(p.D), .A = p.A, .tau_y = p.tau, .tau_h = p.tau});
   net.add<softmax_competition>("output", {.size = std::size_t(p.C), .tau_u = p.tau});

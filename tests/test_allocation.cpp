@@ -3,6 +3,7 @@
 
 #include "circuit.hpp"
 
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
@@ -36,7 +37,7 @@ long count_allocations(F&& f) {
 }
 
 void build(network& net, const std::string& rule = "synaptic_scaling") {
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   testing::build_circuit(net, {.D = 64, .C = 8, .A = 200.0, .tau_W = 100.0, .rule = rule}, rng);
   net.stimulate("input", std::make_unique<pattern_set>(
                              testing::random_patterns(64, 10, rng),

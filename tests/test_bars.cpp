@@ -6,6 +6,7 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <gtest/gtest.h>
@@ -26,7 +27,7 @@ TEST(Bars, GeneratorHasTheKnownComponents) {
 }
 
 TEST(Bars, PoissonSamplesHaveTheComponentMeans) {
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   const matrix W = bars_components(3, 5.0, 0.5);
   const mixture_sample s = sample_poisson_mixture(W, 30000, rng);
   matrix sum = matrix::Zero(W.rows(), W.cols());
@@ -44,7 +45,7 @@ TEST(Bars, PoissonSamplesHaveTheComponentMeans) {
 
 TEST(Bars, CircuitRecoversEveryGeneratingBar) {
   const double A = 40.0;
-  std::mt19937_64 rng(2012);
+  random_stream rng(2012, 0);
   const matrix generating = bars_components(5, 10.0, 1.0);
   const mixture_sample train = sample_poisson_mixture(generating, 2000, rng);
 

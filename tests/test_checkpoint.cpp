@@ -9,6 +9,7 @@
 
 #include <ratesim/checkpoint_file.hpp>
 #include <ratesim/error.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/version.hpp>
@@ -33,7 +34,7 @@ using Checkpoint = testing::scratch_test;
 
 // The seed's circuit on 30 random patterns of 2 ms, shuffled every epoch.
 void build(network& net) {
-  std::mt19937_64 rng(7);
+  random_stream rng(7, 0);
   testing::build_circuit(net, {.D = 16, .C = 5, .A = 48.0, .tau_W = 10.0}, rng);
   net.stimulate("input", std::make_unique<pattern_set>(
                              testing::random_patterns(16, 30, rng),
@@ -159,7 +160,7 @@ TEST_F(Checkpoint, AnotherNetworkOrRegimeIsRefused) {
   const checkpoint c = qs.save();
 
   network bigger;
-  std::mt19937_64 rng(7);
+  random_stream rng(7, 0);
   testing::build_circuit(bigger, {.D = 16, .C = 6, .A = 48.0}, rng);
   bigger.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(16, 30, rng),
                                                           pattern_set::params{.duration = 2.0}));

@@ -4,6 +4,7 @@
 // tree's messages are checked without MPI (and under the sanitizers); tests/mpi/ runs
 // the same through mpirun.
 #include <ratesim/comm.hpp>
+#include <ratesim/random.hpp>
 
 #include <gtest/gtest.h>
 
@@ -13,7 +14,6 @@
 #include <deque>
 #include <map>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <tuple>
 
@@ -70,10 +70,12 @@ class thread_communicator final : public communicator {
 // Group g's values: positive, of magnitudes from 1 to 1e6, so that the order of the
 // additions changes the rounding.
 std::vector<double> group_values(std::int64_t g, std::size_t length) {
-  std::mt19937_64 rng(static_cast<std::uint64_t>(g) * 7919 + 1);
-  std::uniform_real_distribution<double> u(0.0, 1.0);
+  random_stream rng(static_cast<std::uint64_t>(g) * 7919 + 1, 0);
   std::vector<double> v(length);
-  for (double& x : v) x = u(rng) * std::pow(10.0, std::floor(6.0 * u(rng)));
+  for (double& x : v) {
+    const double mantissa = uniform(rng);  // two draws, in this order
+    x = mantissa * std::pow(10.0, std::floor(6.0 * uniform(rng)));
+  }
   return v;
 }
 

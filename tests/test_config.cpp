@@ -76,6 +76,28 @@ TEST(Config, ExperimentRunsAndKeepsTheInvariant) {
   EXPECT_LT((sums.array() - 48.0).abs().maxCoeff(), 1e-9 * 48.0);
 }
 
+// Each component draws from a stream of its own (the seed keyed by its table's path): a
+// projection added before ff (tables are built in key order) changes neither the bars nor
+// ff's initial weights; another seed changes both.
+TEST(Config, EachComponentDrawsFromAStreamOfItsOwn) {
+  auto draws = [](const std::unique_ptr<experiment>& e) {
+    return std::pair{*e->net().stimuli().at(0).source->patterns(), matrix(e->net().weights("ff"))};
+  };
+  const auto one = draws(experiment::parse(base, "test.toml"));
+  const auto two = draws(experiment::parse(base + R"(
+[projection.aa]
+pre = "input"
+post = "output"
+weights = { init = "uniform", low = 1.0, high = 2.0 }
+)",
+                                           "test.toml"));
+  EXPECT_EQ(one.first, two.first);
+  EXPECT_EQ(one.second, two.second);
+  const auto other = draws(experiment::parse(base, "test.toml", {"seed=4"}));
+  EXPECT_NE(one.first, other.first);
+  EXPECT_NE(one.second, other.second);
+}
+
 TEST(Config, OverridesChangeValuesAndAddKeys) {
   auto e = experiment::parse(base, "test.toml",
                              {"run.presentations=20", "run.regime=ode", "run.dt=0.5"});

@@ -12,6 +12,7 @@
 #include <ratesim/mixture/bars.hpp>
 #include <ratesim/mixture/kernels.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/random.hpp>
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ namespace fs = std::filesystem;
 
 // Bars images labelled with the bar that generated them.
 labeled_data bars_data(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
+  random_stream rng(seed, 0);
   const mixture_sample s = sample_poisson_mixture(bars_components(5, 10.0, 1.0), n, rng);
   return {s.data, s.labels};
 }

@@ -8,6 +8,7 @@
 #include <ratesim/clock.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
@@ -151,7 +152,7 @@ TEST(Clock, ASchedulesDueStepsAndNextDueAgree) {
 class OdeInvariant : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(OdeInvariant, WeightSumsStayAtAAlongTheTrajectory) {
-  std::mt19937_64 rng(9);
+  random_stream rng(9, 0);
   const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0, .tau = 1.0};
   network net;
   testing::build_circuit(net, p, rng);
@@ -174,12 +175,12 @@ INSTANTIATE_TEST_SUITE_P(Steppers, OdeInvariant, ::testing::Values("euler", "rk4
 
 TEST(Regimes, OdeAgreesWithQuasiStaticWhenPopulationsAreFast) {
   // τ_y = τ_h = τ_u = 0.05 ms ≪ T = 5 ms ≪ τ_W = 500 ms.
-  std::mt19937_64 rng(10);
+  random_stream rng(10, 0);
   const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 500.0, .tau = 0.05};
   const matrix patterns = testing::random_patterns(p.D, 30, rng);
   matrix W[2], W0;
   for (int regime = 0; regime < 2; ++regime) {
-    std::mt19937_64 init(11);
+    random_stream init(11, 0);
     network net;
     testing::build_circuit(net, p, init);
     net.stimulate("input", std::make_unique<pattern_set>(patterns,
@@ -206,11 +207,11 @@ TEST(Regimes, ThreadsDoNotChangeABit) {
   // between threads. One, two and three threads give the same state, bit for bit, with
   // every stepper and in the quasi-static regime.
   const testing::circuit_params p{.D = 784, .C = 50, .A = 900.0, .tau_W = 20.0};
-  std::mt19937_64 rng(12);
+  random_stream rng(12, 0);
   const matrix patterns = testing::random_patterns(p.D, 6, rng);
   auto run = [&](int threads, const std::string& stepper) {
     omp_set_num_threads(threads);
-    std::mt19937_64 init(13);
+    random_stream init(13, 0);
     network net;
     testing::build_circuit(net, p, init);
     net.stimulate("input", std::make_unique<pattern_set>(patterns,
@@ -236,10 +237,10 @@ TEST(Regimes, AForkedChildRunsOnOneThread) {
   // OpenMP's threads do not survive fork(): after the parent has used them, a child must
   // still simulate and fit (on one thread) instead of hanging.
   const testing::circuit_params p{.D = 784, .C = 50, .A = 900.0, .tau_W = 20.0};
-  std::mt19937_64 rng(14);
+  random_stream rng(14, 0);
   const matrix patterns = testing::random_patterns(p.D, 4, rng);
   auto learn = [&] {
-    std::mt19937_64 init(15);
+    random_stream init(15, 0);
     network net;
     testing::build_circuit(net, p, init);
     net.stimulate("input", std::make_unique<pattern_set>(patterns, pattern_set::params{}));

@@ -189,7 +189,7 @@ TEST_P(IntrinsicResume, IsBitIdentical) {
   // with a mini-batch: stopped, saved, restored into a new network, run on.
   const std::string regime = GetParam();
   auto make = [&](network& net) -> std::unique_ptr<simulation> {
-    std::mt19937_64 rng(3);
+    random_stream rng(3, 0);
     testing::build_circuit(net, {.D = D, .C = C, .A = A, .tau_W = 20.0}, rng);
     net.adapt("output", make_intrinsic_rule(regime == "quasi_static" ? "priors" : "homeostasis",
                                             {{"tau", 10.0}}));

@@ -11,6 +11,7 @@
 #include <ratesim/mixture/bars.hpp>
 #include <ratesim/mixture/classifier.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>
@@ -20,7 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -109,7 +109,7 @@ TEST(PoissonMixture, PriorsAreValidated) {
 
 TEST(PoissonMixture, PosteriorIsTheCircuitsOutputWhenRowSumsAreEqual) {
   // With Σ_d W_cd = A for all c the E-step is softmax_c(Σ_d y_d ln W_cd): s of the circuit.
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   network net;
   testing::build_circuit(net, {.D = 16, .C = 4, .A = 48.0}, rng);
   const matrix raw = testing::random_patterns(16, 1, rng);
@@ -123,7 +123,7 @@ TEST(PoissonMixture, PosteriorIsTheCircuitsOutputWhenRowSumsAreEqual) {
 }
 
 TEST(EM, LogLikelihoodNeverDecreases) {
-  std::mt19937_64 rng(2);
+  random_stream rng(2, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 800, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 40.0}).normalize(data.data);
   const em_result r = fit_em(Y, data_mean_weights(Y, 8, 0.5, 40.0, rng), 40.0,
@@ -148,11 +148,13 @@ matrix three_blocks(double high) {
 // n points of the mixture of the rows of `generating` with priors `pi`: each point's
 // component drawn from pi, its values by sample_poisson_mixture from that row alone.
 mixture_sample sample_with_priors(const matrix& generating, const std::vector<double>& pi,
-                                  std::size_t n, std::mt19937_64& rng) {
-  std::discrete_distribution<int> pick(pi.begin(), pi.end());
+                                  std::size_t n, random_stream& rng) {
   mixture_sample out{matrix(generating.cols(), static_cast<Eigen::Index>(n)), std::vector<int>(n)};
   for (std::size_t i = 0; i < n; ++i) {
-    const int c = pick(rng);
+    // The component by inversion of the cumulative priors.
+    const double u = uniform(rng);
+    int c = 0;
+    for (double total = pi[0]; u >= total && c + 1 < static_cast<int>(pi.size());) total += pi[++c];
     out.labels[i] = c;
     out.data.col(static_cast<Eigen::Index>(i)) =
         sample_poisson_mixture(generating.row(c), 1, rng).data.col(0);
@@ -170,7 +172,7 @@ TEST(EM, LearnedPriorsRecoverUnequalMixingProportions) {
   const std::vector<double> pi = {0.6, 0.3, 0.1};
   const std::size_t N = 4000;
   const double A = 48.0;
-  std::mt19937_64 rng(15);
+  random_stream rng(15, 0);
   const matrix generating = three_blocks(20.0);
   const mixture_sample data = sample_with_priors(generating, pi, N, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 12, .A = A}).normalize(data.data);
@@ -219,7 +221,7 @@ TEST(EM, LearnedPriorsNeverDecreaseTheLikelihoodAndSumToOne) {
   // every step at β = 1 raises the log-likelihood of (W, π), Σ_c π_c stays 1, and the end
   // is above uniform-prior EM's from the same start (not a theorem, the two may settle in
   // different optima; here the surplus components shrink instead of splitting data).
-  std::mt19937_64 rng(16);
+  random_stream rng(16, 0);
   const double A = 48.0;
   const mixture_sample data = sample_with_priors(three_blocks(4.0), {0.6, 0.3, 0.1}, 2000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 12, .A = A}).normalize(data.data);
@@ -253,7 +255,7 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
   // 5 × 5 bars at A = 900 (values like the digits'), 20 steps from the same start, with
   // the two products in float32 and in float64: every log-likelihood within 1e-5 of
   // itself, the learned weights within 1e-4 (seen: 1.5e-6 and 1e-5), and float32 learns.
-  std::mt19937_64 rng(3);
+  random_stream rng(3, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(5, 10.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 25, .A = 900.0}).normalize(data.data);
   const matrix W0 = data_mean_weights(Y, 10, 0.5, 900.0, rng);
@@ -275,7 +277,7 @@ TEST(EM, SinglePrecisionProductsStayCloseToDouble) {
 // (nullptr: the one chosen for this machine), learning the priors or not.
 em_result fit_bars(int threads, std::size_t chunk, const char* kernel = nullptr,
                    bool learn_priors = false) {
-  std::mt19937_64 rng(5);
+  random_stream rng(5, 0);
   const mixture_sample data = sample_poisson_mixture(bars_components(4, 8.0, 1.0), 3000, rng);
   const matrix Y = feedforward_inhibition("y", {.size = 16, .A = 60.0}).normalize(data.data);
   const matrix W0 = data_mean_weights(Y, 8, 0.5, 60.0, rng);
@@ -321,7 +323,7 @@ TEST(EM, LearnedPriorsAreTheSameBitsOnAnyThreadCount) {
 
 TEST(EM, RecoversTheBars) {
   for (double anneal : {1.0, 0.5}) {
-    std::mt19937_64 rng(2012);
+    random_stream rng(2012, 0);
     const double A = 40.0;
     const matrix generating = bars_components(5, 10.0, 1.0);
     const mixture_sample data = sample_poisson_mixture(generating, 2000, rng);
@@ -335,7 +337,7 @@ TEST(EM, RecoversTheBars) {
 
 TEST(EM, AnnealedStepsUseTheSofterPosterior) {
   // One step at β = 0 gives every component the same posterior: all rows become the mean.
-  std::mt19937_64 rng(3);
+  random_stream rng(3, 0);
   const matrix Y = feedforward_inhibition("y", {.size = 8, .A = 20.0})
                        .normalize(testing::random_patterns(8, 50, rng));
   const em_result r = fit_em(Y, data_mean_weights(Y, 3, 1.0, 20.0, rng), 20.0,
@@ -367,11 +369,11 @@ class forced_kernel_environment : public ::testing::Environment {
 // A random matrix of `rows` × `cols` with leading dimension `ld` (the rows beyond `rows`
 // hold a sentinel the kernels must not touch).
 template <class T>
-std::vector<T> random_matrix(long rows, long cols, long ld, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> value(-1.0, 1.0);
+std::vector<T> random_matrix(long rows, long cols, long ld, random_stream& rng) {
   std::vector<T> m(static_cast<std::size_t>(ld * cols), T(-7));
   for (long j = 0; j < cols; ++j)
-    for (long i = 0; i < rows; ++i) m[static_cast<std::size_t>(i + j * ld)] = T(value(rng));
+    for (long i = 0; i < rows; ++i)
+      m[static_cast<std::size_t>(i + j * ld)] = T(uniform(rng, -1.0, 1.0));
   return m;
 }
 
@@ -387,7 +389,7 @@ double worst_difference(const detail::gemm_choice& kernel) {
     long m, n, k;
     bool b_transposed;
   };
-  std::mt19937_64 rng(11);
+  random_stream rng(11, 0);
   double worst = 0.0;
   for (const shape s : {shape{100, 500, 784, false}, shape{100, 784, 500, true},
                         shape{1000, 500, 300, false}, shape{37, 53, 611, true},
@@ -531,7 +533,7 @@ TEST(UnitsUsed, CountsTheComponentsThatWinATenthOfTheirShare) {
   EXPECT_EQ(units_used(R41), 2);  // 2 wins 1 of 41
 
   // A model whose third component is far from all data: the data use two units.
-  std::mt19937_64 rng(17);
+  random_stream rng(17, 0);
   const matrix W = three_blocks(20.0);
   const mixture_sample s = sample_poisson_mixture(W.topRows(2), 500, rng);
   EXPECT_EQ(units_used(poisson_mixture(W).posterior(s.data)), 2);
@@ -545,7 +547,7 @@ TEST(Classifier, RowsOfBSumToOneAndSeparableDataIsClassifiedExactly) {
       1, 20, 1, 1,   //
       1, 1, 20, 1,   //
       1, 1, 1, 20;
-  std::mt19937_64 rng(4);
+  random_stream rng(4, 0);
   const mixture_sample s = sample_poisson_mixture(W, 400, rng);
   std::vector<int> labels;
   for (int c : s.labels) labels.push_back(c / 2);  // components 0, 1 → class 0; 2, 3 → 1

@@ -8,6 +8,7 @@
 #include "detail/vector_log.hpp"
 
 #include <ratesim/error.hpp>
+#include <ratesim/random.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,7 +17,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -28,14 +28,15 @@ constexpr double floor_ = std::numeric_limits<double>::min();
 // Inputs that probe the algorithm: log-uniform over all normal doubles, near 1, near √2
 // and √½ (where the reduction switches), powers of two, and the extremes.
 std::vector<double> probes() {
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> exponent(-1021.0, 1023.0), near(-1e-3, 1e-3);
+  random_stream rng(42, 0);
+  auto exponent = [&] { return uniform(rng, -1021.0, 1023.0); };
+  auto near = [&] { return uniform(rng, -1e-3, 1e-3); };
   std::vector<double> x;
-  for (int i = 0; i < 200000; ++i) x.push_back(std::exp2(exponent(rng)));
-  for (int i = 0; i < 20000; ++i) x.push_back(1.0 + near(rng));
+  for (int i = 0; i < 200000; ++i) x.push_back(std::exp2(exponent()));
+  for (int i = 0; i < 20000; ++i) x.push_back(1.0 + near());
   for (int i = 0; i < 2000; ++i) {
-    x.push_back(std::sqrt(2.0) * (1.0 + near(rng) * 1e-9));
-    x.push_back(std::sqrt(0.5) * (1.0 + near(rng) * 1e-9));
+    x.push_back(std::sqrt(2.0) * (1.0 + near() * 1e-9));
+    x.push_back(std::sqrt(0.5) * (1.0 + near() * 1e-9));
   }
   for (int e = -1022; e <= 1023; ++e) x.push_back(std::ldexp(1.0, e));
   x.push_back(std::numeric_limits<double>::max());

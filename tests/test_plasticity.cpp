@@ -8,6 +8,7 @@
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/rule.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/rule.hpp>
@@ -47,7 +48,7 @@ matrix reference_update(const matrix& W, const vector& raw, double A, double eps
 }
 
 TEST(SynapticScaling, OneQuasiStaticPresentationMatchesTheRule) {
-  std::mt19937_64 rng(3);
+  random_stream rng(3, 0);
   const circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 100.0};
   network net;
   build_circuit(net, p, rng);
@@ -66,7 +67,7 @@ TEST(SynapticScaling, OneQuasiStaticPresentationMatchesTheRule) {
 }
 
 TEST(SynapticScaling, WeightSumsStayAtAOver1e5QuasiStaticUpdates) {
-  std::mt19937_64 rng(4);
+  random_stream rng(4, 0);
   const circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 50.0};
   network net;
   build_circuit(net, p, rng);
@@ -83,7 +84,7 @@ TEST(SynapticScaling, WeightSumsStayAtAOver1e5QuasiStaticUpdates) {
 }
 
 TEST(SynapticScaling, PerturbedWeightSumIsPulledBackToA) {
-  std::mt19937_64 rng(5);
+  random_stream rng(5, 0);
   const circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0};
   network net;
   build_circuit(net, p, rng);
@@ -103,7 +104,7 @@ TEST(SynapticScaling, PerturbedWeightSumIsPulledBackToA) {
 }
 
 TEST(SynapticScaling, MiniBatchSumsUpdatesComputedWithTheSameWeights) {
-  std::mt19937_64 rng(6);
+  random_stream rng(6, 0);
   const circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 100.0};
   network net;
   build_circuit(net, p, rng);
@@ -133,13 +134,15 @@ void build_linear(network& net, const matrix& data, const matrix& W, const std::
 
 TEST(Oja, ConvergesToUnitNormPrincipalEigenvector) {
   // Zero-mean Gaussian data with covariance R diag(4, 1, 0.25) Rᵀ.
-  std::mt19937_64 rng(7);
-  std::normal_distribution<double> normal;
+  random_stream rng(7, 0);
   Eigen::Matrix3d R = Eigen::AngleAxisd(0.7, Eigen::Vector3d(1, 2, 3).normalized()).matrix();
   const Eigen::Vector3d sd(2.0, 1.0, 0.5);
   matrix data(3, 4000);
-  for (Eigen::Index n = 0; n < data.cols(); ++n)
-    data.col(n) = R * Eigen::Vector3d(sd[0] * normal(rng), sd[1] * normal(rng), sd[2] * normal(rng));
+  for (Eigen::Index n = 0; n < data.cols(); ++n) {
+    Eigen::Vector3d z;
+    for (int i = 0; i < 3; ++i) z[i] = sd[i] * normal(rng);  // in order: one draw after another
+    data.col(n) = R * z;
+  }
   const matrix cov = data * data.transpose() / static_cast<double>(data.cols());
   Eigen::SelfAdjointEigenSolver<matrix> eig(cov);
   const vector principal = eig.eigenvectors().col(2);
@@ -155,7 +158,7 @@ TEST(Oja, ConvergesToUnitNormPrincipalEigenvector) {
 }
 
 TEST(NormalizedHebbian, RowSumsAreRestoredAfterEveryUpdate) {
-  std::mt19937_64 rng(8);
+  random_stream rng(8, 0);
   const circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 10.0};
   network net;
   net.add<feedforward_inhibition>("input", {.size = 16, .A = p.A});
@@ -235,13 +238,13 @@ class counting_rule : public synaptic_scaling_rule {
 
 TEST(SynapticScaling, ExactSparseUpdateIsBitIdenticalToTheDenseOne) {
   // A large A makes the posterior one-hot: most rows' updates round away.
-  std::mt19937_64 rng(12);
+  random_stream rng(12, 0);
   const matrix generating = bars_components(4, 20.0, 0.5);
   const mixture_sample data = sample_poisson_mixture(generating, 300, rng);
   matrix results[2];
   int sparse_steps = 0;
   for (int sparse = 0; sparse < 2; ++sparse) {
-    std::mt19937_64 init(13);
+    random_stream init(13, 0);
     network net;
     auto& input = net.add<feedforward_inhibition>("input", {.size = 16, .A = 2000.0});
     net.add<softmax_competition>("output", {.size = 16});

@@ -4,6 +4,7 @@
 #include "circuit.hpp"
 
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 
 #include <gtest/gtest.h>
@@ -20,7 +21,7 @@ void integrate(network& net, double duration) {
 }
 
 TEST(FeedforwardInhibition, FixedPointIsTheNormalisationFormula) {
-  std::mt19937_64 rng(1);
+  random_stream rng(1, 0);
   const matrix raw = testing::random_patterns(16, 5, rng);
   feedforward_inhibition input("input", {.size = 16, .A = 48.0});
   const matrix y = input.normalize(raw);
@@ -33,7 +34,7 @@ TEST(FeedforwardInhibition, FixedPointIsTheNormalisationFormula) {
 }
 
 TEST(FeedforwardInhibition, OdeConvergesToFixedPointIn20TimeConstants) {
-  std::mt19937_64 rng(2);
+  random_stream rng(2, 0);
   const vector raw = testing::random_patterns(16, 1, rng).col(0);
   const double total = raw.sum();
   network net;

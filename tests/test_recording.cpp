@@ -6,6 +6,7 @@
 
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
@@ -45,7 +46,7 @@ dataset read(const std::string& path, const std::string& name) {
 
 // The seed's circuit on 20 random patterns, 5 ms each.
 void build(network& net, std::uint64_t seed = 1) {
-  std::mt19937_64 rng(seed);
+  random_stream rng(seed, 0);
   testing::build_circuit(net, {.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0}, rng);
   net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(16, 20, rng),
                                                        pattern_set::params{.duration = 5.0}));

@@ -8,6 +8,7 @@
 #include <ratesim/models/feedforward_inhibition.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
 #include <gtest/gtest.h>
@@ -16,7 +17,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 
 namespace ratesim {
 namespace {
@@ -36,11 +36,11 @@ TEST(Soak, TenMillionUpdatesKeepTheWeightSumsAndTheMemory) {
   constexpr Eigen::Index D = 784, C = 100;
   constexpr double A = 900.0;
 
-  std::mt19937_64 rng(2024);
+  random_stream rng(2024, 0);
   matrix blobs = matrix::Constant(C, D, 0.5);  // component means: a background and 60 bright pixels
-  std::uniform_int_distribution<Eigen::Index> pixel(0, D - 1);
   for (Eigen::Index c = 0; c < C; ++c)
-    for (int k = 0; k < 60; ++k) blobs(c, pixel(rng)) = 12.0;
+    for (int k = 0; k < 60; ++k)
+      blobs(c, Eigen::Index(uniform_index(rng, std::uint64_t(D)))) = 12.0;
   matrix data = sample_poisson_mixture(blobs, 5000, rng).data;
   for (Eigen::Index n = 0; n < data.cols(); ++n) data(0, n) += 1.0;  // no all-zero pattern
 

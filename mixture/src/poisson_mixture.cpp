@@ -13,18 +13,16 @@
 
 namespace ratesim {
 
-mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937_64& rng) {
+mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, random_stream& rng) {
   if (W.rows() == 0 || W.cols() == 0) throw input_error("sample_poisson_mixture: W is empty");
-  if (!W.allFinite() || (W.array() < 0.0).any())
-    throw input_error("sample_poisson_mixture: W must be finite and >= 0");
-  std::uniform_int_distribution<int> pick(0, static_cast<int>(W.rows()) - 1);
+  if (!W.allFinite() || (W.array() < 0.0).any() || (W.array() > 0x1p52).any())
+    throw input_error("sample_poisson_mixture: W must be finite, >= 0 and <= 2^52");
   mixture_sample out{matrix(W.cols(), static_cast<Eigen::Index>(n)), std::vector<int>(n)};
   for (std::size_t i = 0; i < n; ++i) {
-    const int c = pick(rng);
+    const int c = static_cast<int>(uniform_index(rng, static_cast<std::uint64_t>(W.rows())));
     out.labels[i] = c;
     for (Eigen::Index d = 0; d < W.cols(); ++d) {
-      std::poisson_distribution<int> poisson(W(c, d));
-      out.data(d, static_cast<Eigen::Index>(i)) = W(c, d) > 0.0 ? poisson(rng) : 0.0;
+      out.data(d, static_cast<Eigen::Index>(i)) = static_cast<double>(poisson(rng, W(c, d)));
     }
   }
   return out;

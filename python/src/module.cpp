@@ -11,6 +11,7 @@
 #include <ratesim/network.hpp>
 #include <ratesim/plugin.hpp>
 #include <ratesim/projection.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/stimulus.hpp>
 #include <ratesim/regimes/ode.hpp>
@@ -27,7 +28,6 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
-#include <random>
 
 #include "interrupt.hpp"
 
@@ -545,15 +545,15 @@ PYBIND11_MODULE(_core, m) {
           [](network& net, const std::string& target, const std::string& source,
              std::uint64_t rng, py::kwargs kw) {
             const parameters values = to_parameters(kw);
-            std::mt19937_64 generator(rng);
+            random_stream generator(rng, stream_id("stimulus." + target));
             net.stimulate(target, stimulus_sources().get(source)(
                                       {net.get_population(target), generator}, values));
           },
           py::arg("target"), py::arg("source"), py::kw_only(), py::arg("rng") = 1,
           "Drives population `target` with a registered stimulus source "
           "(ratesim.stimulus_sources(): 'file', 'bars', 'constant' or a plug-in's) and its "
-          "named parameters, as [stimulus.TARGET] in an experiment file; `rng` seeds the "
-          "generator of made-up data (the file's top-level seed).")
+          "named parameters, as [stimulus.TARGET] in an experiment file; `rng` is the seed of "
+          "made-up data (the file's top-level seed: the same seed gives the same data).")
       .def(
           "stimulate_constant",
           [](network& net, const std::string& target,
@@ -865,9 +865,9 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "initial_weights",
       [](network& net, const std::string& pre, const std::string& post, const std::string& init,
-         std::uint64_t rng, py::kwargs kw) {
+         std::uint64_t rng, const std::string& projection, py::kwargs kw) {
         const parameters values = to_parameters(kw);
-        std::mt19937_64 generator(rng);
+        random_stream generator(rng, stream_id("projection." + projection));
         const std::size_t from = net.population_index(pre);
         const matrix* patterns = nullptr;
         for (const auto& slot : net.stimuli())
@@ -881,11 +881,13 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("network"), py::arg("pre"), py::arg("post"), py::arg("init"), py::kw_only(),
-      py::arg("rng") = 1,
+      py::arg("rng") = 1, py::arg("projection") = "",
       "Initial weights (n_post, n_pre) for a projection from `pre` to `post` made by a "
       "registered initialiser (ratesim.weight_initializers(): 'uniform', 'constant', "
       "'data_mean' or a plug-in's) with its named parameters, as `weights = {init = ...}` "
-      "in an experiment file; pass them to Network.connect. `rng` seeds the generator.");
+      "in an experiment file; pass them to Network.connect. `rng` is the seed and "
+      "`projection` the projection's name: the file's seed and [projection.NAME] give the "
+      "same weights as the file.");
   m.def(
       "run_experiment",
       [](const std::string& path, const std::vector<std::string>& overrides,

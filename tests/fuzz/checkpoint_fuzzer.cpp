@@ -10,6 +10,7 @@
 
 #include <ratesim/checkpoint_file.hpp>
 #include <ratesim/error.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
@@ -26,7 +27,7 @@ struct subject {
   ratesim::checkpoint valid;
 
   explicit subject(bool ode) {
-    std::mt19937_64 rng(1);
+    ratesim::random_stream rng(1, 0);
     ratesim::testing::build_circuit(net, {.D = 4, .C = 3, .A = 12.0}, rng);
     net.stimulate("input", std::make_unique<ratesim::pattern_set>(
                                ratesim::testing::random_patterns(4, 5, rng),

@@ -385,6 +385,26 @@ class Registries(unittest.TestCase):
         with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown regime "fast"'):
             ratesim.simulation(circuit()[0], "fast")
 
+    def test_the_files_seed_gives_the_files_data_and_weights(self):
+        # Each component draws from the stream keyed by the seed and its table's name
+        # (docs/architecture.md, "Random numbers"): Python and the experiment file agree.
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "k.h5")
+            ratesim.run_experiment(os.path.join(SOURCE, "examples", "keck2012.toml"),
+                                   ["run.presentations=1", f"output.file={out}"])
+            with traces.open_run(out) as run:
+                _, W = traces.read(run, "ff/weights")
+        net = ratesim.Network()
+        net.add_population("feedforward_inhibition", "input", size=25, A=40.0, tau_y=1.0, tau_h=1.0)
+        net.add_population("softmax_competition", "output", size=10, tau_u=1.0)
+        net.stimulate("input", "bars", side=5, bar=10.0, background=1.0, samples=2000,
+                      duration=1.0, order="shuffled", seed=7, rng=2012)
+        init = dict(noise=0.5, row_sum=40.0, rng=2012)
+        W0 = ratesim.initial_weights(net, "input", "output", "data_mean", projection="ff", **init)
+        np.testing.assert_array_equal(W[0], W0)
+        unnamed = ratesim.initial_weights(net, "input", "output", "data_mean", **init)
+        self.assertFalse(np.array_equal(unnamed, W0))  # another stream
+
     def test_sources_initialisers_and_record_kinds_by_name(self):
         net = ratesim.Network()
         net.add_population("feedforward_inhibition", "input", size=16, A=40.0)

@@ -2,6 +2,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/output_file.hpp>
+#include <ratesim/random.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -273,7 +273,7 @@ class experiment_builder {
     e->net_ = std::make_unique<network>();
     table_reader top(root_, "", source_);
     const auto seed = static_cast<std::uint64_t>(top.whole("seed", 1.0, 0, max_exact));
-    rng_.seed(seed);
+    seed_ = seed;
     populations(top, *e->net_);
     stimuli(top, *e->net_);
     projections(top, *e->net_);
@@ -341,7 +341,8 @@ class experiment_builder {
       const auto& make = factory(r, stimulus_sources(), "source", r.string("source"));
       const parameters values = r.rest();
       building(r, values, fmt::format("stimulus of \"{}\"", target), [&] {
-        net.stimulate(target, make({net.get_population(target), rng_}, values));
+        random_stream rng = stream_of(r);
+        net.stimulate(target, make({net.get_population(target), rng}, values));
         return 0;
       });
     }
@@ -362,8 +363,9 @@ class experiment_builder {
     const parameters values = r.rest();
     return building(r, values, what, [&] {
       const std::size_t from = net.population_index(pre);
+      random_stream rng = stream_of(parent);
       return make({net, net.get_population(from), net.get_population(post),
-                   patterns_of(net, from), rng_},
+                   patterns_of(net, from), rng},
                   values);
     });
   }
@@ -540,7 +542,14 @@ class experiment_builder {
   std::string source_;
   const checkpoint* resume_;
   bool force_;
-  std::mt19937_64 rng_;
+  // Each component draws from a stream of its own, keyed by the seed and its table's path
+  // ("stimulus.input", "projection.ff"): what one draws does not depend on the others, nor
+  // on the order they are built in.
+  random_stream stream_of(const table_reader& r) const {
+    return random_stream(seed_, stream_id(r.path()));
+  }
+
+  std::uint64_t seed_ = 0;
 };
 
 namespace {

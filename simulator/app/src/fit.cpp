@@ -203,7 +203,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
                                                .A = o.A});
   const matrix Y = input.normalize(train.images);
   const matrix Y_test = test ? input.normalize(test->images) : matrix();
-  std::mt19937_64 rng(o.seed);
+  random_stream rng(o.seed, stream_id("fit.initial_weights"));
   const matrix W0 = mean_weights(data_mean(Y, train_part), o.components, o.init_noise, o.A, rng);
 
   fit_result r;

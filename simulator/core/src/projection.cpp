@@ -154,35 +154,33 @@ projection::projection(std::size_t pre, std::size_t post, connection c,
 std::string projection::label() const { return fmt::format("projection \"{}\"", name_); }
 
 matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, double high,
-                       std::mt19937_64& rng) {
+                       random_stream& rng) {
   if (!(std::isfinite(low) && std::isfinite(high) && low < high))
     throw parameter_error(
         fmt::format("uniform_weights: need finite low < high, got [{}, {})", low, high));
-  std::uniform_real_distribution<double> u(low, high);
   matrix W(n_post, n_pre);
   for (Eigen::Index d = 0; d < n_pre; ++d)
-    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = u(rng);
+    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = uniform(rng, low, high);
   return W;
 }
 
 matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
-                         std::mt19937_64& rng) {
+                         random_stream& rng) {
   if (data.cols() == 0) throw input_error("data_mean_weights: no data (0 columns)");
   return mean_weights(data.rowwise().mean(), n_post, noise, row_sum, rng);
 }
 
 matrix mean_weights(const vector& mean, Eigen::Index n_post, double noise, double row_sum,
-                    std::mt19937_64& rng) {
+                    random_stream& rng) {
   if (!(std::isfinite(noise) && noise >= 0.0))
     throw_parameter_error("data_mean_weights", "noise", "finite and >= 0", noise);
   require_positive("data_mean_weights", "row_sum", row_sum);
   if (!mean.allFinite() || (mean.array() < 0.0).any() || !(mean.sum() > 0.0))
     throw input_error("data_mean_weights: the data's mean must be finite, >= 0 and not all 0");
-  std::uniform_real_distribution<double> u(0.0, 1.0);
   const double scale = noise * mean.mean();
   matrix W(n_post, mean.size());
   for (Eigen::Index d = 0; d < W.cols(); ++d)
-    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = mean[d] + scale * u(rng);
+    for (Eigen::Index c = 0; c < n_post; ++c) W(c, d) = mean[d] + scale * uniform(rng);
   normalize_rows(W, row_sum);
   return W;
 }

@@ -7,17 +7,6 @@
 #include <numeric>
 
 namespace ratesim {
-namespace {
-
-// splitmix64 finaliser over two words: nearby (seed, epoch) pairs give unrelated seeds.
-std::uint64_t mix(std::uint64_t seed, std::uint64_t epoch) {
-  std::uint64_t z = seed * 0x9E3779B97F4A7C15ULL + epoch + 0x632BE59BD9B4E019ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 void constant_input::bind(const population& target) {
   target.check_external_input(value_, "constant input");
@@ -38,14 +27,11 @@ std::size_t pattern_set::index(step_count k) {
   if (p_.ordering == order::sequential) return static_cast<std::size_t>(k % n);
   const step_count epoch = k / n;
   if (epoch != epoch_) {
-    // Fisher–Yates with an engine seeded by (seed, epoch): any epoch can be rebuilt alone.
-    std::mt19937_64 rng(mix(p_.seed, static_cast<std::uint64_t>(epoch)));
+    // A stream addressed by the epoch: any epoch can be rebuilt alone (after a resume).
+    random_stream rng(p_.seed, stream_id("pattern_set.order"), static_cast<std::uint64_t>(epoch));
     order_.resize(count());
     std::iota(order_.begin(), order_.end(), std::size_t{0});
-    for (std::size_t i = order_.size() - 1; i > 0; --i) {
-      std::uniform_int_distribution<std::size_t> pick(0, i);
-      std::swap(order_[i], order_[pick(rng)]);
-    }
+    shuffle(order_.begin(), order_.end(), rng);
     epoch_ = epoch;
   }
   return order_[static_cast<std::size_t>(k % n)];

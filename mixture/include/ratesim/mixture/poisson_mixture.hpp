@@ -11,10 +11,10 @@
 // online learning rule.
 
 #include <ratesim/comm.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/types.hpp>
 
 #include <functional>
-#include <random>
 #include <vector>
 
 namespace ratesim {
@@ -24,8 +24,9 @@ struct mixture_sample {
   std::vector<int> labels;  // the component c that generated each sample
 };
 
-// Draws n samples: c uniform in [0, C), then y_d ~ Poisson(W_cd). W is C × D, W_cd ≥ 0.
-mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, std::mt19937_64& rng);
+// Draws n samples: c uniform in [0, C), then y_d ~ Poisson(W_cd). W is C × D,
+// 0 ≤ W_cd ≤ 2^52.
+mixture_sample sample_poisson_mixture(matrix_view W, std::size_t n, random_stream& rng);
 
 // ln π_c = −ln C for each of C components: uniform priors.
 vector uniform_log_priors(Eigen::Index C);

@@ -4,13 +4,13 @@
 // plasticity rule. Plastic weights live in the network's state vector; static ones here.
 
 #include <ratesim/parameters.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/rule.hpp>
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,19 +95,19 @@ class projection {
 
 // ---- Weight initialisation ------------------------------------------------------------
 
-// W_cd uniform in [low, high).
+// W_cd = low + (high − low) u_cd, u_cd uniform in [0, 1), drawn column by column.
 matrix uniform_weights(Eigen::Index n_post, Eigen::Index n_pre, double low, double high,
-                       std::mt19937_64& rng);
+                       random_stream& rng);
 
 // Every row the mean of `data` (one pattern per column) plus noise, then rescaled to sum to
 // `row_sum`: W_cd ∝ m_d + noise · m̄ · u_cd with u_cd uniform in [0, 1) and m̄ the mean of m.
 // Rows that start near the data's mean all take part in the competition (no dead units).
 matrix data_mean_weights(matrix_view data, Eigen::Index n_post, double noise, double row_sum,
-                         std::mt19937_64& rng);
+                         random_stream& rng);
 // The same from the data's mean `mean` (D values), computed elsewhere (fit sums it exactly
 // over data split between processes).
 matrix mean_weights(const vector& mean, Eigen::Index n_post, double noise, double row_sum,
-                    std::mt19937_64& rng);
+                    random_stream& rng);
 
 // Rescales every row of W to sum to `row_sum`.
 void normalize_rows(matrix_span W, double row_sum);
@@ -125,7 +125,7 @@ struct weight_context {
   const population& pre;   // the presynaptic population (W's columns)
   const population& post;  // the postsynaptic population (W's rows)
   const matrix* patterns;  // the patterns of pre's stimulus, one per column; nullptr if none
-  std::mt19937_64& rng;    // the experiment's generator (its `seed`)
+  random_stream& rng;      // in an experiment, its `seed` keyed by stream_id("projection.NAME")
 };
 using weight_initializer =
     std::function<matrix(const weight_context& context, const parameters& values)>;

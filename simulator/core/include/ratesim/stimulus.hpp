@@ -4,6 +4,7 @@
 // change of input, so no integration step straddles two patterns.
 
 #include <ratesim/parameters.hpp>
+#include <ratesim/random.hpp>
 #include <ratesim/registry.hpp>
 #include <ratesim/types.hpp>
 
@@ -11,7 +12,6 @@
 #include <functional>
 #include <limits>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,7 +54,7 @@ class pattern_set : public stimulus {
   struct params {
     double duration = 1.0;            // presentation time T of each pattern [ms]
     order ordering = order::sequential;
-    std::uint64_t seed = 0;           // seeds the shuffle of every epoch
+    std::uint64_t seed = 0;           // keys the shuffle of every epoch
   };
 
   // `patterns` holds one pattern per column (D × N).
@@ -66,7 +66,8 @@ class pattern_set : public stimulus {
   const matrix* patterns() const override { return &patterns_; }
 
   std::size_t count() const { return static_cast<std::size_t>(patterns_.cols()); }
-  // Which column presentation k shows. The order of epoch e depends only on (seed, e).
+  // Which column presentation k shows. The order of epoch e depends only on (seed, e): it
+  // is the random_stream(seed, stream_id("pattern_set.order"), e) shuffle of 0 … N − 1.
   std::size_t index(step_count k);
 
  private:
@@ -101,7 +102,8 @@ class generated_input : public stimulus {
 // user adds one with stimulus_sources().add("my_source", factory).
 struct stimulus_context {
   const population& target;  // the population it will drive
-  std::mt19937_64& rng;      // the experiment's generator (its `seed`), for made-up data
+  random_stream& rng;        // for made-up data: in an experiment, its `seed` keyed by
+                             // stream_id("stimulus.TARGET")
 };
 using stimulus_factory =
     std::function<std::unique_ptr<stimulus>(const stimulus_context& context, const parameters& values)>;

@@ -247,6 +247,8 @@ void log_floored(const double* in, double* out, std::size_t n, double floor) {
   });
 }
 
+double log_floored(double x, double floor) { return log_one(x, floor); }
+
 const char* log_floored_isa() { return chosen().name; }
 
 bool log_floored_as(std::string_view isa, const double* in, double* out, std::size_t n,

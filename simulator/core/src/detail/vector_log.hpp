@@ -15,6 +15,9 @@ namespace ratesim::detail {
 // out[i] = ln(max(in[i], floor)) for i < n; `floor` must be a normal double > 0. A NaN
 // stays NaN and +inf gives +inf. `in` and `out` may be the same array.
 void log_floored(const double* in, double* out, std::size_t n, double floor);
+// The same for one x: the scalar reference every version computes, so the same bits (what
+// ratesim's random distributions use, ratesim/random.hpp).
+double log_floored(double x, double floor);
 
 // Which implementation log_floored uses here: "avx512", "avx2", "sse2" or "scalar". The
 // first call chooses; it throws parameter_error if RATESIM_LOG names an unknown
