@@ -1,6 +1,7 @@
 """Checks the reproduction: for every C in OUT_DIR, the circuit (method online) must reach
-EM: with its intrinsic rule homeostasis or none, EM's with uniform priors; with learned
-priors (intrinsic rule priors), EM's with learned priors.
+EM: with its intrinsic rule homeostasis, EM's with uniform priors; with learned priors
+(intrinsic rule priors), EM's with learned priors. The circuit without intrinsic
+plasticity (online-none) is reported, not checked.
 
     /usr/bin/python3 scripts/check_reproduction.py OUT_DIR [max_loglik_gap] [max_error_gap]
 
@@ -27,16 +28,18 @@ def main(out_dir, max_loglik_gap=0.002, max_error_gap=0.02):
             em, online = fits[C].get(reference), fits[C][circuit]
             if em is None:
                 continue
-            checked += 1
+            # The circuit without intrinsic plasticity is shown for comparison, not checked.
+            checked += circuit != "online-none"
             gap = (em["loglik_train"] - online["loglik_train"]) / abs(em["loglik_train"])
             error_gap = online["error"] - em["error"]
             ok = gap <= max_loglik_gap and error_gap <= max_error_gap
-            failed += not ok
+            failed += not ok and circuit != "online-none"
             seeds = f" ({len(online['seeds'])} seeds)" if len(online["seeds"]) > 1 else ""
             print(f"C = {C}: {circuit} vs {reference}{seeds}: log-likelihood {100 * gap:.3f}% below (limit "
                   f"{100 * max_loglik_gap:.1f}%), test error {100 * error_gap:+.2f} points (limit "
                   f"{100 * max_error_gap:.0f}), units used {online.get('units_used', 0):g} and "
-                  f"{em.get('units_used', 0):g}: {'ok' if ok else 'MISSED'}")
+                  f"{em.get('units_used', 0):g}: "
+                  f"{'not checked' if circuit == 'online-none' else 'ok' if ok else 'MISSED'}")
     if checked == 0:
         print(f"{out_dir}: no pair of em and online fits", file=sys.stderr)
         return 1

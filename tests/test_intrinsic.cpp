@@ -158,19 +158,76 @@ TEST(IntrinsicRule, OnePerPopulationAndOnlyWhileBuilding) {
   EXPECT_THROW(net.adapt("input", make_intrinsic_rule("priors")), usage_error);
 }
 
-TEST(IntrinsicRule, ANonFiniteVariableIsNamed) {
-  network net;
-  build(net, pattern_for(0), "homeostasis", 5.0);
-  quasi_static_simulation sim(net);
-  net.intrinsic_state(1)[2] = std::nan("");
+// A rule whose θ turns NaN at its `bad`-th step: homeostasis otherwise. Its variable name
+// is a parameter, for the checks of adapt().
+class failing_rule : public intrinsic_rule {
+ public:
+  failing_rule(int bad, std::string variable = "excitability")
+      : bad_(bad), variable_(std::move(variable)) {}
+  std::string_view name() const override { return "failing"; }
+  std::string_view variable() const override { return variable_; }
+  void initial_state(vector_span theta) const override { theta.setZero(); }
+  void bias(vector_view theta, vector_span b) const override { b = theta; }
+  void derivative(vector_view, vector_view rates, vector_span dtheta) const override {
+    dtheta = (0.25 - rates.array()).matrix();
+    if (++calls_ == bad_) dtheta[2] = std::nan("");
+  }
+
+ private:
+  int bad_;
+  std::string variable_;
+  mutable int calls_ = 0;
+};
+
+TEST(IntrinsicRule, AVariableThatTurnsNonFiniteMidRunIsNamed) {
+  network failing;
+  failing.add<feedforward_inhibition>("input", {.size = D, .A = A});
+  failing.add<softmax_competition>("output", {.size = C});
+  failing.connect("input", "output", {.name = "ff", .weights = matrix::Constant(C, D, A / D)});
+  failing.adapt("output", std::make_unique<failing_rule>(5));
+  failing.stimulate("input", std::make_unique<pattern_set>(pattern_for(1), pattern_set::params{}));
+  quasi_static_simulation sim(failing);
   try {
-    sim.run_presentations(1);
-    FAIL() << "ran with a NaN bias";
+    sim.run_presentations(10);
+    FAIL() << "ran on with a NaN excitability";
   } catch (const numerical_error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("intrinsic rule \"homeostasis\""), std::string::npos) << what;
-    EXPECT_NE(what.find("bias of unit 2"), std::string::npos) << what;
+    EXPECT_EQ(sim.presentations(), 4) << what;  // the 5th step made it; checked right after
+    EXPECT_NE(what.find("intrinsic rule \"failing\": excitability of unit 2"), std::string::npos)
+        << what;
   }
+}
+
+TEST(IntrinsicRule, ItsVariableNeedsANameOfItsOwn) {
+  for (const char* taken : {"u", "rate", "input", "a/b", ""}) {
+    network net;
+    net.add<softmax_competition>("output", {.size = C});
+    EXPECT_THROW(net.adapt("output", std::make_unique<failing_rule>(0, taken)), parameter_error)
+        << taken;
+  }
+}
+
+TEST(IntrinsicRule, AMiniBatchSumsItsSteps) {
+  // Static W, one pattern: every presentation of a batch of 4 settles to the same s, so
+  // after it b = 4 T (1/C − s) / τ, and priors stay a distribution after the batch's step.
+  network net;
+  build(net, pattern_for(3), "homeostasis", 8.0);
+  quasi_static_simulation sim(net, quasi_static_options{.batch_size = 4});
+  sim.run_presentations(4);
+  const vector s = net.rates("output");  // settled in the last presentation, still at b = 0
+  const vector expected = (4.0 * 1.0 * (1.0 / C - s.array()) / 8.0).matrix();
+  EXPECT_LT((std::as_const(net).intrinsic_state(1) - expected).cwiseAbs().maxCoeff(), 1e-15);
+
+  network priors;
+  matrix P(D, 2);
+  P << pattern_for(0), pattern_for(1);
+  build(priors, P, "priors", 10.0);
+  quasi_static_simulation batched(priors, quasi_static_options{.batch_size = 3});
+  batched.run_presentations(30);
+  const auto pi = std::as_const(priors).intrinsic_state(1);
+  EXPECT_NEAR(pi.sum(), 1.0, 1e-15);
+  EXPECT_GT(pi[0], 0.3);
+  EXPECT_GT(pi[1], 0.3);
 }
 
 TEST(IntrinsicRule, IsAVariableOfItsPopulation) {

@@ -511,10 +511,16 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "adapt",
           [](network& net, const std::string& population, py::object rule, py::kwargs kw) {
-            if (py::isinstance<py::str>(rule))
+            if (py::isinstance<py::str>(rule)) {
               net.adapt(population, make_intrinsic_rule(rule.cast<std::string>(), to_parameters(kw)));
-            else
+            } else {
+              if (!kw.empty())
+                throw parameter_error(
+                    "adapt: keyword parameters are for a registered rule's name; a "
+                    "ratesim.IntrinsicRule takes its parameters in its constructor",
+                    {"adapt", py::str(kw.begin()->first).cast<std::string>(), ""});
               net.adapt(population, std::make_unique<python_intrinsic_rule>(rule));
+            }
           },
           py::arg("population"), py::arg("rule"),
           "Makes the excitability of `population` plastic: each unit gets a bias on its input "
@@ -590,7 +596,8 @@ PYBIND11_MODULE(_core, m) {
             return vector_view_of(v.data(), v.size(), self);
           },
           py::arg("population"), py::arg("variable"),
-          "One state variable of a population (e.g. 'u', 'h', 'y'): a numpy view, no copy.")
+          "One state variable of a population (e.g. 'u', 'h', 'y'), or its intrinsic rule's "
+          "variable ('bias', 'prior'): a numpy view, no copy.")
       .def(
           "rates",
           [](network& net, const std::string& pop) {
@@ -766,7 +773,8 @@ PYBIND11_MODULE(_core, m) {
           py::arg("population"), py::arg("variable") = "rate", py::arg("every") = 0.0,
           py::arg("every_steps") = 0, py::arg("start") = 0.0,
           py::arg("stop") = std::numeric_limits<double>::infinity(), py::arg("units") = py::none(),
-          "Records a population's variable ('rate', 'input' or a state variable such as 'u') "
+          "Records a population's variable ('rate', 'input', a state variable such as 'u', or "
+          "an intrinsic rule's such as 'bias') "
           "every `every` ms or every `every_steps` steps, from `start` to `stop` [ms], for the "
           "unit indices `units` (all when None). Give everything before attaching.")
       .def("record_weights", projection_recording(&hdf5_recorder::record_weights, "{}/weights"),

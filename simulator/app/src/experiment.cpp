@@ -320,10 +320,10 @@ class experiment_builder {
       });
       if (intrinsic) {
         table_reader ir(*intrinsic, r.path() + ".intrinsic", source_);
-        const std::string rule_name = ir.string("name");
+        const auto& make = factory(ir, intrinsic_rules(), "name", ir.string("name"));
         const parameters rule_values = ir.rest();
         building(ir, rule_values, what, [&] {
-          net.adapt(name, make_intrinsic_rule(rule_name, rule_values));
+          net.adapt(name, make(rule_values));
           return 0;
         });
       }

@@ -77,8 +77,10 @@ void validate(const fit_options& o) {
         o.learning_rate, o.batch_size));
   if (!o.intrinsic.empty() && o.intrinsic != "none" && o.intrinsic != "homeostasis" &&
       o.intrinsic != "priors")
-    throw lookup_error(fmt::format(
-        "fit: unknown intrinsic rule \"{}\"; known: none, homeostasis, priors", o.intrinsic));
+    throw lookup_error(
+        fmt::format("fit: unknown intrinsic rule \"{}\"; known: none, homeostasis, priors",
+                    o.intrinsic),
+        {component, "intrinsic", o.intrinsic});
   if (intrinsic_rule_of(o) != "none" && o.method == "em")
     throw parameter_error(
         fmt::format("fit: intrinsic = {} is for the circuit (method online or ode); em learns "
@@ -88,6 +90,14 @@ void validate(const fit_options& o) {
   if (!(o.intrinsic_rate >= 0.0 && o.intrinsic_rate <= 1.0))
     throw_parameter_error(component, "intrinsic_rate", "in (0, 1] (0: the rule's default)",
                           o.intrinsic_rate);
+  // As for the weights: a mini-batch of priors steps beyond 1 in sum can turn π negative.
+  if (o.method == "online" && intrinsic_rule_of(o) == "priors" &&
+      intrinsic_rate_of(o) * static_cast<double>(o.batch_size) > 1.0)
+    throw parameter_error(
+        fmt::format("fit: intrinsic_rate · batch_size must be <= 1 for learned priors (they stay "
+                    "positive), got {} · {}",
+                    intrinsic_rate_of(o), o.batch_size),
+        {component, "intrinsic_rate", fmt::format("{}", intrinsic_rate_of(o))});
   require_positive(component, "presentation", o.presentation);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);

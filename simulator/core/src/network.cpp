@@ -62,6 +62,17 @@ void network::adapt(std::string_view population, std::unique_ptr<intrinsic_rule>
   if (intrinsic_[i])
     throw usage_error(fmt::format("{}: has an intrinsic rule already (\"{}\")", pops_[i]->label(),
                                   intrinsic_[i]->name()));
+  // The variable is recorded under its name beside the population's own variables.
+  const std::string variable(rule->variable());
+  check_name("intrinsic rule's variable", variable);
+  bool taken = variable == "rate" || variable == "input";
+  for (const auto& v : pops_[i]->state_variables()) taken = taken || v.name == variable;
+  if (taken)
+    throw parameter_error(
+        fmt::format("{}: intrinsic rule \"{}\": its variable \"{}\" is a name the population "
+                    "uses already (rate, input or a state variable)",
+                    pops_[i]->label(), rule->name(), variable),
+        {fmt::format("intrinsic rule \"{}\"", rule->name()), "variable", variable});
   intrinsic_[i] = std::move(rule);
 }
 
@@ -240,6 +251,13 @@ void network::add_bias_in(std::size_t i, const vector& x, vector_span input) con
 
 void network::add_bias(std::size_t i, vector_span input) const { add_bias_in(i, state(), input); }
 
+void network::intrinsic_derivative(std::size_t i, const vector& x, vector_view rates,
+                                   vector_span dtheta) const {
+  if (!intrinsic_[i]) return;
+  intrinsic_[i]->derivative(theta_in(i, x), rates, dtheta);
+  if (learning_rate_scale_ != 1.0) dtheta *= learning_rate_scale_;
+}
+
 std::optional<network::located_variable> network::find_variable(std::size_t i,
                                                                std::string_view name) const {
   state();
@@ -312,12 +330,10 @@ void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
     p.rule()->derivative(weights_in(k, x), rates_[p.pre()], rates_[p.post()], dw);
     if (learning_rate_scale_ != 1.0) dw *= learning_rate_scale_;
   }
-  for (std::size_t i = 0; i < pops_.size(); ++i) {
-    if (!intrinsic_[i]) continue;
-    auto dtheta = dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size()));
-    intrinsic_[i]->derivative(theta_in(i, x), rates_[i], dtheta);
-    if (learning_rate_scale_ != 1.0) dtheta *= learning_rate_scale_;
-  }
+  for (std::size_t i = 0; i < pops_.size(); ++i)
+    if (intrinsic_[i])
+      intrinsic_derivative(i, x, rates_[i],
+                           dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size())));
 }
 
 void network::set_learning_rate_scale(double scale) {

@@ -20,10 +20,7 @@ quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_opti
   check_step_size();
   for (const auto& p : net_.projections())
     dense_dw_.push_back(p.plastic() ? matrix(p.rows(), p.cols()) : matrix());
-  Eigen::Index widest = 0;
-  for (std::size_t i = 0; i < net_.population_count(); ++i)
-    widest = std::max(widest, static_cast<Eigen::Index>(net_.get_population(i).size()));
-  dense_dtheta_ = vector::Zero(widest);
+
   dw_ = vector::Zero(net_.plastic_count());
   batch_ = vector::Zero(net_.plastic_count());
 }
@@ -32,8 +29,8 @@ quasi_static_simulation::~quasi_static_simulation() = default;
 
 void quasi_static_simulation::weights_changed() { settling_->mark_all_changed(); }
 
-void quasi_static_simulation::step(double factor) {
-  factor *= net_.learning_rate_scale();
+void quasi_static_simulation::step(double duration) {
+  const double factor = duration * net_.learning_rate_scale();
   const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
     const projection& p = projections[k];
@@ -56,13 +53,16 @@ void quasi_static_simulation::step(double factor) {
     });
     settling_->mark_changed(k);
   }
+  // θ of the intrinsic rules, through dw_'s slots for them (its head, in population order).
+  Eigen::Index at = 0;
+  vector& x = net_.state();
   for (std::size_t i = 0; i < net_.population_count(); ++i) {
-    const intrinsic_rule* rule = net_.intrinsic(i);
-    if (!rule) continue;
+    if (!net_.intrinsic(i)) continue;
     auto theta = net_.intrinsic_state(i);
-    auto dtheta = dense_dtheta_.head(theta.size());
-    rule->derivative(theta, settling_->rates(i), dtheta);
-    theta += factor * dtheta;
+    auto dtheta = dw_.segment(at, theta.size());
+    net_.intrinsic_derivative(i, x, settling_->rates(i), dtheta);
+    theta += duration * dtheta;  // dθ/dt includes the learning-rate scale
+    at += theta.size();
   }
 }
 
@@ -82,13 +82,10 @@ void quasi_static_simulation::weight_derivative() {
   // dw_ is laid out as the plastic tail of the state: θ of the intrinsic rules, then W.
   Eigen::Index at = 0;
   for (std::size_t i = 0; i < net_.population_count(); ++i) {
-    const intrinsic_rule* rule = net_.intrinsic(i);
-    if (!rule) continue;
-    const auto theta = std::as_const(net_).intrinsic_state(i);
-    auto dtheta = dw_.segment(at, theta.size());
-    rule->derivative(theta, settling_->rates(i), dtheta);
-    if (net_.learning_rate_scale() != 1.0) dtheta *= net_.learning_rate_scale();
-    at += theta.size();
+    if (!net_.intrinsic(i)) continue;
+    const auto n = static_cast<Eigen::Index>(net_.get_population(i).size());
+    net_.intrinsic_derivative(i, net_.state(), settling_->rates(i), dw_.segment(at, n));
+    at += n;
   }
   const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
@@ -126,14 +123,14 @@ void quasi_static_simulation::check_step_size() const {
   const double duration = static_cast<double>(period()) * dt_;  // T [ms]
   const double step = duration * static_cast<double>(options_.batch_size) * net_.learning_rate_scale();
   for (std::size_t i = 0; i < net_.population_count(); ++i)
-    if (const intrinsic_rule* rule = net_.intrinsic(i); rule && step > rule->largest_step())
+    if (const intrinsic_rule* rule = net_.intrinsic(i); rule && step > rule->largest_step()) {
+      const std::string who = fmt::format("intrinsic rule \"{}\"", rule->name());
       throw parameter_error(
-          fmt::format("{}: {}: a step of T · batch_size = {} ms (times the learning-rate scale) "
-                      "exceeds what intrinsic rule \"{}\" allows, {} ms",
-                      label_, net_.get_population(i).label(), step, rule->name(),
-                      rule->largest_step()),
-          {net_.get_population(i).label(), "tau", fmt::format("{}", rule->largest_step())});
-  for (const auto& p : net_.projections())
+          fmt::format("{}: {} of {}: a step of T · batch_size = {} ms (times the learning-rate "
+                      "scale) exceeds what it allows, {} ms",
+                      label_, who, net_.get_population(i).label(), step, rule->largest_step()),
+          {who, "step", fmt::format("{}", step)});
+    }  for (const auto& p : net_.projections())
     if (p.plastic() && p.current().needs_positive_weights() &&
         step > p.rule()->largest_positive_step())
       throw parameter_error(

@@ -130,6 +130,10 @@ class network {
   // Adds population i's intrinsic bias at the current state to `input` (nothing without an
   // intrinsic rule). Allocates nothing.
   void add_bias(std::size_t population, vector_span input) const;
+  // dθ/dt of population i's intrinsic rule for θ in state x and the population's `rates`,
+  // times the learning-rate scale (its size: the population's; nothing without a rule).
+  void intrinsic_derivative(std::size_t population, const vector& x, vector_view rates,
+                            vector_span dtheta) const;
   // The external input of population i: what its stimulus presents (zero without one).
   // The simulation writes the stimulus's pattern here; the state must be laid out.
   vector_span external_input(std::size_t population);
@@ -140,7 +144,7 @@ class network {
   // once (log-weights by their minimum: a +inf weight is caught a step later, as the -inf
   // or NaN it makes); allocates nothing when all is well.
   void check_state(const vector& x, double t) const;
-  // The same checks for the populations' part of x only, and for rows `rows` of projection
+  // The same checks for the populations' part of x and the intrinsic rules' θ only, and for rows `rows` of projection
   // k's plastic weights only: after a step that changed just those (the rest was checked
   // before and has not changed).
   void check_populations(const vector& x, double t) const;

@@ -41,16 +41,20 @@ class quasi_static_simulation : public simulation {
   // Steps of one presentation T; all stimuli must agree.
   step_count period() const;
   // Refuses a weight step that a rule says would overshoot weights below 0 under a
-  // log-weight current (plasticity_rule::largest_positive_step).
+  // log-weight current (plasticity_rule::largest_positive_step), and a step larger than an
+  // intrinsic rule allows (intrinsic_rule::largest_step).
   void check_step_size() const;
-  // W += factor · dW/dt at the settled rates, for every plastic projection: exactly,
+  // W += factor · dW/dt (factor: the presentation duration T times the learning-rate
+  // scale) at the settled rates, for every plastic projection: exactly,
   // skipping rows that keep every bit where the rule knows how (step_sparse), dense
-  // otherwise; the caches learn which rows changed. No allocation.
-  void step(double factor);
+  // otherwise; the caches learn which rows changed. Then θ += factor · dθ/dt of every
+  // intrinsic rule. No allocation.
+  void step(double duration);
   // Throws a numerical_error for a NaN, an infinity or a log-weight <= 0 in what the last
   // presentation changed (network::check_state).
   void check_state() const;
-  // dW/dt of every plastic weight at the settled rates into dw_ (learning rate included).
+  // dθ/dt of every intrinsic rule and dW/dt of every plastic weight at the settled rates
+  // into dw_, laid out as the state's plastic tail (learning rate included).
   void weight_derivative();
   // Applies the pending mini-batch.
   void apply_batch();
@@ -60,10 +64,9 @@ class quasi_static_simulation : public simulation {
   quasi_static_options options_;
   std::unique_ptr<settling> settling_;
   std::vector<matrix> dense_dw_;  // per plastic projection, for the dense step
-  vector dense_dtheta_;           // dθ/dt of one intrinsic rule, for the step
   step_count presentations_ = 0;
   std::size_t pending_ = 0;  // presentations accumulated into batch_ but not yet applied
-  vector dw_;                // dW/dt of one presentation, sized once
+  vector dw_;                // dθ/dt and dW/dt of one presentation, sized once
   vector batch_;             // summed ΔW of the pending presentations
 };
 
