@@ -170,6 +170,11 @@ TEST(Config, UnknownComponentsAreErrorsListingTheKnownOnes) {
   expect_contains(error_of(base, {"stimulus.input.sied=5"}),
                   {"--set stimulus.input.sied=5", "stimulus of \"input\"", "bars",
                    "unknown parameter(s) sied; known: ", "side"});
+  // Generated in memory: bounded before anything is generated (the fuzzer found 24 GB).
+  expect_contains(error_of(base, {"stimulus.input.side=1000"}),
+                  {"stimulus.input.side", "bars", "side", "1000"});
+  expect_contains(error_of(base, {"stimulus.input.side=200", "stimulus.input.samples=5000"}),
+                  {"bars: samples × side² = 200000000 values is too many (at most 10^8)"});
   expect_contains(error_of(base, {"projection.ff.weights.nosie=1"}),
                   {"projection \"ff\"", "data_mean", "unknown parameter(s) nosie; known: noise, row_sum"});
   expect_contains(error_of(base, {"projection.ff.weights.init=constant"}),

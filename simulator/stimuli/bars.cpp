@@ -10,13 +10,15 @@ namespace ratesim::stimuli {
 
 std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters& values) {
   const std::string label = "bars";
-  const double side = values.get_whole("side", 5, 1, 1024, label), bar = values.get("bar", 10.0),
+  // The components (2 side × side²) and the samples (samples × side²) are generated in
+  // memory: at most 10^8 values each, 800 MB.
+  const double side = values.get_whole("side", 5, 1, 256, label), bar = values.get("bar", 10.0),
                background = values.get("background", 1.0),
                samples = values.get_whole("samples", 1000, 1, 1e8, label);
   const pattern_set::params p = pattern_parameters(values, label);
   values.require_all_used(label);
-  if (samples * side * side > 1e9)
-    throw parameter_error(fmt::format("{}: samples × side² = {} values is too many (at most 10^9)",
+  if (samples * side * side > 1e8)
+    throw parameter_error(fmt::format("{}: samples × side² = {} values is too many (at most 10^8)",
                                       label, samples * side * side),
                           {label, "samples", fmt::format("{}", samples)});
   matrix patterns = sample_poisson_mixture(bars_components(int(side), bar, background),

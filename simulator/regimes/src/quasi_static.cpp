@@ -130,7 +130,8 @@ void quasi_static_simulation::check_step_size() const {
                       "scale) exceeds what it allows, {} ms",
                       label_, who, net_.get_population(i).label(), step, rule->largest_step()),
           {who, "step", fmt::format("{}", step)});
-    }  for (const auto& p : net_.projections())
+    }
+  for (const auto& p : net_.projections())
     if (p.plastic() && p.current().needs_positive_weights() &&
         step > p.rule()->largest_positive_step())
       throw parameter_error(
