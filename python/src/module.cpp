@@ -74,6 +74,17 @@ matrix patterns_from(const py::array_t<double, py::array::c_style | py::array::f
   return Eigen::Map<const matrix>(a.data(), a.shape(1), a.shape(0));
 }
 
+// What a rule written in Python is called in messages: its `name`, else its class's name.
+std::string name_of(const py::object& rule) {
+  return py::hasattr(rule, "name") ? py::str(rule.attr("name")).cast<std::string>()
+                                   : py::str(py::type::of(rule).attr("__name__")).cast<std::string>();
+}
+
+// Whether a Python rule defines an optional method (the base classes set it to None).
+bool has_optional(const py::object& rule, const char* method) {
+  return py::hasattr(rule, method) && !rule.attr(method).is_none();
+}
+
 // A plasticity rule whose dW/dt comes from a Python object with derivative(W, pre, post).
 class python_rule : public plasticity_rule {
  public:
@@ -84,10 +95,8 @@ class python_rule : public plasticity_rule {
                       "derivative(W, pre, post) method (a ratesim.Rule), got {}",
                       py::repr(rule_).cast<std::string>()),
           {"connect", "rule", py::repr(rule_).cast<std::string>()});
-    name_ = py::hasattr(rule_, "name")
-                ? py::str(rule_.attr("name")).cast<std::string>()
-                : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();
-    constrained_ = py::hasattr(rule_, "constrain") && !rule_.attr("constrain").is_none();
+    name_ = name_of(rule_);
+    constrained_ = has_optional(rule_, "constrain");
   }
   std::string_view name() const override { return name_; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
@@ -139,12 +148,10 @@ class python_intrinsic_rule : public intrinsic_rule {
                         "methods (a ratesim.IntrinsicRule), got {}",
                         py::repr(rule_).cast<std::string>()),
             {"adapt", "rule", py::repr(rule_).cast<std::string>()});
-    name_ = py::hasattr(rule_, "name")
-                ? py::str(rule_.attr("name")).cast<std::string>()
-                : py::str(py::type::of(rule_).attr("__name__")).cast<std::string>();
+    name_ = name_of(rule_);
     variable_ = py::hasattr(rule_, "variable") ? py::str(rule_.attr("variable")).cast<std::string>()
                                                : std::string("theta");
-    constrained_ = py::hasattr(rule_, "constrain") && !rule_.attr("constrain").is_none();
+    constrained_ = has_optional(rule_, "constrain");
   }
   std::string_view name() const override { return name_; }
   std::string_view variable() const override { return variable_; }
