@@ -15,14 +15,17 @@ synaptic_scaling_rule::synaptic_scaling_rule(params p) : p_(p) {
 std::unique_ptr<plasticity_rule> synaptic_scaling_rule::create(const parameters& values) {
   params p;
   p.tau = values.get("tau", p.tau);
+  p.divide_by = values.get("divide_by", p.divide_by);
   values.require_all_used("rule \"synaptic_scaling\"");
   return std::make_unique<synaptic_scaling_rule>(p);
 }
 
-void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
-                                       matrix_span dWdt) const {
-  // s_c (y_d − W_cd) / τ, one broadcast expression (no temporaries) per block of columns,
-  // the blocks shared between the threads.
+namespace {
+
+// dW_cd = (y_d − W_cd) q_c with q = `rate` (an array expression over the rows), one
+// broadcast expression per block of columns, the blocks shared between the threads.
+template <class Rate>
+void scaling_derivative(matrix_view W, vector_view pre, const Rate& rate, matrix_span dWdt) {
   const auto columns = static_cast<std::size_t>(W.cols());
   const auto rows = static_cast<std::size_t>(W.rows());
   for_each_piece(columns, rows, [&](std::size_t first, std::size_t n) {
@@ -30,8 +33,24 @@ void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_vi
     dWdt.middleCols(d, m).array() =
         ((-W.middleCols(d, m).array()).rowwise() + pre.segment(d, m).transpose().array())
             .colwise() *
-        (post.array() / p_.tau);
+        rate;
   });
+}
+
+}  // namespace
+
+void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
+                                       matrix_span dWdt) const {
+  // s_c (y_d − W_cd) / τ
+  scaling_derivative(W, pre, post.array() / p_.tau, dWdt);
+}
+
+void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
+                                       vector_view post_state, matrix_span dWdt) const {
+  if (p_.divide_by.empty()) return derivative(W, pre, post, dWdt);
+  // s_c (y_d − W_cd) / (τ v_c / v̄), v̄ the mean of v over the population
+  const double mean = post_state.mean();
+  scaling_derivative(W, pre, post.array() * (mean / p_.tau) / post_state.array(), dWdt);
 }
 
 bool synaptic_scaling_rule::step_sparse(matrix_span W, row_minima& row_min, vector_view pre,
@@ -50,6 +69,7 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, row_minima& row_min, vect
   // (vectorised, and bit-identical: the rows it would have skipped round back to
   // themselves) is faster.
   changed.clear();
+  if (!p_.divide_by.empty()) return false;  // its divisor is not passed here
   const Eigen::Index C = W.rows(), D = W.cols();
   constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
   const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);

@@ -1,4 +1,4 @@
-# ctest driver: install ratesim, build examples/plugin (BCM) and the bad plug-ins against the
+# ctest driver: install ratesim, build examples/plugin (the covariance rule) and the bad plug-ins against the
 # installed package, then run the installed `ratesim run --plugin` and check what it says.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
@@ -9,8 +9,8 @@ function(step)
   endif()
 endfunction()
 step(${CMAKE_COMMAND} --install ${RATESIM_BINARY_DIR} --prefix ${prefix})
-foreach(project bcm bad)
-  if(project STREQUAL bcm)
+foreach(project covariance bad)
+  if(project STREQUAL covariance)
     set(source ${SOURCE_DIR}/examples/plugin)
   else()
     set(source ${SOURCE_DIR}/tests/plugin)
@@ -21,7 +21,7 @@ foreach(project bcm bad)
 endforeach()
 
 set(cli ${prefix}/bin/ratesim)
-set(config ${SOURCE_DIR}/examples/plugin/bcm.toml)
+set(config ${SOURCE_DIR}/examples/plugin/covariance.toml)
 # expect(<exit code> <text in the output or "">, arguments...)
 function(expect code text)
   execute_process(COMMAND ${cli} run ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -32,28 +32,28 @@ function(expect code text)
     message(FATAL_ERROR "ratesim run ${ARGN}: output lacks \"${text}\":\n${out}")
   endif()
 endfunction()
-expect(0 "ran" --plugin ${WORK_DIR}/bcm/libbcm.so ${config})
-expect(2 "unknown plasticity rule \"bcm\"" ${config})
+expect(0 "ran" --plugin ${WORK_DIR}/covariance/libcovariance.so ${config})
+expect(2 "unknown plasticity rule \"covariance\"" ${config})
 expect(2 "cannot load it" --plugin ${WORK_DIR}/missing.so ${config})
 expect(2 "not a ratesim plug-in" --plugin ${prefix}/lib/libratesim.so ${config})
 expect(2 "built for plug-in ABI 999" --plugin ${WORK_DIR}/bad/libwrong_abi.so ${config})
 expect(2 "built against ratesim 0.0.0-elsewhere" --plugin ${WORK_DIR}/bad/libwrong_version.so ${config})
 # The same file twice (by two paths) is loaded once; another file with the same rule is refused.
-expect(0 "ran" --plugin ${WORK_DIR}/bcm/libbcm.so --plugin ${WORK_DIR}/bcm/../bcm/libbcm.so ${config})
-file(COPY_FILE ${WORK_DIR}/bcm/libbcm.so ${WORK_DIR}/bcm/libbcm-copy.so)
-expect(2 "\"bcm\" is already registered" --plugin ${WORK_DIR}/bcm/libbcm.so
-       --plugin ${WORK_DIR}/bcm/libbcm-copy.so ${config})
+expect(0 "ran" --plugin ${WORK_DIR}/covariance/libcovariance.so --plugin ${WORK_DIR}/covariance/../covariance/libcovariance.so ${config})
+file(COPY_FILE ${WORK_DIR}/covariance/libcovariance.so ${WORK_DIR}/covariance/libcovariance-copy.so)
+expect(2 "\"covariance\" is already registered" --plugin ${WORK_DIR}/covariance/libcovariance.so
+       --plugin ${WORK_DIR}/covariance/libcovariance-copy.so ${config})
 # From Python, with the package installed alongside: a notebook cell run twice.
 if(PYTHON_DIR)
   execute_process(
     COMMAND ${CMAKE_COMMAND} -E env PYTHONPATH=${prefix}/${PYTHON_DIR} ${PYTHON} -c
-      "import ratesim; p = '${WORK_DIR}/bcm/libbcm.so'; ratesim.load_plugin(p); ratesim.load_plugin(p); assert 'bcm' in ratesim.rules()
+      "import ratesim; p = '${WORK_DIR}/covariance/libcovariance.so'; ratesim.load_plugin(p); ratesim.load_plugin(p); assert 'covariance' in ratesim.rules()
 try:
-    ratesim.load_plugin('${WORK_DIR}/bcm/libbcm-copy.so')
+    ratesim.load_plugin('${WORK_DIR}/covariance/libcovariance-copy.so')
 except ratesim.UsageError as e:
     assert 'already registered' in str(e), e
 else:
-    raise SystemExit('a second file registering bcm was accepted')"
+    raise SystemExit('a second file registering covariance was accepted')"
     RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
   if(NOT result EQUAL 0)
     message(FATAL_ERROR "load_plugin from Python: ${out}")

@@ -343,8 +343,10 @@ class Registries(unittest.TestCase):
         self.assertEqual(list(ffi), ["size", "A", "tau_y", "tau_h", "h0"])
         self.assertIsNone(ffi["size"]["default"])  # required
         self.assertEqual((ffi["tau_y"]["default"], ffi["tau_y"]["units"]), ("1", "ms"))
-        self.assertEqual(ratesim.describe("rule", "synaptic_scaling"),
-                         [{"name": "tau", "default": "1000", "units": "ms", "meaning": "learning time constant tau_W"}])
+        scaling = ratesim.describe("rule", "synaptic_scaling")
+        self.assertEqual(scaling[0], {"name": "tau", "default": "1000", "units": "ms",
+                                      "meaning": "learning time constant tau_W"})
+        self.assertEqual([d["name"] for d in scaling], ["tau", "divide_by"])
         # Every built-in model and rule has them, and they are the names its factory reads:
         # a misspelt parameter is an error listing the names the factory asked for.
         def known(make):
@@ -361,8 +363,8 @@ class Registries(unittest.TestCase):
             net.add_population("softmax_competition", "z", size=4)
             documented = sorted(d["name"] for d in ratesim.describe("rule", name))
             self.assertEqual(documented, known(lambda: net.connect("output", "z", "p", np.ones((4, 4)), rule=name, misspelt=1.0)), name)
-        with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown plasticity rule "bcm"'):
-            ratesim.describe("rule", "bcm")
+        with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown plasticity rule "covariance"'):
+            ratesim.describe("rule", "covariance")
         with self.assertRaisesRegex(ratesim.ParameterError, "kind must be"):
             ratesim.describe("current", "linear")
 

@@ -167,15 +167,19 @@ double error_rate(const mixture_classifier& classifier, const matrix& posterior,
 }
 
 // The seed's circuit with the projection "ff" starting at W0, presenting each pattern for
-// T ms, and the output layer's intrinsic rule.
+// T ms, and the output layer's intrinsic rule. With learned priors each unit's weight step
+// is divided by its prior, as online EM divides by the unit's share of the data, so that a
+// unit that wins rarely still moves to the patterns it wins.
 void build_circuit(network& net, const fit_options& o, const matrix& W0, double T) {
   const double tau_W = T / o.learning_rate;
   const auto D = static_cast<std::size_t>(W0.cols());
   net.add<feedforward_inhibition>("input", {.size = D, .A = o.A, .tau_y = o.tau, .tau_h = o.tau});
   net.add<softmax_competition>("output", {.size = static_cast<std::size_t>(o.components),
                                           .tau_u = o.tau});
+  parameters scaling{{"tau", tau_W}};
+  if (intrinsic_rule_of(o) == "priors") scaling.set("divide_by", std::string("prior"));
   net.connect("input", "output",
-              {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", {{"tau", tau_W}})});
+              {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", scaling)});
   if (const std::string rule = intrinsic_rule_of(o); rule != "none")
     net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
 }
@@ -190,7 +194,12 @@ std::string intrinsic_rule_of(const fit_options& o) {
 double intrinsic_rate_of(const fit_options& o) {
   if (o.intrinsic_rate > 0.0) return o.intrinsic_rate;
   const double C = o.components;
-  return intrinsic_rule_of(o) == "priors" ? o.learning_rate / (10.0 * C) : std::min(1.0, C / 2000.0);
+  // Priors: the weights' step is ε s_c / (C π_c) (synaptic scaling divided by the relative
+  // prior), and π_c is updated first, so it is at least η s_c: η >= ε / C keeps that step
+  // <= 1 (weights stay positive). 10 ε / C tracks the priors over about C/(10 ε)
+  // presentations, long before the units' weights settle.
+  return intrinsic_rule_of(o) == "priors" ? std::min(1.0, 10.0 * o.learning_rate / C)
+                                          : std::min(1.0, C / 2000.0);
 }
 
 bool learns_priors(const fit_options& o) {

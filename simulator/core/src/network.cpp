@@ -142,6 +142,23 @@ const projection& network::get_projection(std::string_view name) const {
 
 void network::freeze() {
   if (frozen_) return;
+  // Before anything is laid out, so that a refusal leaves the network as it was.
+  for (const auto& p : projs_) {
+    const std::string_view name = p.plastic() ? p.rule()->post_variable() : std::string_view{};
+    if (name.empty()) continue;
+    const population& post = *pops_[p.post()];
+    bool found = intrinsic_[p.post()] && intrinsic_[p.post()]->variable() == name;
+    for (const auto& v : post.state_variables())
+      found = found || (v.name == name && v.size == post.size());
+    if (!found)
+      throw parameter_error(
+          fmt::format("{}: rule \"{}\" reads the variable \"{}\" of its postsynaptic {}, "
+                      "which has no such variable of one value per unit (known: {}); give it "
+                      "an intrinsic rule that keeps one",
+                      p.label(), p.rule()->name(), name, post.label(),
+                      fmt::join(variable_names(p.post()), ", ")),
+          {p.label(), "post_variable", std::string(name)});
+  }
   Eigen::Index n = 0;
   for (const auto& p : pops_) {
     pop_offset_.push_back(n);
@@ -175,6 +192,10 @@ void network::freeze() {
           projs_[k].weights_;
   }
   frozen_ = true;
+  for (const auto& p : projs_) {
+    const std::string_view name = p.plastic() ? p.rule()->post_variable() : std::string_view{};
+    post_variable_offset_.push_back(name.empty() ? -1 : find_variable(p.post(), name)->offset);
+  }
 }
 
 vector& network::state() {
@@ -327,13 +348,21 @@ void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
     const projection& p = projs_[k];
     if (!p.plastic()) continue;
     Eigen::Map<matrix> dw(dxdt.data() + proj_offset_[k], p.rows(), p.cols());
-    p.rule()->derivative(weights_in(k, x), rates_[p.pre()], rates_[p.post()], dw);
+    weight_derivative(k, x, rates_[p.pre()], rates_[p.post()], dw);
     if (learning_rate_scale_ != 1.0) dw *= learning_rate_scale_;
   }
   for (std::size_t i = 0; i < pops_.size(); ++i)
     if (intrinsic_[i])
       intrinsic_derivative(i, x, rates_[i],
                            dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size())));
+}
+
+void network::weight_derivative(std::size_t k, const vector& x, vector_view pre,
+                                vector_view post, matrix_span dWdt) const {
+  const projection& p = projs_.at(k);
+  const Eigen::Index at = post_variable_offset_.at(k);
+  p.rule()->derivative(weights_in(k, x), pre, post,
+                       x.segment(std::max<Eigen::Index>(at, 0), at < 0 ? 0 : p.rows()), dWdt);
 }
 
 void network::set_learning_rate_scale(double scale) {

@@ -30,6 +30,20 @@ quasi_static_simulation::~quasi_static_simulation() = default;
 void quasi_static_simulation::weights_changed() { settling_->mark_all_changed(); }
 
 void quasi_static_simulation::step(double duration) {
+  // θ of the intrinsic rules first, through dw_'s slots for them (its head, in population
+  // order): a weight rule that reads θ (a post variable) sees the step's new value, as
+  // online EM divides by the updated count.
+  Eigen::Index at = 0;
+  vector& x = net_.state();
+  for (std::size_t i = 0; i < net_.population_count(); ++i) {
+    if (!net_.intrinsic(i)) continue;
+    auto theta = net_.intrinsic_state(i);
+    auto dtheta = dw_.segment(at, theta.size());
+    net_.intrinsic_derivative(i, x, settling_->rates(i), dtheta);
+    theta += duration * dtheta;  // dθ/dt includes the learning-rate scale
+    at += theta.size();
+  }
+  net_.constrain_intrinsic(x);
   const double factor = duration * net_.learning_rate_scale();
   const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
@@ -45,24 +59,13 @@ void quasi_static_simulation::step(double duration) {
       row_minima row_min = settling_->row_min(k, W);
       if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
     }
-    p.rule()->derivative(W, pre, post, dense_dw_[k]);
+    net_.weight_derivative(k, x, pre, post, dense_dw_[k]);
     const double* dw = dense_dw_[k].data();
     for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
       Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
       w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
     });
     settling_->mark_changed(k);
-  }
-  // θ of the intrinsic rules, through dw_'s slots for them (its head, in population order).
-  Eigen::Index at = 0;
-  vector& x = net_.state();
-  for (std::size_t i = 0; i < net_.population_count(); ++i) {
-    if (!net_.intrinsic(i)) continue;
-    auto theta = net_.intrinsic_state(i);
-    auto dtheta = dw_.segment(at, theta.size());
-    net_.intrinsic_derivative(i, x, settling_->rates(i), dtheta);
-    theta += duration * dtheta;  // dθ/dt includes the learning-rate scale
-    at += theta.size();
   }
 }
 
@@ -92,8 +95,8 @@ void quasi_static_simulation::weight_derivative() {
     const projection& p = projections[k];
     if (!p.plastic()) continue;
     Eigen::Map<matrix> dwk(dw_.data() + at, p.rows(), p.cols());
-    p.rule()->derivative(net_.weights(k), settling_->rates(p.pre()), settling_->rates(p.post()),
-                         dwk);
+    net_.weight_derivative(k, net_.state(), settling_->rates(p.pre()),
+                           settling_->rates(p.post()), dwk);
     if (net_.learning_rate_scale() != 1.0) dwk *= net_.learning_rate_scale();
     at += p.rows() * p.cols();
   }
@@ -168,7 +171,6 @@ void quasi_static_simulation::run_presentations(step_count n) {
     settling_->settle();
     if (options_.batch_size == 1) {
       step(duration);
-      net_.constrain_intrinsic(x);
       if (net_.constrain_weights(x)) weights_changed();
     } else {
       weight_derivative();

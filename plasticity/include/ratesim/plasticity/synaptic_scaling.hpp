@@ -8,12 +8,19 @@
 
 #include <ratesim/rule.hpp>
 
+#include <string>
+
 namespace ratesim {
 
 class synaptic_scaling_rule : public plasticity_rule {
  public:
   struct params {
     double tau = 1000.0;  // learning time constant τ_W [ms]
+    // A variable v of the postsynaptic population whose relative value divides each
+    // unit's step, τ dW_cd/dt = s_c (y_d − W_cd) v̄ / v_c with v̄ the mean of v; empty for
+    // none. With v the learned prior π (intrinsic rule "priors", v̄ = 1/C) a unit learns at
+    // the same pace whatever its share of the data, as in online EM with learned priors.
+    std::string divide_by;
   };
 
   explicit synaptic_scaling_rule(params p);
@@ -23,6 +30,9 @@ class synaptic_scaling_rule : public plasticity_rule {
   // W + f s (y − W)/τ = W (1 − f s/τ) + f s y/τ stays > 0 for s <= 1 when f <= τ.
   double largest_positive_step() const override { return p_.tau; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
+                  matrix_span dWdt) const override;
+  std::string_view post_variable() const override { return p_.divide_by; }
+  void derivative(matrix_view W, vector_view pre, vector_view post, vector_view post_state,
                   matrix_span dWdt) const override;
   bool step_sparse(matrix_span W, row_minima& row_min, vector_view pre, vector_view post,
                    double factor, std::vector<Eigen::Index>& changed) const override;

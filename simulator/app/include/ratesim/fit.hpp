@@ -82,9 +82,9 @@ struct fit_result {
 std::string intrinsic_rule_of(const fit_options& options);
 // The intrinsic rule's step per presentation: options.intrinsic_rate, or by default
 // C / 2000 for homeostasis (a losing unit's bias gains η/C per presentation, so the drive
-// over a run stays the same for every C) and learning_rate / (10 C) for priors (slower
-// than a unit's weights learn, ε π_c with π_c ≈ 1/C, so that priors do not starve units
-// before their weights have found their share of the data).
+// over a run stays the same for every C) and 10 learning_rate / C for priors (the weights'
+// step is divided by the relative prior C π_c, as online EM's; at least learning_rate / C
+// keeps it <= 1).
 double intrinsic_rate_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
 // the intrinsic rule "priors") rather than uniform.

@@ -2,7 +2,7 @@
 // Plug-ins: shared libraries, built out of tree against the installed ratesim
 // (find_package(ratesim)), that add components to the registries at run time. The
 // engine's behaviour does not change; the new names become usable in C++, in experiment
-// files (`ratesim run --plugin ./libbcm.so run.toml`) and from Python.
+// files (`ratesim run --plugin ./libcovariance.so run.toml`) and from Python.
 //
 // The plug-in ABI: a plug-in exports one C function,
 //
@@ -12,7 +12,7 @@
 // ratesim::version as the plug-in's own build saw them. load_plugin() refuses a plug-in
 // whose ABI number or ratesim version differs from the running library's (C++ classes
 // have no stable ABI across versions), and reports a registration under an existing name.
-// examples/plugin/ is a complete plug-in (the BCM rule).
+// examples/plugin/ is a complete plug-in (the covariance rule).
 
 #include <ratesim/version.hpp>
 

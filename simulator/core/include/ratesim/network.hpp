@@ -134,6 +134,10 @@ class network {
   // times the learning-rate scale (its size: the population's; nothing without a rule).
   void intrinsic_derivative(std::size_t population, const vector& x, vector_view rates,
                             vector_span dtheta) const;
+  // dW/dt of projection k's rule for its weights in state x, with the given rates of its
+  // populations, and the post variable it reads (rule.hpp: post_variable) from x.
+  void weight_derivative(std::size_t projection, const vector& x, vector_view pre,
+                         vector_view post, matrix_span dWdt) const;
   // The external input of population i: what its stimulus presents (zero without one).
   // The simulation writes the stimulus's pattern here; the state must be laid out.
   vector_span external_input(std::size_t population);
@@ -216,6 +220,7 @@ class network {
   std::vector<Eigen::Index> theta_offset_; // start of each population's θ, else -1
   Eigen::Index weights_offset_ = 0;        // start of the plastic weights
   std::vector<Eigen::Index> proj_offset_;  // start of each plastic projection's W, else -1
+  std::vector<Eigen::Index> post_variable_offset_;  // start of the post variable its rule reads, else -1
   Eigen::Index population_state_size_ = 0;
   // Ranges [begin, end) of x holding weights that must stay > 0 (log-weight currents).
   std::vector<std::pair<Eigen::Index, Eigen::Index>> positive_;

@@ -7,7 +7,7 @@
 //
 // To add a rule: derive from `plasticity_rule` (plasticity/synaptic_scaling.cpp is the
 // model to copy), then register a factory under a name:
-//   ratesim::plasticity_rules().add("bcm", [](const ratesim::parameters& p) { ... });
+//   ratesim::plasticity_rules().add("my_rule", [](const ratesim::parameters& p) { ... });
 // Nothing in the engine changes.
 
 #include <ratesim/parameters.hpp>
@@ -55,13 +55,27 @@ class plasticity_rule {
   virtual void derivative(matrix_view W, vector_view pre, vector_view post,
                           matrix_span dWdt) const = 0;
 
+  // A variable of the postsynaptic population that the rule reads besides its rates, by
+  // name, as Brian2's `x_post` or ANNarchy's `post.x`: a state variable of that population
+  // or the variable of its intrinsic rule (ratesim/intrinsic.hpp), one value per unit (a
+  // prior, a sliding threshold). Empty, the default, for a rule that reads rates only. The
+  // network checks that the population has it when the state is laid out.
+  virtual std::string_view post_variable() const { return {}; }
+  // dW/dt of a rule that reads a post variable, given in `post_state` (one value per
+  // postsynaptic unit). The regimes call this one; the default ignores `post_state`.
+  virtual void derivative(matrix_view W, vector_view pre, vector_view post,
+                          vector_view /*post_state*/, matrix_span dWdt) const {
+    derivative(W, pre, post, dWdt);
+  }
+
   // Optional exact fast path of the quasi-static regime: W += factor · dW/dt, where
   // dW/dt is what derivative() computes, bit for bit, but skipping rows that provably keep
   // every bit (a postsynaptic rate so small that every change rounds away). `row_min`
   // gives min_d |W_cd| of every row of this W (kept by the regime, so that the proof needs
   // no pass over W once it has been computed). Lists the rows it changed in `changed`
   // (cleared first; its capacity suffices, no allocation). Returns false, doing nothing,
-  // when the rule has no such path or judges the dense update faster (when many rows move).
+  // when the rule has no such path or judges the dense update faster (when many rows move),
+  // and when it reads a post_variable() (this path does not pass it).
   virtual bool step_sparse(matrix_span /*W*/, row_minima& /*row_min*/, vector_view /*pre*/,
                            vector_view /*post*/, double /*factor*/,
                            std::vector<Eigen::Index>& /*changed*/) const {

@@ -44,11 +44,11 @@ class quasi_static_simulation : public simulation {
   // log-weight current (plasticity_rule::largest_positive_step), and a step larger than an
   // intrinsic rule allows (intrinsic_rule::largest_step).
   void check_step_size() const;
+  // θ += factor · dθ/dt of every intrinsic rule, then its constraint; then
   // W += factor · dW/dt (factor: the presentation duration T times the learning-rate
-  // scale) at the settled rates, for every plastic projection: exactly,
+  // scale) at the settled rates and the new θ, for every plastic projection: exactly,
   // skipping rows that keep every bit where the rule knows how (step_sparse), dense
-  // otherwise; the caches learn which rows changed. Then θ += factor · dθ/dt of every
-  // intrinsic rule. No allocation.
+  // otherwise; the caches learn which rows changed. No allocation.
   void step(double duration);
   // Throws a numerical_error for a NaN, an infinity or a log-weight <= 0 in what the last
   // presentation changed (network::check_state).
