@@ -905,11 +905,13 @@ PYBIND11_MODULE(_core, m) {
       "same weights as the file.");
   m.def(
       "run_experiment",
-      [](const std::string& path, const std::vector<std::string>& overrides,
+      [](const std::string& path, const std::vector<std::string>& set,
          const std::string& resume, bool force, const std::string& checkpoint_file,
-         double checkpoint_every, double stop_at, const py::object& progress) {
+         double checkpoint_every, double stop_at, const py::object& progress,
+         const std::vector<std::string>& unset) {
         if (path.empty() && resume.empty())
           throw usage_error("run_experiment: give a path, or resume=CHECKPOINT");
+        const config_overrides overrides{.unset = unset, .set = set};
         auto e = resume.empty()
                      ? experiment::load(path, overrides)
                      : experiment::resume(read_checkpoint(resume), path, overrides, force);
@@ -943,9 +945,11 @@ PYBIND11_MODULE(_core, m) {
       py::arg("resume") = "", py::arg("force") = false, py::arg("checkpoint") = "",
       py::arg("checkpoint_every") = 0.0,
       py::arg("stop_at") = std::numeric_limits<double>::infinity(),
-      py::arg("progress") = py::none(),
+      py::arg("progress") = py::none(), py::arg("unset") = std::vector<std::string>{},
       "Runs a TOML experiment (docs/config.md), or goes on from a checkpoint (resume=FILE; "
-      "path then defaults to the checkpoint's configuration); writes checkpoints to "
+      "path then defaults to the checkpoint's configuration). `overrides` are --set values "
+      "(['run.presentations=100']), `unset` the keys --unset removes first "
+      "(['run.presentations'], or a whole table: ['projection.ff.rule']). Writes checkpoints to "
       "`checkpoint` (default: the file resumed from) every `checkpoint_every` ms and when "
       "stopped by stop_at [ms] or Ctrl-C (then KeyboardInterrupt). progress=True shows a "
       "bar, a callable(done, total) gets the steps done. Returns the simulated time "

@@ -1,6 +1,6 @@
 // The ratesim command-line tool.
 //
-//   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
+//   ratesim run experiment.toml [--unset key.path ...] [--set key.path=value ...] [--quiet]
 //               [--checkpoint FILE [--checkpoint-every MS]] [--stop-at MS]
 //   ratesim run --resume FILE [experiment.toml] [--force] [...]
 //   ratesim sweep experiment.toml --grid KEY=v1,v2 [--grid ...] [--out DIR] [-j N]
@@ -196,7 +196,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
 
 struct run_command {
   std::string config;
-  std::vector<std::string> overrides;
+  ratesim::config_overrides overrides;
   std::vector<std::string> plugins;
   std::string resume;
   bool force = false, quiet = false;
@@ -207,10 +207,14 @@ void add_run(CLI::App& app, run_command& c) {
   auto* run = app.add_subcommand("run", "Run an experiment described in a TOML file");
   run->add_option("config", c.config,
                   "the experiment (docs/config.md); with --resume, the checkpoint's by default");
-  // One value per --set and --plugin, so that the experiment file after them stays the
-  // positional argument.
-  run->add_option("--set", c.overrides,
+  // One value per --set, --unset and --plugin, so that the experiment file after them
+  // stays the positional argument.
+  run->add_option("--set", c.overrides.set,
                   "override a value: --set projection.ff.rule.tau=500 (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--unset", c.overrides.unset,
+                  "remove a key or a whole table before the --set values: --unset "
+                  "run.presentations (repeatable; a key that is not there is an error)")
       ->allow_extra_args(false);
   run->add_option("--plugin", c.plugins,
                   "load a plug-in (a shared library) that registers components (repeatable)")
@@ -292,7 +296,11 @@ void add_sweep(CLI::App& app, ratesim::cli::sweep_command& c) {
                     "a key and its values: --grid projection.ff.rule.tau=250,500 (repeatable; "
                     "every combination runs)")
       ->allow_extra_args(false);
-  sweep->add_option("--set", c.overrides, "override a value in every run (repeatable)")
+  sweep->add_option("--set", c.overrides.set, "override a value in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--unset", c.overrides.unset,
+                    "remove a key or a whole table in every run, before the --set values "
+                    "(repeatable)")
       ->allow_extra_args(false);
   sweep->add_option("--plugin", c.plugins, "load a plug-in in every run (repeatable)")
       ->allow_extra_args(false);
