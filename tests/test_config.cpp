@@ -53,7 +53,7 @@ presentations = 500
 // The message of the config_error that parsing `text` with `overrides` throws.
 std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {}) {
   try {
-    experiment::parse(text, "test.toml", overrides);
+    experiment::parse(text, "test.toml", {.set = overrides});
   } catch (const config_error& e) {
     return e.what();
   } catch (const std::exception& e) {
@@ -93,19 +93,71 @@ weights = { init = "uniform", low = 1.0, high = 2.0 }
                                            "test.toml"));
   EXPECT_EQ(one.first, two.first);
   EXPECT_EQ(one.second, two.second);
-  const auto other = draws(experiment::parse(base, "test.toml", {"seed=4"}));
+  const auto other = draws(experiment::parse(base, "test.toml", {.set = {"seed=4"}}));
   EXPECT_NE(one.first, other.first);
   EXPECT_NE(one.second, other.second);
 }
 
 TEST(Config, OverridesChangeValuesAndAddKeys) {
   auto e = experiment::parse(base, "test.toml",
-                             {"run.presentations=20", "run.regime=ode", "run.dt=0.5"});
+                             {.set = {"run.presentations=20", "run.regime=ode", "run.dt=0.5"}});
   EXPECT_EQ(e->total_steps(), 40);  // 20 patterns of 1 ms at dt = 0.5 ms
   EXPECT_NE(e->effective_config().find("regime = 'ode'"), std::string::npos)
       << e->effective_config();
   e->run();
   EXPECT_DOUBLE_EQ(e->sim().time(), 20.0);
+}
+
+// --unset removes a value or a whole table before the --set values: a file that gives the
+// run's length as presentations takes a duration instead, a projection loses its rule.
+TEST(Config, UnsetRemovesKeysAndTablesBeforeTheSetValues) {
+  auto e = experiment::parse(base, "test.toml",
+                             {.unset = {"run.presentations"}, .set = {"run.duration=20"}});
+  EXPECT_EQ(e->total_steps(), 20);  // 20 ms at dt = 1 ms
+  EXPECT_EQ(e->effective_config().find("presentations"), std::string::npos)
+      << e->effective_config();
+  // Removed then set again: the table starts empty (tau = 100 is gone).
+  auto oja = experiment::parse(base, "test.toml",
+                               {.unset = {"projection.ff.rule"}, .set = {"projection.ff.rule.name=oja"}});
+  EXPECT_EQ(oja->effective_config().find("tau"), std::string::npos) << oja->effective_config();
+  auto fixed = experiment::parse(base, "test.toml", {.unset = {"projection.ff.rule"}});
+  const matrix before = fixed->net().weights("ff");
+  fixed->run();
+  EXPECT_EQ(matrix(fixed->net().weights("ff")), before);  // no rule: the weights stay
+  const std::string with_record = base + "\n[output]\nfile = \"unused.h5\"\n[[record]]\n"
+                                         "population = \"output\"\nevery = 10.0\n";
+  auto unrecorded = experiment::parse(with_record, "test.toml", {.unset = {"record", "output"}});
+  EXPECT_EQ(unrecorded->recorder(), nullptr);
+}
+
+TEST(Config, UnsettingAKeyThatIsNotThereIsAnErrorNamingIt) {
+  auto error_of_unset = [](const std::string& text, std::vector<std::string> keys) {
+    try {
+      experiment::parse(text, "test.toml", {.unset = std::move(keys)});
+    } catch (const config_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no config_error");
+  };
+  expect_contains(error_of_unset(base, {"run.presentatons"}),
+                  {"--unset run.presentatons: there is no key \"run.presentatons\" to remove; "
+                   "run holds presentations, regime"});
+  expect_contains(error_of_unset(base, {"projection.gg.rule"}),
+                  {"--unset projection.gg.rule: there is no key \"projection.gg\""});
+  expect_contains(error_of_unset(base, {"sede"}), {"the top level holds ", "seed"});
+  expect_contains(error_of_unset(base, {"run.presentations.x"}), {"\"run.presentations\" is not a table"});
+  expect_contains(error_of_unset(base, {"run.presentations=5"}),
+                  {"--unset run.presentations=5: expected KEY.PATH, without a value"});
+  expect_contains(error_of_unset(base, {""}), {"expected KEY.PATH"});
+  expect_contains(error_of_unset(base, {"run..regime"}), {"empty part in the key"});
+  // Removed twice: the second finds nothing.
+  expect_contains(error_of_unset(base, {"seed", "seed"}), {"no key \"seed\" to remove"});
+  const std::string with_record = base + "\n[output]\nfile = \"unused.h5\"\n[[record]]\n"
+                                         "population = \"output\"\n";
+  expect_contains(error_of_unset(with_record, {"record.0"}),
+                  {"only the whole array (--unset record)"});
+  expect_contains(error_of_unset(with_record, {"record.1.every"}),
+                  {"\"record\" has no table number 1"});
 }
 
 TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
@@ -224,6 +276,12 @@ TEST(Config, RunCommandExitCodes) {
   EXPECT_EQ(run(fmt::format("run {} -q --set run.presentations=10", (dir / "good.toml").string())), 0);
   // Options before the file: each --set takes one value, the file stays positional.
   EXPECT_EQ(run(fmt::format("run --set run.presentations=10 --set seed=2 {} -q", (dir / "good.toml").string())), 0);
+  // --unset before --set, whatever their order on the line; a key that is not there: exit 2.
+  EXPECT_EQ(run(fmt::format("run {} -q --set run.duration=10 --unset run.presentations",
+                            (dir / "good.toml").string())),
+            0);
+  EXPECT_EQ(run(fmt::format("run {} -q --set run.duration=10", (dir / "good.toml").string())), 2);
+  EXPECT_EQ(run(fmt::format("run --unset run.presentatons {} -q", (dir / "good.toml").string())), 2);
   EXPECT_EQ(run(fmt::format("run {}", (dir / "bad.toml").string())), 2);
   EXPECT_EQ(run(fmt::format("run {}", (dir / "missing.toml").string())), 2);
   EXPECT_EQ(run("run --help"), 0);

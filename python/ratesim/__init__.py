@@ -51,6 +51,7 @@ _ENGINE = [
     "Simulation",
     "UnknownNameError",
     "UsageError",
+    "fit",
     "initial_weights",
     "intrinsic_rules",
     "load_plugin",

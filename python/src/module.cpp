@@ -25,9 +25,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 
 #include "interrupt.hpp"
 
@@ -346,6 +348,13 @@ std::string python_spelling(std::string message) {
       {"hdf5_recorder \"", "Recorder \""},
       {"quasi_static_simulation", "QuasiStaticSimulation"},
       {"ode_simulation", "OdeSimulation"},
+      // ratesim.fit's arguments (the messages of resolve_fit_files, claim_fit_output)
+      {"--train-images", "train_images"},
+      {"--train-labels", "train_labels"},
+      {"--test-images", "test_images"},
+      {"--test-labels", "test_labels"},
+      {"--data", "data"},
+      {"--overwrite", "overwrite=True"},
   };
   for (const auto& [cpp, python] : names)
     for (auto at = message.find(cpp); at != std::string::npos;
@@ -401,6 +410,142 @@ std::string repr(simulation& sim, std::string_view kind, const std::string& deta
       "projections>",
       kind, details, sim.time(), sim.steps(), sim.dt(), sim.net().population_count(),
       sim.net().projections().size());
+}
+
+
+// ---- ratesim.fit ----------------------------------------------------------------------
+
+// The Python keyword of a `ratesim fit` option: "-C,--components" is components,
+// "--init-noise" init_noise, "-A" A.
+std::string fit_keyword(std::string_view flags) {
+  std::string_view last = flags.substr(flags.rfind(',') + 1);
+  while (last.starts_with('-')) last.remove_prefix(1);
+  std::string keyword(last);
+  std::replace(keyword.begin(), keyword.end(), '-', '_');
+  return keyword;
+}
+
+// A keyword argument of ratesim.fit as the type of the option's field; another type is a
+// parameter_error naming the option.
+template <class T>
+T fit_value(const std::string& key, const py::handle& value) {
+  const std::string given = py::repr(value).cast<std::string>();
+  auto wrong = [&](const char* expected) {
+    return parameter_error(fmt::format("fit: {} must be {}, got {}", key, expected, given),
+                           {"fit", key, given});
+  };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!py::isinstance<py::bool_>(value)) throw wrong("True or False");
+    return value.cast<bool>();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!py::isinstance<py::str>(value)) throw wrong("a string");
+    return value.cast<std::string>();
+  } else {
+    const char* expected = !std::is_integral_v<T>     ? "a number"
+                           : std::is_unsigned_v<T> ? "a whole number >= 0"
+                                                   : "a whole number";
+    if (py::isinstance<py::bool_>(value) || py::isinstance<py::str>(value)) throw wrong(expected);
+    try {
+      return value.cast<T>();
+    } catch (const py::cast_error&) {
+      throw wrong(expected);
+    }
+  }
+}
+
+// fit_options from ratesim.fit's keyword arguments, by the options' Python keywords; an
+// unknown keyword is a parameter_error listing the known ones.
+fit_options fit_options_from(const py::kwargs& kwargs) {
+  fit_options o;
+  std::vector<std::string> known;
+  std::size_t used = 0;
+  for_each_fit_option(o, [&](const char* flags, const char*, auto& field, bool) {
+    known.push_back(fit_keyword(flags));
+    if (!kwargs.contains(known.back())) return;
+    field = fit_value<std::remove_reference_t<decltype(field)>>(known.back(),
+                                                                 kwargs[known.back().c_str()]);
+    ++used;
+  });
+  if (used == kwargs.size()) return o;
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : kwargs)
+    if (std::find(known.begin(), known.end(), py::str(key).cast<std::string>()) == known.end())
+      unknown.push_back(py::str(key));
+  throw parameter_error(fmt::format("fit: unknown option(s) {}; known: {}",
+                                    fmt::join(unknown, ", "), fmt::join(known, ", ")));
+}
+
+// ratesim.fit's docstring: the call, then every option with its default, from the options
+// `ratesim fit` takes.
+std::string fit_doc() {
+  std::string doc =
+      "Fits a Poisson mixture to labelled data by EM or learns it with the circuit, as "
+      "`ratesim fit` does (docs/fitting.md), and returns what `ratesim fit --json` prints "
+      "as a dict (loglik_train, loglik_test, error, train_error, units_used, priors, the "
+      "learning curves, ...; None for NaN), with `priors` (π_c) and the learned `W` (C, D) "
+      "and classifier `B` (K, C) as numpy arrays.\n\n"
+      "Data: train_images and train_labels (test_images and test_labels optional), each a "
+      "file (IDX, FILE.h5:/dataset, .npy, FILE.npz:NAME, .csv: ratesim.read_images) or an "
+      "array: images (N, D) or (N, rows, cols), labels (N) of integers >= 0; or "
+      "data='mnist' or 'fashion-mnist' (data/, scripts/fetch-data). output='fit.h5' writes "
+      "W, B and the curves (overwrite=True replaces an existing file). progress=True shows "
+      "a bar, a callable(done, total) gets the EM steps or epochs done. Ctrl-C stops the "
+      "fit (KeyboardInterrupt); the GIL is released meanwhile.\n\n"
+      "Options (the command line's, '_' for '-'), with their defaults:\n";
+  fit_options defaults;
+  for_each_fit_option(defaults, [&](const char* flags, const char* help, auto& field,
+                                    bool show_default) {
+    using T = std::remove_reference_t<decltype(field)>;
+    std::string value = show_default ? fmt::format("{}", field) : "the method's";
+    if constexpr (std::is_same_v<T, bool>) value = field ? "True" : "False";
+    if constexpr (std::is_same_v<T, std::string>)
+      if (show_default) value = fmt::format("'{}'", field);
+    doc += fmt::format("    {} = {}: {}\n", fit_keyword(flags), value, help);
+  });
+  return doc;
+}
+
+// One of ratesim.fit's data arguments: a path (a str or os.PathLike) kept as its data spec,
+// or an array of numbers, whose spec only names it in messages.
+struct fit_input {
+  std::string spec;
+  std::optional<py::array_t<double, py::array::c_style | py::array::forcecast>> array;
+
+  fit_input(const py::object& value, const char* name) {
+    if (value.is_none()) return;
+    if (py::isinstance<py::str>(value) || py::hasattr(value, "__fspath__")) {
+      spec = py::module_::import("os").attr("fspath")(value).cast<std::string>();
+      return;
+    }
+    auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(value);
+    if (!a)
+      throw input_error(fmt::format("fit: {} must be a path or an array of numbers, got {}", name,
+                                    py::repr(py::type::of(value)).cast<std::string>()));
+    spec = fmt::format("{} (an array)", name);
+    array = std::move(a);
+  }
+  std::vector<std::size_t> shape() const {
+    return std::vector<std::size_t>(array->shape(), array->shape() + array->ndim());
+  }
+};
+
+// The images and labels of `images` and `labels` (files or arrays), checked as
+// `ratesim fit` checks its files (fit() checks that their numbers agree).
+labeled_data fit_data(const fit_input& images, const fit_input& labels) {
+  py::gil_scoped_release release;  // the arrays are held: only their memory is read
+  if (!images.array && !labels.array) return read_labeled(images.spec, labels.spec);
+  return {images.array ? images_from(images.spec, images.shape(), images.array->data())
+                       : read_images(images.spec),
+          labels.array ? labels_from(labels.spec, labels.shape(), labels.array->data())
+                       : read_labels(labels.spec)};
+}
+
+// A matrix as a new (rows, cols) numpy array.
+py::array_t<double> array_of(const matrix& m) {
+  py::array_t<double> out({m.rows(), m.cols()});
+  for (Eigen::Index i = 0; i < m.rows(); ++i)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) out.mutable_at(i, j) = m(i, j);
+  return out;
 }
 
 }  // namespace
@@ -887,13 +1032,9 @@ PYBIND11_MODULE(_core, m) {
         const matrix* patterns = nullptr;
         for (const auto& slot : net.stimuli())
           if (slot.target == from) patterns = slot.source->patterns();
-        const matrix W = weight_initializers().get(init)(
+        return array_of(weight_initializers().get(init)(
             {net, net.get_population(from), net.get_population(post), patterns, generator},
-            values);
-        py::array_t<double> out({W.rows(), W.cols()});
-        for (Eigen::Index i = 0; i < W.rows(); ++i)
-          for (Eigen::Index j = 0; j < W.cols(); ++j) out.mutable_at(i, j) = W(i, j);
-        return out;
+            values));
       },
       py::arg("network"), py::arg("pre"), py::arg("post"), py::arg("init"), py::kw_only(),
       py::arg("rng") = 1, py::arg("projection") = "",
@@ -905,11 +1046,13 @@ PYBIND11_MODULE(_core, m) {
       "same weights as the file.");
   m.def(
       "run_experiment",
-      [](const std::string& path, const std::vector<std::string>& overrides,
+      [](const std::string& path, const std::vector<std::string>& set,
          const std::string& resume, bool force, const std::string& checkpoint_file,
-         double checkpoint_every, double stop_at, const py::object& progress) {
+         double checkpoint_every, double stop_at, const py::object& progress,
+         const std::vector<std::string>& unset) {
         if (path.empty() && resume.empty())
           throw usage_error("run_experiment: give a path, or resume=CHECKPOINT");
+        const config_overrides overrides{.unset = unset, .set = set};
         auto e = resume.empty()
                      ? experiment::load(path, overrides)
                      : experiment::resume(read_checkpoint(resume), path, overrides, force);
@@ -943,13 +1086,74 @@ PYBIND11_MODULE(_core, m) {
       py::arg("resume") = "", py::arg("force") = false, py::arg("checkpoint") = "",
       py::arg("checkpoint_every") = 0.0,
       py::arg("stop_at") = std::numeric_limits<double>::infinity(),
-      py::arg("progress") = py::none(),
+      py::arg("progress") = py::none(), py::arg("unset") = std::vector<std::string>{},
       "Runs a TOML experiment (docs/config.md), or goes on from a checkpoint (resume=FILE; "
-      "path then defaults to the checkpoint's configuration); writes checkpoints to "
+      "path then defaults to the checkpoint's configuration). `overrides` are --set values "
+      "(['run.presentations=100']), `unset` the keys --unset removes first "
+      "(['run.presentations'], or a whole table: ['projection.ff.rule']). Writes checkpoints to "
       "`checkpoint` (default: the file resumed from) every `checkpoint_every` ms and when "
       "stopped by stop_at [ms] or Ctrl-C (then KeyboardInterrupt). progress=True shows a "
       "bar, a callable(done, total) gets the steps done. Returns the simulated time "
       "reached [ms].");
+  m.def(
+      "fit",
+      [](const py::object& train_images, const py::object& train_labels,
+         const py::object& test_images, const py::object& test_labels, const std::string& data,
+         const std::string& output, bool overwrite, const py::object& progress,
+         const py::kwargs& kwargs) {
+        fit_options o = fit_options_from(kwargs);
+        check_fit_options(o);
+        const fit_input inputs[] = {{train_images, "train_images"},
+                                    {train_labels, "train_labels"},
+                                    {test_images, "test_images"},
+                                    {test_labels, "test_labels"}};
+        fit_files files{inputs[0].spec, inputs[1].spec, inputs[2].spec, inputs[3].spec};
+        resolve_fit_files(files, data);
+        const std::unique_ptr<output_file> out = claim_fit_output(output, overwrite);
+        auto source = [&](int i, const std::string& spec) {
+          return inputs[i].array ? inputs[i] : fit_input(py::str(spec), "");
+        };
+        const labeled_data train = fit_data(source(0, files.train_images),
+                                            source(1, files.train_labels));
+        std::optional<labeled_data> test;
+        if (!files.test_images.empty())
+          test = fit_data(source(2, files.test_images), source(3, files.test_labels));
+        const int total = o.method == "em" ? o.iterations : o.epochs;
+        const progress_report reporting(progress, total, o.method == "em" ? "steps" : "epochs");
+        if (!reporting.report.is_none())
+          o.progress = [&](int step, double) {
+            py::gil_scoped_acquire gil;
+            reporting.report(step, total);
+          };
+        python::sigint_deferral sigint;  // Ctrl-C: KeyboardInterrupt after a step or a presentation
+        o.pause = sigint.flag();
+        o.on_pause = [&] {
+          py::gil_scoped_acquire gil;
+          if (sigint.deliver()) throw py::error_already_set();
+        };
+        std::vector<std::string> call;  // kept in the output file
+        for (const auto& [key, value] : kwargs)
+          call.push_back(fmt::format("{}={}", py::str(key).cast<std::string>(),
+                                     py::repr(value).cast<std::string>()));
+        const std::string description =
+            fit_description(fmt::format("ratesim.fit({})", fmt::join(call, ", ")), files);
+        fit_result r;
+        {
+          py::gil_scoped_release release;
+          r = fit(train, test ? &*test : nullptr, o);
+          if (out) write_fit(*out, r, o, description);
+        }
+        // The same keys and values as `ratesim fit --json`.
+        py::dict result = py::module_::import("json").attr("loads")(to_json(r, o));
+        result["priors"] = py::module_::import("numpy").attr("array")(result["priors"]);
+        result["W"] = array_of(r.W);
+        result["B"] = array_of(r.B);
+        return result;
+      },
+      py::arg("train_images") = py::none(), py::arg("train_labels") = py::none(),
+      py::arg("test_images") = py::none(), py::arg("test_labels") = py::none(), py::kw_only(),
+      py::arg("data") = "", py::arg("output") = "", py::arg("overwrite") = false,
+      py::arg("progress") = py::none(), fit_doc().c_str());
   m.def(
       "read_images",
       [](const std::string& spec) {

@@ -1,6 +1,6 @@
 // The ratesim command-line tool.
 //
-//   ratesim run experiment.toml [--set key.path=value ...] [--quiet]
+//   ratesim run experiment.toml [--unset key.path ...] [--set key.path=value ...] [--quiet]
 //               [--checkpoint FILE [--checkpoint-every MS]] [--stop-at MS]
 //   ratesim run --resume FILE [experiment.toml] [--force] [...]
 //   ratesim sweep experiment.toml --grid KEY=v1,v2 [--grid ...] [--out DIR] [-j N]
@@ -37,6 +37,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -45,96 +46,50 @@ constexpr int exit_input = 3;
 constexpr int exit_failure = 1;
 
 struct fit_command {
-  std::string train_images, train_labels, test_images, test_labels, data, output;
+  ratesim::fit_files files;
+  std::string data, output;
   bool overwrite = false, json = false, quiet = false;
   ratesim::fit_options options;
 };
-
-// `--data mnist` or `--data fashion-mnist`: the bundled sets under data/ (scripts/fetch-data).
-void apply_bundled(fit_command& c) {
-  if (c.data.empty()) return;
-  std::string dir;
-  if (c.data == "mnist")
-    dir = "data/mnist/";
-  else if (c.data == "fashion-mnist")
-    dir = "data/fashion-mnist/";
-  else
-    throw ratesim::lookup_error(
-        fmt::format("--data: unknown data set \"{}\"; known: mnist, fashion-mnist", c.data));
-  if (!c.train_images.empty() || !c.train_labels.empty())
-    throw ratesim::usage_error("--data and --train-images/--train-labels exclude each other");
-  c.train_images = dir + "train-images-idx3-ubyte.gz";
-  c.train_labels = dir + "train-labels-idx1-ubyte.gz";
-  if (c.test_images.empty() && c.test_labels.empty()) {
-    c.test_images = dir + "t10k-images-idx3-ubyte.gz";
-    c.test_labels = dir + "t10k-labels-idx1-ubyte.gz";
-  }
-}
 
 void add_fit(CLI::App& app, fit_command& c) {
   auto* fit = app.add_subcommand(
       "fit", "Fit a Poisson mixture by EM or learn it with the circuit; report log-likelihood "
              "and classification error");
-  auto& o = c.options;
-  fit->add_option("--train-images", c.train_images, "IDX file (.gz or plain), FILE.h5:/dataset, .npy, FILE.npz:NAME or .csv");
-  fit->add_option("--train-labels", c.train_labels, "as --train-images, 1-D");
-  fit->add_option("--test-images", c.test_images, "test images, as --train-images");
-  fit->add_option("--test-labels", c.test_labels, "test labels, as --train-labels");
+  fit->add_option("--train-images", c.files.train_images,
+                  "IDX file (.gz or plain), FILE.h5:/dataset, .npy, FILE.npz:NAME or .csv");
+  fit->add_option("--train-labels", c.files.train_labels, "as --train-images, 1-D");
+  fit->add_option("--test-images", c.files.test_images, "test images, as --train-images");
+  fit->add_option("--test-labels", c.files.test_labels, "test labels, as --train-labels");
   fit->add_option("--data", c.data, "a bundled data set instead: mnist or fashion-mnist");
-  fit->add_option("-C,--components", o.components, "number of mixture components C")
-      ->capture_default_str();
-  fit->add_option("-A", o.A, "Σ_d y_d after normalisation and Σ_d W_cd; > D")
-      ->capture_default_str();
-  fit->add_option("--method", o.method, "em, online (quasi-static circuit) or ode (full circuit)")
-      ->capture_default_str();
-  fit->add_option("--iterations", o.iterations, "em: at most this many steps")->capture_default_str();
-  fit->add_option("--tolerance", o.tolerance, "em: stop when a step gains less (nats per point)")
-      ->capture_default_str();
-  fit->add_option("--anneal-start", o.anneal_start, "em: inverse temperature of the first step")
-      ->capture_default_str();
-  fit->add_option("--anneal-iterations", o.anneal_iterations, "em: steps to anneal to 1")
-      ->capture_default_str();
-  fit->add_option("--priors", o.priors,
-                  "uniform (p(c) = 1/C) or learned (em: the M-step sets p(c) = N_c/N)")
-      ->capture_default_str();
-  fit->add_flag("--float32", o.single_precision,
-                "em: the matrix products in single precision (about twice as fast)");
-  fit->add_option("--epochs", o.epochs, "online/ode: passes over the training data")
-      ->capture_default_str();
-  fit->add_option("--learning-rate", o.learning_rate, "online/ode: ε = T/τ_W of the first epoch")
-      ->capture_default_str();
-  fit->add_option("--schedule", o.schedule, "constant, exponential (ε decay^e), inverse (ε/(1+e/decay))")
-      ->capture_default_str();
-  fit->add_option("--decay", o.decay, "parameter of the schedule")->capture_default_str();
-  fit->add_option("--batch-size", o.batch_size, "online: presentations per weight update")
-      ->capture_default_str();
-  fit->add_option("--intrinsic", o.intrinsic,
-                  "online/ode: intrinsic plasticity of the output layer: none, homeostasis "
-                  "(the default) or priors (learned priors)");
-  fit->add_option("--intrinsic-rate", o.intrinsic_rate,
-                  "online/ode: the intrinsic rule's step per presentation (T/τ), times the "
-                  "schedule; default C/2000 for homeostasis, learning-rate/(10 C) for priors");
-  fit->add_option("--init-noise", o.init_noise, "initial W: data mean plus this much noise")
-      ->capture_default_str();
-  fit->add_option("--presentation", o.presentation, "ode: presentation time T [ms]")
-      ->capture_default_str();
-  fit->add_option("--tau", o.tau, "ode: time constants τ_y = τ_h = τ_u [ms]")->capture_default_str();
-  fit->add_option("--dt", o.dt, "ode: step [ms]")->capture_default_str();
-  fit->add_option("--stepper", o.stepper, "ode: euler, rk4 or dopri5")->capture_default_str();
-  fit->add_option("--seed", o.seed, "initial weights and presentation order")
-      ->check(CLI::Range(0.0, 9007199254740992.0))  // whole numbers up to 2^53
-      ->capture_default_str();
+  ratesim::for_each_fit_option(
+      c.options, [&](const char* flags, const char* help, auto& field, bool show_default) {
+        using T = std::remove_reference_t<decltype(field)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          fit->add_flag(flags, field, help);
+        } else {
+          auto* option = fit->add_option(flags, field, help);
+          if (show_default) option->capture_default_str();
+          if constexpr (std::is_unsigned_v<T>)  // CLI11 would take -1 as 2^64 - 1
+            option->check(CLI::Validator(
+                [](const std::string& s) {
+                  const auto first = s.find_first_not_of(" \t");
+                  return first != std::string::npos && s[first] == '-' ? "must be >= 0, got " + s
+                                                                       : std::string();
+                },
+                ""));
+        }
+      });
   fit->add_option("-o,--output", c.output, "write W, B and the learning curves to this HDF5 file");
   fit->add_flag("--overwrite", c.overwrite, "replace an existing output file");
   fit->add_flag("--json", c.json, "print the results as one JSON object on stdout");
   fit->add_flag("-q,--quiet", c.quiet, "no progress on stderr");
 }
 
-std::string describe(const fit_command& c, int argc, char** argv) {
+std::string command_line(int argc, char** argv) {
   std::string line = "ratesim";
   for (int i = 1; i < argc; ++i) line += fmt::format(" {}", argv[i]);
-  return fmt::format("{}\n# ratesim {}; train {} / {}; test {} / {}\n", line, ratesim::version,
-                     c.train_images, c.train_labels, c.test_images, c.test_labels);
+  return line;
 }
 
 // The examples of a data set this rank holds: all of them in one process, else its groups
@@ -149,29 +104,17 @@ ratesim::labeled_data read_part(const std::string& images, const std::string& la
 }
 
 int run_fit(fit_command& c, int argc, char** argv) {
-  apply_bundled(c);
-  if (c.train_images.empty() || c.train_labels.empty())
-    throw ratesim::usage_error("fit: give --train-images and --train-labels, or --data");
-  if (c.test_images.empty() != c.test_labels.empty())
-    throw ratesim::usage_error("fit: give both --test-images and --test-labels, or neither");
+  ratesim::resolve_fit_files(c.files, c.data);
+  ratesim::check_fit_options(c.options);
   // Under mpirun or srun the ranks share the data; only rank 0 prints and writes.
   ratesim::communicator& comm = ratesim::world();
   const bool lead = comm.rank() == 0;
   // The output is claimed (checked, locked) before the data is read and the work done.
-  std::optional<ratesim::output_file> output;
-  if (lead && !c.output.empty()) {
-    std::error_code ec;
-    if (!c.overwrite && std::filesystem::file_size(c.output, ec) > 0 && !ec)
-      throw ratesim::usage_error(
-          fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", c.output));
-    output.emplace(c.output,
-                   c.overwrite ? ratesim::output_file::existing::replace
-                               : ratesim::output_file::existing::refuse,
-                   fmt::format("fit: output \"{}\"", c.output));
-  }
-  const auto train = read_part(c.train_images, c.train_labels, comm);
+  const auto output = lead ? ratesim::claim_fit_output(c.output, c.overwrite) : nullptr;
+  const auto train = read_part(c.files.train_images, c.files.train_labels, comm);
   std::optional<ratesim::labeled_data> test;
-  if (!c.test_images.empty()) test = read_part(c.test_images, c.test_labels, comm);
+  if (!c.files.test_images.empty())
+    test = read_part(c.files.test_images, c.files.test_labels, comm);
   if (!c.quiet && lead)
     c.options.progress = [&](int step, double ll) {
       std::fprintf(stderr, "%s %d: log-likelihood %.6f\n",
@@ -179,7 +122,9 @@ int run_fit(fit_command& c, int argc, char** argv) {
     };
   const auto result = ratesim::fit(train, test ? &*test : nullptr, c.options, &comm);
   if (!lead) return 0;
-  if (output) ratesim::write_fit(*output, result, c.options, describe(c, argc, argv));
+  if (output)
+    ratesim::write_fit(*output, result, c.options,
+                       ratesim::fit_description(command_line(argc, argv), c.files));
   if (c.json) {
     std::printf("%s\n", ratesim::to_json(result, c.options).c_str());
   } else {
@@ -196,7 +141,7 @@ int run_fit(fit_command& c, int argc, char** argv) {
 
 struct run_command {
   std::string config;
-  std::vector<std::string> overrides;
+  ratesim::config_overrides overrides;
   std::vector<std::string> plugins;
   std::string resume;
   bool force = false, quiet = false;
@@ -207,10 +152,14 @@ void add_run(CLI::App& app, run_command& c) {
   auto* run = app.add_subcommand("run", "Run an experiment described in a TOML file");
   run->add_option("config", c.config,
                   "the experiment (docs/config.md); with --resume, the checkpoint's by default");
-  // One value per --set and --plugin, so that the experiment file after them stays the
-  // positional argument.
-  run->add_option("--set", c.overrides,
+  // One value per --set, --unset and --plugin, so that the experiment file after them
+  // stays the positional argument.
+  run->add_option("--set", c.overrides.set,
                   "override a value: --set projection.ff.rule.tau=500 (repeatable)")
+      ->allow_extra_args(false);
+  run->add_option("--unset", c.overrides.unset,
+                  "remove a key or a whole table before the --set values: --unset "
+                  "run.presentations (repeatable; a key that is not there is an error)")
       ->allow_extra_args(false);
   run->add_option("--plugin", c.plugins,
                   "load a plug-in (a shared library) that registers components (repeatable)")
@@ -292,7 +241,11 @@ void add_sweep(CLI::App& app, ratesim::cli::sweep_command& c) {
                     "a key and its values: --grid projection.ff.rule.tau=250,500 (repeatable; "
                     "every combination runs)")
       ->allow_extra_args(false);
-  sweep->add_option("--set", c.overrides, "override a value in every run (repeatable)")
+  sweep->add_option("--set", c.overrides.set, "override a value in every run (repeatable)")
+      ->allow_extra_args(false);
+  sweep->add_option("--unset", c.overrides.unset,
+                    "remove a key or a whole table in every run, before the --set values "
+                    "(repeatable)")
       ->allow_extra_args(false);
   sweep->add_option("--plugin", c.plugins, "load a plug-in in every run (repeatable)")
       ->allow_extra_args(false);

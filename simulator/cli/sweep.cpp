@@ -141,7 +141,8 @@ class sweeper {
   std::vector<std::string> command(const run& r, bool resume) const {
     std::vector<std::string> a{self_, "run", c_.config, "-q"};
     for (const auto& p : c_.plugins) a.insert(a.end(), {"--plugin", p});
-    for (const auto& s : c_.overrides) a.insert(a.end(), {"--set", s});
+    for (const auto& key : c_.overrides.unset) a.insert(a.end(), {"--unset", key});
+    for (const auto& s : c_.overrides.set) a.insert(a.end(), {"--set", s});
     for (std::size_t k = 0; k < axes_.size(); ++k)
       a.insert(a.end(), {"--set", axes_[k].key + "=" + r.values[k]});
     a.insert(a.end(), {"--set", fmt::format("output.file=\"{}\"", file(r, ".h5").string()),
@@ -329,11 +330,13 @@ class sweeper {
   // now, not a failure of every run: the first point of the grid is built (not run).
   void check_first_run() const {
     for (const auto& p : c_.plugins) load_plugin(p);
-    // The first run's own arguments: its --set values after "run CONFIG -q".
+    // The first run's own arguments: its --unset and --set values after "run CONFIG -q".
     const std::vector<std::string> a = command(runs_.front(), false);
-    std::vector<std::string> overrides;
-    for (std::size_t i = 0; i + 1 < a.size(); ++i)
-      if (a[i] == "--set") overrides.push_back(a[i + 1]);
+    config_overrides overrides;
+    for (std::size_t i = 0; i + 1 < a.size(); ++i) {
+      if (a[i] == "--unset") overrides.unset.push_back(a[i + 1]);
+      if (a[i] == "--set") overrides.set.push_back(a[i + 1]);
+    }
     experiment::load(c_.config, overrides);  // claims its output file, changes nothing
   }
   // One sweep per folder at a time (the lock goes with the process).

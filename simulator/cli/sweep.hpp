@@ -1,7 +1,7 @@
 #pragma once
 // `ratesim sweep`: one experiment over a grid of --set values (docs/mpi.md).
 //
-//   ratesim sweep CONFIG.toml --grid KEY=v1,v2 [--grid ...] [--set KEY=V ...] [--out DIR]
+//   ratesim sweep CONFIG.toml --grid KEY=v1,v2 [--grid ...] [--unset KEY ...] [--set KEY=V ...] [--out DIR]
 //                 [-j N] [--checkpoint-every MS]
 //
 // Each point of the grid is one `ratesim run` in a process of its own (one OpenMP thread),
@@ -12,6 +12,8 @@
 // sweep skips the finished runs and resumes the others from their checkpoints. At the end
 // DIR/summary.csv and DIR/summary.md list every run: its values, status, output file.
 
+#include <ratesim/experiment.hpp>
+
 #include <string>
 #include <vector>
 
@@ -20,7 +22,7 @@ namespace ratesim::cli {
 struct sweep_command {
   std::string config;
   std::vector<std::string> grid;       // "KEY=v1,v2,..."
-  std::vector<std::string> overrides;  // --set, for every run
+  config_overrides overrides;          // --unset and --set, for every run
   std::vector<std::string> plugins;
   std::string out = "sweep";
   int jobs = 1;                 // local processes at a time (without MPI)

@@ -199,6 +199,23 @@ class Sweep(unittest.TestCase):
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertFalse(os.path.exists(out), p.stderr)
 
+    def test_unset_reaches_every_run_and_a_missing_key_is_refused_before_any_run(self):
+        out = f"{self.folder}/unset"
+        p = subprocess.run(
+            [RATESIM, "sweep", f"{self.folder}/bars.toml", "--grid", "seed=1,2", "--unset",
+             "run.presentations", "--set", "run.duration=300", "--out", out],
+            capture_output=True, text=True, env=ENV, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([r["status"] for r in summary(out)], ["done", "done"])
+        refused = f"{self.folder}/unset-refused"
+        p = subprocess.run(
+            [RATESIM, "sweep", f"{self.folder}/bars.toml", "--grid", "seed=1,2", "--unset",
+             "run.presentatons", "--out", refused],
+            capture_output=True, text=True, env=ENV, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn('no key "run.presentatons"', p.stderr)
+        self.assertFalse(os.path.exists(refused), p.stderr)
+
     def test_a_bad_grid_is_a_usage_error(self):
         for grid in ("tau", "tau=", "tau=1,,2", "=1"):
             p = subprocess.run([RATESIM, "sweep", f"{self.folder}/bars.toml", "--grid", grid,

@@ -186,6 +186,18 @@ class Module(unittest.TestCase):
             self.assertEqual(list(times), [0.0, 100.0, 200.0, 300.0, 400.0])
             np.testing.assert_array_equal(resumed, straight)
 
+    def test_an_experiment_key_is_removed_with_unset(self):
+        with tempfile.TemporaryDirectory() as d:
+            config = os.path.join(SOURCE, "examples", "keck2012.toml")
+            out = os.path.join(d, "k.h5")
+            # keck2012.toml gives presentations: a duration needs it removed first
+            overrides = ["run.duration=200", f"output.file={out}"]
+            with self.assertRaisesRegex(ratesim.ConfigError, "exactly one of duration"):
+                ratesim.run_experiment(config, overrides)
+            self.assertEqual(ratesim.run_experiment(config, overrides, unset=["run.presentations"]), 200.0)
+            with self.assertRaisesRegex(ratesim.ConfigError, 'no key "run.presentatons" to remove'):
+                ratesim.run_experiment(config, overrides, unset=["run.presentatons"])
+
     def test_errors_are_ratesim_exceptions_with_context(self):
         net = ratesim.Network()
         with self.assertRaisesRegex(ratesim.ParameterError, r'feedforward_inhibition "input": A must be > D = 16, got 10'):

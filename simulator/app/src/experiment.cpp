@@ -197,6 +197,50 @@ const Factory& factory(table_reader& r, const registry<Factory>& table, std::str
   }
 }
 
+// The table that holds the last part of the dotted `key`, and that part. The walk goes
+// through tables and arrays of tables (a whole-number part picks one: record.0.every); a
+// table that is not there is created when `create` (--set), else an error (--unset).
+std::pair<toml::table*, std::string> holder(toml::table& root, const std::string& key,
+                                            const std::string& source, bool create) {
+  toml::table* t = &root;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const std::string part = key.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (part.empty()) throw config_error(fmt::format("{}: empty part in the key", source));
+    if (dot == std::string::npos) return {t, part};
+    toml::node* next = t->get(part);
+    if (!next && !create)
+      throw config_error(fmt::format("{}: there is no key \"{}\"", source, key.substr(0, dot)));
+    if (!next) next = &t->insert_or_assign(part, toml::table{}).first->second;
+    if (next->is_array()) {
+      const auto close = key.find('.', dot + 1);
+      const std::string index = key.substr(dot + 1, close == std::string::npos ? close : close - dot - 1);
+      toml::array& array = *next->as_array();
+      if (close == std::string::npos && !create)
+        throw config_error(fmt::format("{}: one table of an array cannot be removed, only the "
+                                       "whole array (--unset {})",
+                                       source, key.substr(0, dot)));
+      std::size_t i = 0;
+      try {
+        i = std::stoul(index);
+      } catch (const std::exception&) {
+        i = array.size();
+      }
+      if (i >= array.size() || !array[i].is_table() || close == std::string::npos)
+        throw config_error(fmt::format("{}: \"{}\" has no table number {}", source, part, index));
+      next = &array[i];
+      start = close + 1;
+      t = next->as_table();
+      continue;
+    }
+    if (!next->is_table())
+      throw config_error(fmt::format("{}: \"{}\" is not a table", source, key.substr(0, dot)));
+    t = next->as_table();
+    start = dot + 1;
+  }
+}
+
 void apply_override(toml::table& root, const std::string& text) {
   const auto eq = text.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -218,42 +262,25 @@ void apply_override(toml::table& root, const std::string& text) {
     throw config_error(fmt::format("{}: the value must be one TOML value (quote a string that "
                                    "holds a newline or '=')",
                                    source));
-  // Walk the dotted key through tables (created where missing) and arrays of tables
-  // (a whole-number part indexes one: record.0.every).
-  toml::table* t = &root;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = key.find('.', start);
-    const std::string part = key.substr(start, dot == std::string::npos ? dot : dot - start);
-    if (part.empty()) throw config_error(fmt::format("{}: empty part in the key", source));
-    if (dot == std::string::npos) {
-      t->insert_or_assign(part, std::move(*parsed.get("v")));
-      return;
-    }
-    toml::node* next = t->get(part);
-    if (!next) next = &t->insert_or_assign(part, toml::table{}).first->second;
-    if (next->is_array()) {
-      const auto close = key.find('.', dot + 1);
-      const std::string index = key.substr(dot + 1, close == std::string::npos ? close : close - dot - 1);
-      toml::array& array = *next->as_array();
-      std::size_t i = 0;
-      try {
-        i = std::stoul(index);
-      } catch (const std::exception&) {
-        i = array.size();
-      }
-      if (i >= array.size() || !array[i].is_table() || close == std::string::npos)
-        throw config_error(fmt::format("{}: \"{}\" has no table number {}", source, part, index));
-      next = &array[i];
-      start = close + 1;
-      t = next->as_table();
-      continue;
-    }
-    if (!next->is_table())
-      throw config_error(fmt::format("{}: \"{}\" is not a table", source, key.substr(0, dot)));
-    t = next->as_table();
-    start = dot + 1;
-  }
+  const auto [t, part] = holder(root, key, source, true);
+  t->insert_or_assign(part, std::move(*parsed.get("v")));
+}
+
+// Removes the dotted `key`, a value or a whole table; a key that is not there is an error
+// naming it and listing what its table holds.
+void apply_unset(toml::table& root, const std::string& key) {
+  const std::string source = fmt::format("--unset {}", key);
+  if (key.empty() || key.find('=') != std::string::npos)
+    throw config_error(fmt::format("{}: expected KEY.PATH, without a value", source));
+  const auto [t, part] = holder(root, key, source, false);
+  if (t->erase(part) > 0) return;
+  std::vector<std::string> known;
+  for (const auto& entry : *t) known.emplace_back(entry.first.str());
+  if (known.empty()) known.emplace_back("nothing");
+  const std::string table =
+      part.size() == key.size() ? "the top level" : key.substr(0, key.size() - part.size() - 1);
+  throw config_error(fmt::format("{}: there is no key \"{}\" to remove; {} holds {}", source,
+                                 key, table, fmt::join(known, ", ")));
 }
 
 }  // namespace
@@ -555,7 +582,7 @@ class experiment_builder {
 namespace {
 
 toml::table parse_config(std::string_view text, const std::string& source,
-                         const std::vector<std::string>& overrides) {
+                         const config_overrides& overrides) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -563,7 +590,8 @@ toml::table parse_config(std::string_view text, const std::string& source,
     const auto& b = e.source().begin;
     throw config_error(fmt::format("{}:{}:{}: {}", source, b.line, b.column, e.description()));
   }
-  for (const auto& o : overrides) apply_override(root, o);
+  for (const auto& key : overrides.unset) apply_unset(root, key);
+  for (const auto& o : overrides.set) apply_override(root, o);
   return root;
 }
 
@@ -581,18 +609,18 @@ std::string read_text(const std::string& path) {
 }  // namespace
 
 std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::string& source,
-                                              const std::vector<std::string>& overrides) {
+                                              const config_overrides& overrides) {
   return experiment_builder(parse_config(text, source, overrides), source).build();
 }
 
 std::unique_ptr<experiment> experiment::load(const std::string& path,
-                                             const std::vector<std::string>& overrides) {
+                                             const config_overrides& overrides) {
   return parse(read_text(path), path, overrides);
 }
 
 std::unique_ptr<experiment> experiment::resume(const checkpoint& from,
                                                const std::string& config_path,
-                                               const std::vector<std::string>& overrides,
+                                               const config_overrides& overrides,
                                                bool force) {
   const bool own = config_path.empty();
   const std::string source = own ? "the checkpoint's configuration" : config_path;

@@ -1,3 +1,4 @@
+#include <ratesim/clock.hpp>
 #include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/fit.hpp>
@@ -11,6 +12,7 @@
 #include <ratesim/projection.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/version.hpp>
 
 #include "detail/hdf5.hpp"
 
@@ -35,7 +37,9 @@ double schedule_factor(const fit_options& o, int e) {
   return 1.0 / (1.0 + e / o.decay);  // "inverse"
 }
 
-void validate(const fit_options& o) {
+}  // namespace
+
+void check_fit_options(const fit_options& o) {
   if (o.method != "em" && o.method != "online" && o.method != "ode")
     throw lookup_error(
         fmt::format("fit: unknown method \"{}\"; known: em, online, ode", o.method));
@@ -101,6 +105,16 @@ void validate(const fit_options& o) {
   require_positive(component, "presentation", o.presentation);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);
+  // The output file keeps the seed as a double.
+  if (o.seed > (std::uint64_t{1} << 53))
+    throw_parameter_error(component, "seed", "a whole number from 0 to 2^53", o.seed);
+}
+
+namespace {
+
+// Calls the caller's on_pause() when it asked for a pause (fit_options::pause).
+void pause_if_asked(const fit_options& o) {
+  if (o.pause && o.pause->load() != 0 && o.on_pause) o.on_pause();
 }
 
 // K = 1 + the largest training label of any rank.
@@ -208,7 +222,7 @@ bool learns_priors(const fit_options& o) {
 
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o,
                communicator* processes) {
-  validate(o);
+  check_fit_options(o);
   communicator& comm = processes ? *processes : serial();
   if (o.method != "em" && comm.size() > 1)
     throw usage_error(fmt::format(
@@ -250,6 +264,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
       if (test)
         r.curve_test.push_back(poisson_mixture(W, log_priors).log_likelihood(Y_test, test_part));
       if (o.progress) o.progress(it, ll);
+      pause_if_asked(o);
     };
     em_result fitted = fit_em(Y, W0, o.A, em);
     r.W = std::move(fitted.W);
@@ -281,12 +296,21 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
       ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
       ode->settle();
     }
+    simulation& sim = quasi ? static_cast<simulation&>(*quasi) : *ode;
+    sim.pause_on(o.pause);
     for (int e = 0; e < o.epochs; ++e) {
       net.set_learning_rate_scale(schedule_factor(o, e));
+      const step_count start = sim.steps();
       if (quasi)
         quasi->run_presentations(N);
       else
         ode->run(static_cast<double>(N) * T);
+      // Paused for the caller: then on to the epoch's end, the same bits as without a pause.
+      while (sim.paused()) {
+        pause_if_asked(o);
+        const step_count epoch = quasi ? N : *exact_steps(static_cast<double>(N) * T, o.dt);
+        sim.run_steps(start + epoch - sim.steps());
+      }
       score(net.weights("ff"), circuit_log_priors(), e + 1);
     }
     r.W = net.weights("ff");
@@ -336,6 +360,46 @@ std::vector<double> priors_of(const fit_result& r) {
 }
 
 }  // namespace
+
+void resolve_fit_files(fit_files& files, const std::string& data) {
+  if (!data.empty()) {
+    std::string dir;
+    if (data == "mnist")
+      dir = "data/mnist/";
+    else if (data == "fashion-mnist")
+      dir = "data/fashion-mnist/";
+    else
+      throw lookup_error(
+          fmt::format("--data: unknown data set \"{}\"; known: mnist, fashion-mnist", data));
+    if (!files.train_images.empty() || !files.train_labels.empty())
+      throw usage_error("--data and --train-images/--train-labels exclude each other");
+    files.train_images = dir + "train-images-idx3-ubyte.gz";
+    files.train_labels = dir + "train-labels-idx1-ubyte.gz";
+    if (files.test_images.empty() && files.test_labels.empty()) {
+      files.test_images = dir + "t10k-images-idx3-ubyte.gz";
+      files.test_labels = dir + "t10k-labels-idx1-ubyte.gz";
+    }
+  }
+  if (files.train_images.empty() || files.train_labels.empty())
+    throw usage_error("fit: give --train-images and --train-labels, or --data");
+  if (files.test_images.empty() != files.test_labels.empty())
+    throw usage_error("fit: give both --test-images and --test-labels, or neither");
+}
+
+std::unique_ptr<output_file> claim_fit_output(const std::string& path, bool overwrite) {
+  if (path.empty()) return nullptr;
+  std::error_code ec;
+  if (!overwrite && std::filesystem::file_size(path, ec) > 0 && !ec)
+    throw usage_error(fmt::format("fit: output \"{}\" exists; add --overwrite to replace it", path));
+  return std::make_unique<output_file>(
+      path, overwrite ? output_file::existing::replace : output_file::existing::refuse,
+      fmt::format("fit: output \"{}\"", path));
+}
+
+std::string fit_description(const std::string& call, const fit_files& files) {
+  return fmt::format("{}\n# ratesim {}; train {} / {}; test {} / {}\n", call, version,
+                     files.train_images, files.train_labels, files.test_images, files.test_labels);
+}
 
 std::string to_json(const fit_result& r, const fit_options& o) {
   return fmt::format(

@@ -289,39 +289,50 @@ void write_idx(const std::string& path, const std::vector<std::uint32_t>& dims,
     throw error(fmt::format("{}: writing failed", path));
 }
 
-matrix images_of(const std::string& spec, const idx_array& a) {
-  if (a.dims.size() == 1)
+matrix images_of(const std::string& spec, std::span<const std::size_t> dims, const double* values) {
+  if (dims.size() == 1)
     throw input_error(fmt::format(
         "{}: 1 dimension [{}]: a labels file, expected images [N, D] or [N, rows, cols]", spec,
-        a.dims[0]));
-  if (a.dims.size() > 3)
+        dims[0]));
+  if (dims.empty() || dims.size() > 3)
     throw input_error(fmt::format("{}: {} dimensions, expected images [N, D] or [N, rows, cols]",
-                                  spec, a.dims.size()));
-  const auto N = static_cast<Eigen::Index>(a.dims[0]);
+                                  spec, dims.size()));
+  const auto N = static_cast<Eigen::Index>(dims[0]);
   Eigen::Index D = 1;
-  for (std::size_t i = 1; i < a.dims.size(); ++i)
-    if (__builtin_mul_overflow(D, static_cast<Eigen::Index>(a.dims[i]), &D))
+  for (std::size_t i = 1; i < dims.size(); ++i)
+    if (__builtin_mul_overflow(D, static_cast<Eigen::Index>(dims[i]), &D))
       throw input_error(fmt::format("{}: images of more pixels than can exist", spec));
   if (N == 0 || D == 0) throw input_error(fmt::format("{}: no images", spec));
   // Row-major [N, D] in the file is column-major D × N here: one image per column.
-  matrix images = Eigen::Map<const matrix>(a.values.data(), D, N);
+  matrix images = Eigen::Map<const matrix>(values, D, N);
   if (!images.allFinite()) throw input_error(fmt::format("{}: values must be finite", spec));
   return images;
 }
 
-std::vector<int> labels_of(const std::string& spec, const idx_array& a, std::uint64_t first) {
-  if (a.dims.size() != 1)
+matrix images_of(const std::string& spec, const idx_array& a) {
+  const std::vector<std::size_t> dims(a.dims.begin(), a.dims.end());
+  return images_of(spec, dims, a.values.data());
+}
+
+std::vector<int> labels_of(const std::string& spec, std::span<const std::size_t> dims,
+                           const double* values, std::uint64_t first) {
+  if (dims.size() != 1)
     throw input_error(fmt::format("{}: {} dimensions: an images file, expected labels [N]", spec,
-                                  a.dims.size()));
-  std::vector<int> labels(a.values.size());
+                                  dims.size()));
+  std::vector<int> labels(dims[0]);
   for (std::size_t n = 0; n < labels.size(); ++n) {
-    const double v = a.values[n];
+    const double v = values[n];
     if (!(v >= 0.0 && v <= 1e6 && v == std::floor(v)))
       throw input_error(
           fmt::format("{}: label {} is {}; labels must be integers >= 0", spec, first + n, v));
     labels[n] = static_cast<int>(v);
   }
   return labels;
+}
+
+std::vector<int> labels_of(const std::string& spec, const idx_array& a, std::uint64_t first) {
+  const std::vector<std::size_t> dims(a.dims.begin(), a.dims.end());
+  return labels_of(spec, dims, a.values.data(), first);
 }
 
 idx_array shape_of(const std::string& spec) {
@@ -341,6 +352,16 @@ std::vector<int> read_labels(const std::string& spec) {
 }
 
 std::size_t count_examples(const std::string& spec) { return shape_of(spec).dims[0]; }
+
+matrix images_from(const std::string& name, std::span<const std::size_t> shape,
+                   const double* values) {
+  return images_of(name, shape, values);
+}
+
+std::vector<int> labels_from(const std::string& name, std::span<const std::size_t> shape,
+                             const double* values) {
+  return labels_of(name, shape, values, 0);
+}
 
 labeled_data read_labeled(const std::string& images, const std::string& labels,
                           std::size_t first, std::size_t count) {

@@ -31,22 +31,31 @@ struct run_control {
   double stop_at = std::numeric_limits<double>::infinity();  // [ms] stop here (or just after)
 };
 
+// Changes to an experiment file made before it is checked (`ratesim run --unset KEY
+// --set KEY=VALUE`): first every key of `unset` is removed ("run.presentations", or a whole
+// table: "projection.ff.rule"; a key that is not there is an error), then every value of
+// `set` is changed or added ("projection.ff.rule.tau=500": a dotted key, "=", a TOML
+// value; a bare word is taken as a string), each in the order given.
+struct config_overrides {
+  std::vector<std::string> unset;
+  std::vector<std::string> set;
+};
+
 class experiment {
  public:
-  // Reads `path`, applies `overrides` ("projection.ff.rule.tau=500": a dotted key, "=",
-  // a TOML value; a bare word is taken as a string), then builds everything.
+  // Reads `path`, applies `overrides`, then builds everything.
   static std::unique_ptr<experiment> load(const std::string& path,
-                                          const std::vector<std::string>& overrides = {});
+                                          const config_overrides& overrides = {});
   // The same from text; `source` names it in messages.
   static std::unique_ptr<experiment> parse(std::string_view text, const std::string& source,
-                                           const std::vector<std::string>& overrides = {});
+                                           const config_overrides& overrides = {});
   // Builds the experiment of a checkpoint to go on from where it stopped: from the
   // configuration in `config_path` (or, when empty, the one the checkpoint holds) with
   // `overrides`. Another ratesim version or an effective configuration that differs from
   // the checkpoint's is refused unless `force`; warnings() lists what force let pass. The
   // recorder appends to the run's output file, cut back to the checkpoint.
   static std::unique_ptr<experiment> resume(const checkpoint& from, const std::string& config_path,
-                                            const std::vector<std::string>& overrides = {},
+                                            const config_overrides& overrides = {},
                                             bool force = false);
 
   ~experiment();

@@ -4,13 +4,17 @@
 // the circuit integrated as an ODE ("ode"). All three start from the same initial W (the
 // data's mean plus noise), are scored the same way (log-likelihood per data point of the
 // normalised data, and the classification error of DESIGN.md section 1), and can write
-// their results to HDF5. `ratesim fit` is the command-line face of this.
+// their results to HDF5. `ratesim fit` is the command-line face of this, Python's
+// ratesim.fit the other; both take the options of for_each_fit_option.
 
 #include <ratesim/data.hpp>
+#include <ratesim/output_file.hpp>
 #include <ratesim/types.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,7 +63,52 @@ struct fit_options {
 
   // Called after every EM step or epoch: (step, log-likelihood per training point).
   std::function<void(int, double)> progress;
+  // Pausing for the caller (Python's Ctrl-C, python/src/interrupt.hpp): when `*pause` is
+  // non-zero after an EM step or a presentation, the fit calls on_pause(), which clears
+  // the flag and returns (the fit goes on as if nothing had happened) or throws (the fit
+  // is abandoned).
+  const std::atomic<int>* pause = nullptr;
+  std::function<void()> on_pause;
 };
+
+// Calls add(flags, help, field) for each option `ratesim fit` and ratesim.fit take, in the
+// order of `ratesim fit --help`: `flags` for the command line ("-C,--components"; the
+// Python keyword is the last flag without its dashes and with '_' for '-': components,
+// init_noise, A), `field` the member of `o` it sets, and whether its default (fit_options's)
+// is worth showing (not where it means "the method's own").
+template <class Add>
+void for_each_fit_option(fit_options& o, Add&& add) {
+  const bool shown = true, methods_own = false;  // whether --help shows the default
+  add("-C,--components", "number of mixture components C", o.components, shown);
+  add("-A", "Σ_d y_d after normalisation and Σ_d W_cd; > D", o.A, shown);
+  add("--method", "em, online (quasi-static circuit) or ode (full circuit)", o.method, shown);
+  add("--iterations", "em: at most this many steps", o.iterations, shown);
+  add("--tolerance", "em: stop when a step gains less (nats per point)", o.tolerance, shown);
+  add("--anneal-start", "em: inverse temperature of the first step", o.anneal_start, shown);
+  add("--anneal-iterations", "em: steps to anneal to 1", o.anneal_iterations, shown);
+  add("--priors", "uniform (p(c) = 1/C) or learned (em: the M-step sets p(c) = N_c/N)", o.priors, shown);
+  add("--float32", "em: the matrix products in single precision (about twice as fast)",
+      o.single_precision, shown);
+  add("--epochs", "online/ode: passes over the training data", o.epochs, shown);
+  add("--learning-rate", "online/ode: ε = T/τ_W of the first epoch", o.learning_rate, shown);
+  add("--schedule", "constant, exponential (ε decay^e), inverse (ε/(1+e/decay))", o.schedule, shown);
+  add("--decay", "parameter of the schedule", o.decay, shown);
+  add("--batch-size", "online: presentations per weight update", o.batch_size, shown);
+  add("--intrinsic",
+      "online/ode: intrinsic plasticity of the output layer: none, homeostasis (the default) "
+      "or priors (learned priors)",
+      o.intrinsic, methods_own);
+  add("--intrinsic-rate",
+      "online/ode: the intrinsic rule's step per presentation (T/τ), times the schedule; "
+      "default C/2000 for homeostasis, learning-rate/(10 C) for priors",
+      o.intrinsic_rate, methods_own);
+  add("--init-noise", "initial W: data mean plus this much noise", o.init_noise, shown);
+  add("--presentation", "ode: presentation time T [ms]", o.presentation, shown);
+  add("--tau", "ode: time constants τ_y = τ_h = τ_u [ms]", o.tau, shown);
+  add("--dt", "ode: step [ms]", o.dt, shown);
+  add("--stepper", "ode: euler, rk4 or dopri5", o.stepper, shown);
+  add("--seed", "initial weights and presentation order (0 to 2^53)", o.seed, shown);
+}
 
 struct fit_result {
   matrix W;                         // C × D, rows sum to A
@@ -90,6 +139,10 @@ double intrinsic_rate_of(const fit_options& options);
 // the intrinsic rule "priors") rather than uniform.
 bool learns_priors(const fit_options& options);
 
+// Checks the options as fit() does first (a parameter_error or a lookup_error naming the
+// option), for callers that refuse bad options before they read the data.
+void check_fit_options(const fit_options& options);
+
 class communicator;
 
 // `test` may be absent. Labels must lie in [0, K) with K = 1 + the largest training label.
@@ -100,8 +153,6 @@ class communicator;
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options,
                communicator* processes = nullptr);
 
-class output_file;
-
 // Writes a fit's results (layout: docs/hdf5-layout.md, "Fit results") to a file claimed
 // before the fit started (so a bad path fails before the work); the file appears whole
 // or not at all.
@@ -111,5 +162,25 @@ void write_fit(output_file& out, const fit_result& result, const fit_options& op
 // The result as one JSON object: loglik_train, loglik_test, error, train_error, seconds,
 // method, C, A, priors (π_c, not logs), units_used, and the learning curves.
 std::string to_json(const fit_result& result, const fit_options& options);
+
+// The data of a fit as `ratesim fit` and ratesim.fit are given it: data specs
+// (ratesim/data.hpp); the test data may be absent (both empty).
+struct fit_files {
+  std::string train_images, train_labels, test_images, test_labels;
+};
+
+// Fills in the files of the bundled data set `data` (mnist, fashion-mnist: under data/, as
+// scripts/fetch-data puts them; empty: none), then checks that the training images and
+// labels are given and the test images and labels both or neither: a lookup_error or a
+// usage_error naming the command line's options.
+void resolve_fit_files(fit_files& files, const std::string& data);
+
+// Claims the output file `path` (checked, locked: ratesim/output_file.hpp) before the data is
+// read and the work done; an existing file is an error unless `overwrite`.
+std::unique_ptr<output_file> claim_fit_output(const std::string& path, bool overwrite);
+
+// What write_fit keeps as the file's configuration: `call` (the command line), the ratesim
+// version and the data files.
+std::string fit_description(const std::string& call, const fit_files& files);
 
 }  // namespace ratesim

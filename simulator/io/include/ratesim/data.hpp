@@ -8,6 +8,7 @@
 
 #include <ratesim/types.hpp>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,14 @@ labeled_data read_labeled(const std::string& images, const std::string& labels,
                           std::size_t first, std::size_t count);
 // The number of examples (the first dimension) of a data spec, from its header.
 std::size_t count_examples(const std::string& spec);
+
+// Data already in memory (Python's numpy arrays): `values` of an array of `shape` in
+// row-major order, checked as read_images and read_labels check a file's; `name` stands
+// for the file in messages.
+matrix images_from(const std::string& name, std::span<const std::size_t> shape,
+                   const double* values);
+std::vector<int> labels_from(const std::string& name, std::span<const std::size_t> shape,
+                             const double* values);
 
 // Writes IDX files of unsigned bytes (gzip-compressed when the path ends in ".gz"):
 // images as [N, rows, cols] (every value an integer in 0–255), labels as [N].
