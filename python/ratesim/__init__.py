@@ -89,10 +89,17 @@ class Rule:
     derivative(W, pre, post) returns dW/dt [1/ms] as an array shaped like W (n_post,
     n_pre); W, pre and post are read-only views. Optionally constrain(W) changes W in place
     after every step (an explicit normalisation, say). `name` names it in messages.
+
+    A rule that reads a variable of its postsynaptic population (a state variable, or
+    the variable of the population's intrinsic rule, e.g. "threshold" of
+    "sliding_threshold" or "prior" of "priors") names it in `post_variable`; it is then
+    called as derivative(W, pre, post, post_state), post_state holding that variable's
+    value for each postsynaptic unit.
     """
 
     name = "python"
     constrain = None
+    post_variable = ""  # none
 
     def derivative(self, W, pre, post):
         """dW/dt [1/ms] for weights W (n_post, n_pre), presynaptic rates pre (n_pre) and

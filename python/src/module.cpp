@@ -87,7 +87,8 @@ bool has_optional(const py::object& rule, const char* method) {
   return py::hasattr(rule, method) && !rule.attr(method).is_none();
 }
 
-// A plasticity rule whose dW/dt comes from a Python object with derivative(W, pre, post).
+// A plasticity rule whose dW/dt comes from a Python object with derivative(W, pre, post),
+// or derivative(W, pre, post, post_state) when it names a `post_variable`.
 class python_rule : public plasticity_rule {
  public:
   explicit python_rule(py::object rule) : rule_(std::move(rule)) {
@@ -99,10 +100,28 @@ class python_rule : public plasticity_rule {
           {"connect", "rule", py::repr(rule_).cast<std::string>()});
     name_ = name_of(rule_);
     constrained_ = has_optional(rule_, "constrain");
+    if (has_optional(rule_, "post_variable"))
+      post_variable_ = py::str(rule_.attr("post_variable")).cast<std::string>();
   }
   std::string_view name() const override { return name_; }
+  std::string_view post_variable() const override { return post_variable_; }
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override {
+    call(W, pre, post, nullptr, dWdt);
+  }
+  void derivative(matrix_view W, vector_view pre, vector_view post, vector_view post_state,
+                  matrix_span dWdt) const override {
+    call(W, pre, post, post_variable_.empty() ? nullptr : &post_state, dWdt);
+  }
+  bool has_constraint() const override { return constrained_; }
+  void constrain(matrix_span W) const override {
+    py::gil_scoped_acquire gil;
+    rule_.attr("constrain")(matrix_view_of(W.data(), W.rows(), W.cols(), py::none()));
+  }
+
+ private:
+  void call(matrix_view W, vector_view pre, vector_view post, const vector_view* post_state,
+            matrix_span dWdt) const {
     py::gil_scoped_acquire gil;
     // Views without copies; read-only so that the rule cannot change the state by accident.
     auto view = [](const double* p, py::ssize_t rows, py::ssize_t cols, py::ssize_t outer) {
@@ -112,10 +131,13 @@ class python_rule : public plasticity_rule {
       py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
       return a;
     };
+    auto vector_of = [&](const vector_view& v) {
+      return view(v.data(), v.size(), 1, v.size()).attr("reshape")(v.size());
+    };
     py::array w = view(W.data(), W.rows(), W.cols(), W.outerStride());
-    py::array x = view(pre.data(), pre.size(), 1, pre.size()).attr("reshape")(pre.size());
-    py::array y = view(post.data(), post.size(), 1, post.size()).attr("reshape")(post.size());
-    py::object result = rule_.attr("derivative")(w, x, y);
+    py::object result = post_state ? rule_.attr("derivative")(w, vector_of(pre), vector_of(post),
+                                                              vector_of(*post_state))
+                                   : rule_.attr("derivative")(w, vector_of(pre), vector_of(post));
     auto d = py::array_t<double, py::array::forcecast>::ensure(result);
     if (!d || d.ndim() != 2 || d.shape(0) != W.rows() || d.shape(1) != W.cols())
       throw input_error(
@@ -124,15 +146,10 @@ class python_rule : public plasticity_rule {
     for (Eigen::Index c = 0; c < W.rows(); ++c)
       for (Eigen::Index dd = 0; dd < W.cols(); ++dd) dWdt(c, dd) = d.at(c, dd);
   }
-  bool has_constraint() const override { return constrained_; }
-  void constrain(matrix_span W) const override {
-    py::gil_scoped_acquire gil;
-    rule_.attr("constrain")(matrix_view_of(W.data(), W.rows(), W.cols(), py::none()));
-  }
 
- private:
   py::object rule_;
   std::string name_;
+  std::string post_variable_;
   bool constrained_ = false;
 };
 

@@ -94,6 +94,29 @@ class Module(unittest.TestCase):
         with self.assertRaises(ratesim.ParameterError):
             net.adapt("output", object())
 
+    def test_a_python_rule_reads_the_postsynaptic_prior_as_the_builtin_does(self):
+        # Synaptic scaling divided by the relative prior (divide_by = "prior"), written in
+        # Python with post_variable: the same weights as the built-in rule.
+        class DividedScaling(PythonScaling):
+            post_variable = "prior"
+
+            def derivative(self, W, pre, post, prior):
+                return (post * prior.mean() / prior)[:, None] * (pre[None, :] - W) / self.tau
+
+        results = []
+        for rule in ("synaptic_scaling", DividedScaling(50.0)):
+            parameters = {"tau": 50.0, "divide_by": "prior"} if isinstance(rule, str) else {}
+            net, _, _ = circuit(rule=rule, **parameters)
+            net.adapt("output", "priors", tau=20.0)
+            ratesim.QuasiStaticSimulation(net).run_presentations(300)
+            results.append(np.array(net.weights("ff")))
+            self.assertGreater(np.ptp(net.variable("output", "prior")), 1e-3)
+        np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+        # Without the variable in the population: refused, naming it.
+        net, _, _ = circuit(rule=DividedScaling(50.0))
+        with self.assertRaisesRegex(ratesim.ParameterError, 'reads the variable "prior"'):
+            ratesim.QuasiStaticSimulation(net)
+
     def test_ode_regime_and_state_variables(self):
         net = ratesim.Network()
         net.add_population("rate_population", "u", size=2, tau=1.0, transfer="tanh")
