@@ -170,6 +170,10 @@ TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
                   {"--set projection.ff.rule.tau=-5", "projection \"ff\"",
                    "rule \"synaptic_scaling\": tau must be finite and > 0, got -5"});
   expect_contains(error_of(base, {"projection.ff.rule.taw=5"}), {"unknown parameter(s) taw"});
+  // A rule reading a variable the postsynaptic population lacks: placed at the rule.
+  expect_contains(error_of(base, {"projection.ff.rule.divide_by=\"prior\""}),
+                  {"test.toml:23:", "rule: projection \"ff\"", "reads the variable \"prior\"",
+                   "intrinsic rule"});
   expect_contains(error_of(base, {"run.regime=fast"}),
                   {"run.regime: unknown regime \"fast\"; known: ode, quasi_static"});
   // The regime's parameters are checked by the regime.

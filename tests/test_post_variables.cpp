@@ -91,7 +91,7 @@ TEST(PostVariable, AVariableThePopulationLacksIsRefusedAndTheNetworkStaysBuildab
     FAIL() << "no error";
   } catch (const parameter_error& e) {
     EXPECT_EQ(e.component(), "projection \"g\"");
-    EXPECT_EQ(e.parameter(), "post_variable");
+    EXPECT_EQ(e.parameter(), "rule");
     EXPECT_EQ(e.value(), "prior");
     EXPECT_NE(std::string(e.what()).find("\"output\""), std::string::npos) << e.what();
   }

@@ -431,6 +431,10 @@ class experiment_builder {
         net.connect(pre, post, std::move(c));
         return 0;
       });
+      building(r, none, "rule", [&] {  // placed at the rule; the message names the projection
+        net.check_post_variable(net.projection_index(name));
+        return 0;
+      });
     }
   }
 

@@ -140,25 +140,28 @@ const projection& network::get_projection(std::string_view name) const {
 
 // ---- State ----------------------------------------------------------------------------
 
+void network::check_post_variable(std::size_t k) const {
+  const projection& p = projs_.at(k);
+  const std::string_view name = p.plastic() ? p.rule()->post_variable() : std::string_view{};
+  if (name.empty()) return;
+  const population& post = *pops_[p.post()];
+  bool found = intrinsic_[p.post()] && intrinsic_[p.post()]->variable() == name;
+  for (const auto& v : post.state_variables())
+    found = found || (v.name == name && v.size == post.size());
+  if (!found)
+    throw parameter_error(
+        fmt::format("{}: rule \"{}\" reads the variable \"{}\" of its postsynaptic {}, which "
+                    "has no such variable of one value per unit (known: {}); give it an "
+                    "intrinsic rule that keeps one",
+                    p.label(), p.rule()->name(), name, post.label(),
+                    fmt::join(variable_names(p.post()), ", ")),
+        {p.label(), "rule", std::string(name)});
+}
+
 void network::freeze() {
   if (frozen_) return;
   // Before anything is laid out, so that a refusal leaves the network as it was.
-  for (const auto& p : projs_) {
-    const std::string_view name = p.plastic() ? p.rule()->post_variable() : std::string_view{};
-    if (name.empty()) continue;
-    const population& post = *pops_[p.post()];
-    bool found = intrinsic_[p.post()] && intrinsic_[p.post()]->variable() == name;
-    for (const auto& v : post.state_variables())
-      found = found || (v.name == name && v.size == post.size());
-    if (!found)
-      throw parameter_error(
-          fmt::format("{}: rule \"{}\" reads the variable \"{}\" of its postsynaptic {}, "
-                      "which has no such variable of one value per unit (known: {}); give it "
-                      "an intrinsic rule that keeps one",
-                      p.label(), p.rule()->name(), name, post.label(),
-                      fmt::join(variable_names(p.post()), ", ")),
-          {p.label(), "post_variable", std::string(name)});
-  }
+  for (std::size_t k = 0; k < projs_.size(); ++k) check_post_variable(k);
   Eigen::Index n = 0;
   for (const auto& p : pops_) {
     pop_offset_.push_back(n);

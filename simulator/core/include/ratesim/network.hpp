@@ -104,6 +104,10 @@ class network {
     std::string units;
   };
   std::optional<located_variable> find_variable(std::size_t population, std::string_view name) const;
+  // Refuses (parameter_error, parameter "rule") projection k's rule if it reads a variable
+  // of its postsynaptic population (rule.hpp: post_variable) that the population lacks.
+  // Every projection is checked when the state is laid out; a builder may check earlier.
+  void check_post_variable(std::size_t projection) const;
   // The names find_variable knows for population i.
   std::vector<std::string> variable_names(std::size_t population) const;
 
