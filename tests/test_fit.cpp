@@ -165,6 +165,17 @@ TEST(Fit, BadOptionsAreRefused) {
     EXPECT_THROW(fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
                                       .intrinsic = "priors", .intrinsic_rate = rate}),
                  parameter_error);
+  // Learned priors need η >= ε / C (the weight step divided by the prior stays <= 1) and
+  // one presentation per step.
+  for (const auto& [rate, batch] : {std::pair{0.01, std::size_t{1}}, std::pair{0.0, std::size_t{2}}}) {
+    try {
+      fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0, .learning_rate = 0.05,
+                           .batch_size = batch, .intrinsic = "priors", .intrinsic_rate = rate});
+      ADD_FAILURE() << rate << " " << batch;
+    } catch (const parameter_error& e) {
+      EXPECT_EQ(e.parameter(), batch == 1 ? "intrinsic_rate" : "batch_size") << e.what();
+    }
+  }
   labeled_data test = bars_data(10, 5);
   test.labels[0] = 42;
   EXPECT_THROW(fit(train, &test, {.components = 2, .A = 40.0}), input_error);
@@ -314,7 +325,7 @@ TEST_F(Cli, LearnedPriorsReachTheJsonAndTheFile) {
             0);
   EXPECT_NE(out.find("\"intrinsic\": \"homeostasis\", \"learned_priors\": false"), std::string::npos) << out;
   ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --epochs 1 --intrinsic priors "
-                            "--intrinsic-rate 0.01 --json -q",
+                            "--intrinsic-rate 0.05 --json -q",
                             data_args()),
                 &out),
             0);

@@ -137,5 +137,62 @@ TEST(PostVariable, ScalingDividedByLearnedPriorsIsAnOnlineEMStep) {
   ASSERT_GT((pi - vector::Constant(C, 1.0 / C)).cwiseAbs().maxCoeff(), 1e-3);  // a real test
 }
 
+// The circuit with synaptic scaling divided by the output layer's variable `variable`,
+// kept by intrinsic rule `intrinsic`.
+void divided_circuit(network& net, random_stream& rng, const std::string& intrinsic,
+                     const std::string& variable) {
+  constexpr Eigen::Index C = 5, D = 12;
+  net.add<feedforward_inhibition>("input", {.size = D, .A = 36.0, .tau_y = 1.0, .tau_h = 1.0});
+  net.add<softmax_competition>("output", {.size = C, .tau_u = 1.0});
+  matrix W = uniform_weights(C, D, 1.0, 2.0, rng);
+  normalize_rows(W, 36.0);
+  net.connect("input", "output",
+              {.name = "ff", .weights = W,
+               .rule = make_rule("synaptic_scaling", {{"tau", 50.0}, {"divide_by", variable}})});
+  net.adapt("output", make_intrinsic_rule(intrinsic));
+  net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(D, 4, rng, 36.0),
+                                                       pattern_set::params{.duration = 1.0}));
+}
+
+TEST(PostVariable, TheODERightHandSideReadsTheVariableOfTheSameState) {
+  network net;
+  random_stream rng(8, 1);
+  divided_circuit(net, rng, "priors", "prior");
+  ode_simulation sim(net, ode_options{.stepper = "euler", .dt = 0.05});
+  sim.run(2.0);  // rates and W away from their start
+  auto pi = net.intrinsic_state(1);
+  pi << 0.1, 0.3, 0.2, 0.15, 0.25;  // a state of the ODE, as any stage of a stepper sees
+  const vector x = net.state();
+  vector dxdt(x.size());
+  net(x, dxdt, sim.time());
+  const vector s = net.last_rates(1), y = net.last_rates(0);
+  const matrix W = net.weights("ff");
+  matrix expected(W.rows(), W.cols());
+  for (Eigen::Index c = 0; c < W.rows(); ++c)
+    expected.row(c) = s[c] * 0.2 / (50.0 * pi[c]) * (y.transpose() - W.row(c));
+  const Eigen::Index at = x.size() - W.size();  // the plastic W is the state's tail
+  const matrix dW = Eigen::Map<const matrix>(dxdt.data() + at, W.rows(), W.cols());
+  EXPECT_LT(((dW - expected).array() / expected.array()).abs().maxCoeff(), 1e-13);
+}
+
+TEST(PostVariable, ADivisorThatIsNotPositiveIsANumericalErrorNamingIt) {
+  // Homeostasis's bias starts at 0 and steps first: a losing unit's turns negative, which
+  // would turn its learning anti-Hebbian.
+  network net;
+  random_stream rng(8, 2);
+  divided_circuit(net, rng, "homeostasis", "bias");
+  quasi_static_simulation sim(net);
+  try {
+    sim.run_presentations(3);
+    FAIL() << "no error";
+  } catch (const numerical_error& e) {
+    EXPECT_EQ(e.parameter(), "divide_by");
+    EXPECT_NE(std::string(e.what()).find("divide_by \"bias\" must be finite and > 0, got -"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(sim.presentations(), 0);
+}
+
 }  // namespace
 }  // namespace ratesim

@@ -32,12 +32,16 @@ std::unique_ptr<plasticity_rule> bcm_rule::create(const parameters& values) {
 
 void bcm_rule::derivative(matrix_view /*W*/, vector_view pre, vector_view post,
                           matrix_span dWdt) const {
+  if (!p_.theta_from.empty())
+    throw usage_error(fmt::format("{}: reads its threshold from \"{}\"; call "
+                                  "derivative_with_post",
+                                  label, p_.theta_from));
   // r_c (r_c − θ) / τ · x_d: an outer product
   dWdt.noalias() = (post.array() * (post.array() - p_.theta) / p_.tau).matrix() * pre.transpose();
 }
 
-void bcm_rule::derivative(matrix_view W, vector_view pre, vector_view post,
-                          vector_view post_state, matrix_span dWdt) const {
+void bcm_rule::derivative_with_post(matrix_view W, vector_view pre, vector_view post,
+                                    vector_view post_state, matrix_span dWdt) const {
   if (p_.theta_from.empty()) return derivative(W, pre, post, dWdt);
   dWdt.noalias() =
       (post.array() * (post.array() - post_state.array()) / p_.tau).matrix() * pre.transpose();

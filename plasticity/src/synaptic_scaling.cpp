@@ -2,6 +2,8 @@
 #include <ratesim/parallel.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -41,14 +43,27 @@ void scaling_derivative(matrix_view W, vector_view pre, const Rate& rate, matrix
 
 void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
                                        matrix_span dWdt) const {
+  if (!p_.divide_by.empty())
+    throw usage_error(fmt::format("rule \"synaptic_scaling\": divides by \"{}\"; call "
+                                  "derivative_with_post",
+                                  p_.divide_by));
   // s_c (y_d − W_cd) / τ
   scaling_derivative(W, pre, post.array() / p_.tau, dWdt);
 }
 
-void synaptic_scaling_rule::derivative(matrix_view W, vector_view pre, vector_view post,
-                                       vector_view post_state, matrix_span dWdt) const {
+void synaptic_scaling_rule::derivative_with_post(matrix_view W, vector_view pre,
+                                                 vector_view post, vector_view post_state,
+                                                 matrix_span dWdt) const {
   if (p_.divide_by.empty()) return derivative(W, pre, post, dWdt);
-  // s_c (y_d − W_cd) / (τ v_c / v̄), v̄ the mean of v over the population
+  // s_c (y_d − W_cd) / (τ v_c / v̄), v̄ the mean of v over the population. A divisor that
+  // is not finite and > 0 would turn the rule into nonsense (NaN, or anti-Hebbian).
+  for (Eigen::Index c = 0; c < post_state.size(); ++c)
+    if (!(std::isfinite(post_state[c]) && post_state[c] > 0.0))
+      throw numerical_error(
+          fmt::format("rule \"synaptic_scaling\": divide_by \"{}\" must be finite and > 0, "
+                      "got {} at unit {}",
+                      p_.divide_by, post_state[c], c),
+          {"rule \"synaptic_scaling\"", "divide_by", fmt::format("{}", post_state[c])});
   const double mean = post_state.mean();
   scaling_derivative(W, pre, post.array() * (mean / p_.tau) / post_state.array(), dWdt);
 }
@@ -69,7 +84,6 @@ bool synaptic_scaling_rule::step_sparse(matrix_span W, row_minima& row_min, vect
   // (vectorised, and bit-identical: the rows it would have skipped round back to
   // themselves) is faster.
   changed.clear();
-  if (!p_.divide_by.empty()) return false;  // its divisor is not passed here
   const Eigen::Index C = W.rows(), D = W.cols();
   constexpr double tiny = 0x1p-54 * (1.0 - 1e-12);
   const Eigen::Index most = std::max<Eigen::Index>(1, C / 8);

@@ -109,8 +109,8 @@ class python_rule : public plasticity_rule {
                   matrix_span dWdt) const override {
     call(W, pre, post, nullptr, dWdt);
   }
-  void derivative(matrix_view W, vector_view pre, vector_view post, vector_view post_state,
-                  matrix_span dWdt) const override {
+  void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
+                            vector_view post_state, matrix_span dWdt) const override {
     call(W, pre, post, post_variable_.empty() ? nullptr : &post_state, dWdt);
   }
   bool has_constraint() const override { return constrained_; }

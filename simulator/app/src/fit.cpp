@@ -94,14 +94,24 @@ void check_fit_options(const fit_options& o) {
   if (!(o.intrinsic_rate >= 0.0 && o.intrinsic_rate <= 1.0))
     throw_parameter_error(component, "intrinsic_rate", "in (0, 1] (0: the rule's default)",
                           o.intrinsic_rate);
-  // As for the weights: a mini-batch of priors steps beyond 1 in sum can turn π negative.
-  if (o.method == "online" && intrinsic_rule_of(o) == "priors" &&
-      intrinsic_rate_of(o) * static_cast<double>(o.batch_size) > 1.0)
-    throw parameter_error(
-        fmt::format("fit: intrinsic_rate · batch_size must be <= 1 for learned priors (they stay "
-                    "positive), got {} · {}",
-                    intrinsic_rate_of(o), o.batch_size),
-        {component, "intrinsic_rate", fmt::format("{}", intrinsic_rate_of(o))});
+  // The learned-priors circuit divides each unit's weight step ε s_c by its relative prior
+  // C π_c, and steps π first, so that π_c >= η s_c bounds the step by ε / (C η): it needs
+  // η >= ε / C, and one presentation per step (a mini-batch reads π at its start).
+  if (o.method == "online" && intrinsic_rule_of(o) == "priors") {
+    const double least = o.learning_rate / o.components;
+    if (intrinsic_rate_of(o) < least)
+      throw parameter_error(
+          fmt::format("fit: intrinsic_rate must be >= learning_rate / C = {} for learned priors "
+                      "(each unit's weight step, divided by its prior, then stays <= 1), got {}",
+                      least, intrinsic_rate_of(o)),
+          {component, "intrinsic_rate", fmt::format("{}", intrinsic_rate_of(o))});
+    if (o.batch_size != 1)
+      throw parameter_error(
+          fmt::format("fit: learned priors (intrinsic = priors) step one presentation at a "
+                      "time: batch_size must be 1, got {}",
+                      o.batch_size),
+          {component, "batch_size", fmt::format("{}", o.batch_size)});
+  }
   require_positive(component, "presentation", o.presentation);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);

@@ -364,8 +364,9 @@ void network::weight_derivative(std::size_t k, const vector& x, vector_view pre,
                                 vector_view post, matrix_span dWdt) const {
   const projection& p = projs_.at(k);
   const Eigen::Index at = post_variable_offset_.at(k);
-  p.rule()->derivative(weights_in(k, x), pre, post,
-                       x.segment(std::max<Eigen::Index>(at, 0), at < 0 ? 0 : p.rows()), dWdt);
+  p.rule()->derivative_with_post(weights_in(k, x), pre, post,
+                                 x.segment(std::max<Eigen::Index>(at, 0), at < 0 ? 0 : p.rows()),
+                                 dWdt);
 }
 
 void network::set_learning_rate_scale(double scale) {

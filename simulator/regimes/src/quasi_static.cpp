@@ -55,7 +55,9 @@ void quasi_static_simulation::step(double duration) {
     // The sparse path lists the rows it changes for the cache; it needs a cache that has
     // seen every earlier change (settle() refreshed it).
     auto& changed = settling_->changed_rows(k);
-    if (options_.exact_sparse && !settling_->stale(k) && changed.empty()) {
+    // The sparse path passes no post variable: a rule that reads one steps densely.
+    if (options_.exact_sparse && !settling_->stale(k) && changed.empty() &&
+        p.rule()->post_variable().empty()) {
       row_minima row_min = settling_->row_min(k, W);
       if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
     }
@@ -169,19 +171,19 @@ void quasi_static_simulation::run_presentations(step_count n) {
   for (step_count i = 0; i < n && !pause_due(); ++i) {
     update_inputs(T);
     settling_->settle();
-    if (options_.batch_size == 1) {
-      step(duration);
-      if (net_.constrain_weights(x)) weights_changed();
-    } else {
-      weight_derivative();
-      batch_ += duration * dw_;
-      if (++pending_ == options_.batch_size) apply_batch();
-    }
-    steps_ += T;
-    try {
+    try {  // a rule may find its inputs invalid, the check the new state
+      if (options_.batch_size == 1) {
+        step(duration);
+        if (net_.constrain_weights(x)) weights_changed();
+      } else {
+        weight_derivative();
+        batch_ += duration * dw_;
+        if (++pending_ == options_.batch_size) apply_batch();
+      }
+      steps_ += T;
       check_state();
     } catch (const numerical_error&) {
-      finish_run();
+      finish_run();  // what was recorded up to here reaches the files
       throw;
     }
     ++presentations_;

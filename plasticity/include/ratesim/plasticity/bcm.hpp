@@ -31,8 +31,8 @@ class bcm_rule : public plasticity_rule {
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
   std::string_view post_variable() const override { return p_.theta_from; }
-  void derivative(matrix_view W, vector_view pre, vector_view post, vector_view post_state,
-                  matrix_span dWdt) const override;
+  void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
+                            vector_view post_state, matrix_span dWdt) const override;
 
  private:
   params p_;

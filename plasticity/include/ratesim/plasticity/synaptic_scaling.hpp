@@ -32,8 +32,8 @@ class synaptic_scaling_rule : public plasticity_rule {
   void derivative(matrix_view W, vector_view pre, vector_view post,
                   matrix_span dWdt) const override;
   std::string_view post_variable() const override { return p_.divide_by; }
-  void derivative(matrix_view W, vector_view pre, vector_view post, vector_view post_state,
-                  matrix_span dWdt) const override;
+  void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
+                            vector_view post_state, matrix_span dWdt) const override;
   bool step_sparse(matrix_span W, row_minima& row_min, vector_view pre, vector_view post,
                    double factor, std::vector<Eigen::Index>& changed) const override;
 

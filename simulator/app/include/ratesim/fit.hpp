@@ -100,7 +100,7 @@ void for_each_fit_option(fit_options& o, Add&& add) {
       o.intrinsic, methods_own);
   add("--intrinsic-rate",
       "online/ode: the intrinsic rule's step per presentation (T/τ), times the schedule; "
-      "default C/2000 for homeostasis, learning-rate/(10 C) for priors",
+      "default C/2000 for homeostasis, 10 learning-rate / C for priors (at least learning-rate / C)",
       o.intrinsic_rate, methods_own);
   add("--init-noise", "initial W: data mean plus this much noise", o.init_noise, shown);
   add("--presentation", "ode: presentation time T [ms]", o.presentation, shown);

@@ -5,8 +5,9 @@
 // The ODE regime integrates it with the rest of the network; the quasi-static regime
 // takes one step ΔW = T · dW/dt per pattern presented for T ms (so ε = T/τ).
 //
-// To add a rule: derive from `plasticity_rule` (plasticity/synaptic_scaling.cpp is the
-// model to copy), then register a factory under a name:
+// To add a rule: derive from `plasticity_rule` (plasticity/src/oja.cpp is the model to
+// copy; plasticity/src/bcm.cpp for one that reads a variable of its postsynaptic
+// population), then register a factory under a name:
 //   ratesim::plasticity_rules().add("my_rule", [](const ratesim::parameters& p) { ... });
 // Nothing in the engine changes.
 
@@ -61,10 +62,14 @@ class plasticity_rule {
   // prior, a sliding threshold). Empty, the default, for a rule that reads rates only. The
   // network checks that the population has it when the state is laid out.
   virtual std::string_view post_variable() const { return {}; }
-  // dW/dt of a rule that reads a post variable, given in `post_state` (one value per
-  // postsynaptic unit). The regimes call this one; the default ignores `post_state`.
-  virtual void derivative(matrix_view W, vector_view pre, vector_view post,
-                          vector_view /*post_state*/, matrix_span dWdt) const {
+  // dW/dt given also the post variable's values `post_state` (one per postsynaptic unit;
+  // empty when post_variable() is). The regimes call this one; a rule that reads a post
+  // variable overrides it, the default calls derivative() above. The quasi-static regime
+  // does not use step_sparse for such a rule. In the quasi-static regime with
+  // batch_size 1 post_state holds θ after this presentation's intrinsic step; in a
+  // mini-batch, θ at the batch's start; in the ODE regime, θ of the same state.
+  virtual void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
+                                    vector_view /*post_state*/, matrix_span dWdt) const {
     derivative(W, pre, post, dWdt);
   }
 
@@ -74,8 +79,7 @@ class plasticity_rule {
   // gives min_d |W_cd| of every row of this W (kept by the regime, so that the proof needs
   // no pass over W once it has been computed). Lists the rows it changed in `changed`
   // (cleared first; its capacity suffices, no allocation). Returns false, doing nothing,
-  // when the rule has no such path or judges the dense update faster (when many rows move),
-  // and when it reads a post_variable() (this path does not pass it).
+  // when the rule has no such path or judges the dense update faster (when many rows move).
   virtual bool step_sparse(matrix_span /*W*/, row_minima& /*row_min*/, vector_view /*pre*/,
                            vector_view /*post*/, double /*factor*/,
                            std::vector<Eigen::Index>& /*changed*/) const {
