@@ -1,71 +1,22 @@
 // The exact sums over groups of data split between ranks (ratesim/comm.hpp): the same
 // bits for any number of ranks and any order of the groups, and within rounding of the
-// exact sum. The ranks are threads here, joined by an in-process communicator, so the
-// tree's messages are checked without MPI (and under the sanitizers); tests/mpi/ runs
-// the same through mpirun.
+// exact sum. The ranks are threads here (thread_communicator.hpp), so the tree's messages
+// are checked without MPI (and under the sanitizers); tests/mpi/ runs the same through
+// mpirun.
+#include "thread_communicator.hpp"
+
 #include <ratesim/comm.hpp>
+#include <ratesim/error.hpp>
 #include <ratesim/random.hpp>
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <condition_variable>
+#include <cmath>
 #include <cstring>
-#include <deque>
-#include <map>
-#include <mutex>
-#include <thread>
-#include <tuple>
 
 namespace {
 
 using namespace ratesim;
-
-// Mailboxes shared by the ranks of one in-process job.
-struct post_office {
-  std::mutex mutex;
-  std::condition_variable arrived;
-  std::map<std::tuple<int, int, int>, std::deque<std::vector<double>>> boxes;  // from, to, tag
-};
-
-class thread_communicator final : public communicator {
- public:
-  thread_communicator(post_office& post, int rank, int size)
-      : post_(post), rank_(rank), size_(size) {}
-  int rank() const override { return rank_; }
-  int size() const override { return size_; }
-  void send(int to, int tag, std::span<const double> values) override {
-    const std::lock_guard lock(post_.mutex);
-    post_.boxes[{rank_, to, tag}].emplace_back(values.begin(), values.end());
-    post_.arrived.notify_all();
-  }
-  void receive(int from, int tag, std::span<double> values) override {
-    std::unique_lock lock(post_.mutex);
-    auto& box = post_.boxes[{from, rank_, tag}];
-    post_.arrived.wait(lock, [&] { return !box.empty(); });
-    ASSERT_EQ(box.front().size(), values.size());
-    std::copy(box.front().begin(), box.front().end(), values.begin());
-    box.pop_front();
-  }
-  void complete_sends() override {}
-  void broadcast(std::span<double> values, int root) override {
-    constexpr int tag = 1 << 30;
-    if (rank_ == root) {
-      for (int r = 0; r < size_; ++r)
-        if (r != root) send(r, tag, values);
-    } else {
-      receive(root, tag, values);
-    }
-  }
-  std::int64_t max(std::int64_t) override { throw std::logic_error("not used"); }
-  std::int64_t sum(std::int64_t) override { throw std::logic_error("not used"); }
-  void barrier() override {}
-  [[noreturn]] void abort(int) override { std::abort(); }
-
- private:
-  post_office& post_;
-  int rank_, size_;
-};
 
 // Group g's values: positive, of magnitudes from 1 to 1e6, so that the order of the
 // additions changes the rounding.
@@ -81,18 +32,13 @@ std::vector<double> group_values(std::int64_t g, std::size_t length) {
 
 // The sum over `groups` groups on `ranks` threads; each rank adds its groups in reverse.
 std::vector<std::vector<double>> tree_sum(std::int64_t groups, int ranks, std::size_t length) {
-  post_office post;
   std::vector<std::vector<double>> totals(static_cast<std::size_t>(ranks));
-  std::vector<std::thread> threads;
-  for (int r = 0; r < ranks; ++r)
-    threads.emplace_back([&, r] {
-      thread_communicator comm(post, r, ranks);
-      exact_sum sum(comm, groups, length);
-      for (std::int64_t g = sum.range().last - 1; g >= sum.range().first; --g)
-        sum.add(g, group_values(g, length));
-      totals[static_cast<std::size_t>(r)] = sum.total();
-    });
-  for (auto& t : threads) t.join();
+  ratesim::testing::on_thread_ranks(ranks, [&](communicator& comm) {
+    exact_sum sum(comm, groups, length);
+    for (std::int64_t g = sum.range().last - 1; g >= sum.range().first; --g)
+      sum.add(g, group_values(g, length));
+    totals[static_cast<std::size_t>(comm.rank())] = sum.total();
+  });
   return totals;
 }
 
@@ -124,12 +70,53 @@ TEST(ExactSum, TheOrderOfAdditionsMatters) {
   EXPECT_NE(0, std::memcmp(tree.data(), left_to_right.data(), 64 * sizeof(double)));
 }
 
+TEST(ExactSum, NodesAddedWholeGiveTheSameBits) {
+  // A rank that has summed some of its groups up the tree itself (the quasi-static
+  // regime's mini-batch) hands exact_sum whole nodes: the same total as the groups.
+  constexpr std::int64_t groups = 13;
+  constexpr std::size_t length = 64;
+  const std::vector<double> leaves = tree_sum(groups, 1, length)[0];
+  for (int ranks : {1, 2, 3}) {
+    std::vector<std::vector<double>> totals(static_cast<std::size_t>(ranks));
+    ratesim::testing::on_thread_ranks(ranks, [&](communicator& comm) {
+      exact_sum sum(comm, groups, length);
+      for (std::int64_t g = sum.range().first; g < sum.range().last;) {
+        const tree_node n = largest_tree_node(g, sum.range().last, groups);
+        std::vector<double> values(length, 0.0);
+        // the node's groups summed over its own subtree (the tree of a node depends only
+        // on its size), through exact_sum on this rank alone
+        exact_sum part(serial(), n.second - n.first, length);
+        for (std::int64_t k = n.first; k < n.second; ++k)
+          part.add(k - n.first, group_values(k, length));
+        sum.add(n, part.total());
+        g = n.second;
+      }
+      totals[static_cast<std::size_t>(comm.rank())] = sum.total();
+    });
+    for (const auto& total : totals)
+      EXPECT_EQ(0, std::memcmp(total.data(), leaves.data(), length * sizeof(double))) << ranks;
+  }
+  exact_sum sum(serial(), groups, length);
+  EXPECT_THROW(sum.add(tree_node{0, 2}, std::vector<double>(length)), error);  // not a node
+  EXPECT_THROW(sum.add(tree_node{0, 3}, std::vector<double>(length - 1)), error);
+}
+
+TEST(ExactSum, TheTreeSplitsEveryNodeAtItsMiddle) {
+  EXPECT_EQ(tree_parent({0, 1}, 3), (tree_node{0, 3}));
+  EXPECT_EQ(tree_parent({1, 2}, 3), (tree_node{1, 3}));
+  EXPECT_EQ(tree_parent({1, 3}, 3), (tree_node{0, 3}));
+  EXPECT_EQ(largest_tree_node(0, 100, 100), (tree_node{0, 100}));
+  EXPECT_EQ(largest_tree_node(0, 99, 100), (tree_node{0, 50}));
+  EXPECT_EQ(largest_tree_node(50, 99, 100), (tree_node{50, 75}));
+  EXPECT_EQ(largest_tree_node(33, 66, 100), (tree_node{33, 34}));
+}
+
 TEST(ExactSum, SplitDataGivesEveryRankWholeGroups) {
-  post_office post;
+  ratesim::testing::post_office post;
   for (int size : {1, 2, 3, 5}) {
     Eigen::Index next = 0;
     for (int r = 0; r < size; ++r) {
-      thread_communicator comm(post, r, size);
+      ratesim::testing::thread_communicator comm(post, r, size);
       const data_slice s = split_data(comm, 6500, 2048);
       EXPECT_EQ(s.part.first, next);
       EXPECT_EQ(s.part.first % 2048, 0);

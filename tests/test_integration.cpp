@@ -1,11 +1,16 @@
 // The ODE regime: convergence orders of the fixed steppers, dopri5's error control,
 // piecewise integration across input changes, the synaptic-scaling invariant along ODE
 // trajectories, agreement between the ODE and quasi-static regimes, the same bits on
-// any number of threads, and a forked child that still runs.
+// any number of threads, a quasi-static mini-batch the same bits however its presentations
+// are shared between ranks, and a forked child that still runs.
 
 #include "circuit.hpp"
+#include "thread_communicator.hpp"
 
+#include <ratesim/checkpoint.hpp>
 #include <ratesim/clock.hpp>
+#include <ratesim/comm.hpp>
+#include <ratesim/intrinsic.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/random.hpp>
@@ -231,6 +236,108 @@ TEST(Regimes, ThreadsDoNotChangeABit) {
     EXPECT_TRUE(one == two && one == three) << (stepper.empty() ? "quasi-static" : stepper);
   }
   omp_set_num_threads(threads_before);
+}
+
+// The circuit with homeostasis on the output layer, presenting 40 patterns shuffled.
+void build_shared_circuit(network& net) {
+  const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 100.0};
+  random_stream rng(16, 0);
+  testing::build_circuit(net, p, rng);
+  net.adapt("output", make_intrinsic_rule("homeostasis", {{"tau", 20.0}}));
+  net.stimulate("input", std::make_unique<pattern_set>(
+                             testing::random_patterns(p.D, 40, rng),
+                             pattern_set::params{.ordering = pattern_set::order::shuffled,
+                                                 .seed = 17}));
+}
+
+// θ and W (the state's plastic tail) after runs of `runs` presentations, in mini-batches
+// of 7 shared between `ranks` thread ranks (0: no communicator), on every rank; and the
+// output layer's last settled rates.
+struct shared_run {
+  std::vector<vector> plastic, rates;
+};
+shared_run run_shared(int ranks, std::vector<step_count> runs) {
+  shared_run out;
+  auto job = [&](communicator* comm) {
+    network net;
+    build_shared_circuit(net);
+    quasi_static_simulation sim(net, {.batch_size = 7, .ranks = comm});
+    for (step_count n : runs) sim.run_presentations(n);
+    const std::size_t r = comm ? static_cast<std::size_t>(comm->rank()) : 0;
+    out.plastic[r] = net.state().tail(net.plastic_count());
+    out.rates[r] = net.rates("output");
+  };
+  out.plastic.resize(static_cast<std::size_t>(std::max(ranks, 1)));
+  out.rates.resize(out.plastic.size());
+  if (ranks == 0)
+    job(nullptr);
+  else
+    testing::on_thread_ranks(ranks, [&](communicator& comm) { job(&comm); });
+  return out;
+}
+
+TEST(Regimes, AMiniBatchIsTheSameBitsHoweverItsPresentationsAreShared) {
+  // Batches of 7 over runs of 30 and 12 presentations: 4 whole batches and one of 2
+  // (zeros in the other 5 slots), then one whole and one of 5. 8 ranks: one holds no slot.
+  const std::vector<step_count> runs{30, 12};
+  const vector one = run_shared(0, runs).plastic[0];
+  for (int ranks : {1, 2, 3, 4, 8}) {
+    const shared_run shared = run_shared(ranks, runs);
+    for (std::size_t r = 0; r < shared.plastic.size(); ++r)
+      EXPECT_TRUE(shared.plastic[r] == one) << "rank " << r << " of " << ranks;
+    // Each rank settled only its share: the last presentation it settled differs.
+    if (ranks >= 2) EXPECT_FALSE(shared.rates[0] == shared.rates[1]) << ranks;
+  }
+  // (and they learned: the comparisons are not of untouched weights)
+  network net;
+  build_shared_circuit(net);
+  EXPECT_GT((one - net.state().tail(net.plastic_count())).norm(), 1e-3);
+}
+
+TEST(Regimes, ASharedMiniBatchIsCheckpointedBetweenBatches) {
+  // 14 presentations (two whole batches) under 2 ranks, saved, resumed under 3 ranks and in
+  // one process for 16 more: the bits of 30 in one process.
+  const vector whole = run_shared(0, {30}).plastic[0];
+  checkpoint saved;
+  testing::on_thread_ranks(2, [&](communicator& comm) {
+    network net;
+    build_shared_circuit(net);
+    quasi_static_simulation sim(net, {.batch_size = 7, .ranks = &comm});
+    sim.run_presentations(14);
+    if (comm.rank() == 1) saved = sim.save();
+    // Mid-batch a rank holds only its share of the open batch: no checkpoint then.
+    sim.pause_at(sim.steps() + 3);
+    sim.run_presentations(16);
+    ASSERT_TRUE(sim.paused());
+    EXPECT_THROW(sim.save(), usage_error);
+    sim.pause_at(never);
+    sim.run_presentations(13);
+  });
+  auto resume = [&](communicator* comm) {
+    network net;
+    build_shared_circuit(net);
+    quasi_static_simulation sim(net, {.batch_size = 7, .ranks = comm});
+    sim.restore(saved);
+    sim.run_presentations(16);
+    EXPECT_TRUE(vector(net.state().tail(net.plastic_count())) == whole)
+        << (comm ? comm->size() : 0) << " ranks";
+  };
+  resume(nullptr);
+  testing::on_thread_ranks(3, [&](communicator& comm) { resume(&comm); });
+
+  // One process paused mid-batch resumes in one process only.
+  network net;
+  build_shared_circuit(net);
+  quasi_static_simulation sim(net, {.batch_size = 7});
+  sim.pause_at(10);
+  sim.run_presentations(30);
+  const checkpoint open = sim.save();
+  testing::on_thread_ranks(2, [&](communicator& comm) {
+    network other;
+    build_shared_circuit(other);
+    quasi_static_simulation shared(other, {.batch_size = 7, .ranks = &comm});
+    EXPECT_THROW(shared.restore(open), usage_error);
+  });
 }
 
 TEST(Regimes, AForkedChildRunsOnOneThread) {

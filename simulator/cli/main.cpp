@@ -92,11 +92,11 @@ std::string command_line(int argc, char** argv) {
   return line;
 }
 
-// The examples of a data set this rank holds: all of them in one process, else its groups
-// (ratesim/comm.hpp), read from the file by offset or hyperslab.
+// The examples of a data set this rank holds: all of them in one process or when `whole`,
+// else its groups (ratesim/comm.hpp), read from the file by offset or hyperslab.
 ratesim::labeled_data read_part(const std::string& images, const std::string& labels,
-                                ratesim::communicator& comm) {
-  if (comm.size() == 1) return ratesim::read_labeled(images, labels);
+                                ratesim::communicator& comm, bool whole = false) {
+  if (comm.size() == 1 || whole) return ratesim::read_labeled(images, labels);
   const auto total = static_cast<Eigen::Index>(ratesim::count_examples(images));
   const ratesim::data_slice slice = ratesim::split_data(comm, total, ratesim::default_chunk);
   return ratesim::read_labeled(images, labels, static_cast<std::size_t>(slice.part.first),
@@ -111,7 +111,9 @@ int run_fit(fit_command& c, int argc, char** argv) {
   const bool lead = comm.rank() == 0;
   // The output is claimed (checked, locked) before the data is read and the work done.
   const auto output = lead ? ratesim::claim_fit_output(c.output, c.overwrite) : nullptr;
-  const auto train = read_part(c.files.train_images, c.files.train_labels, comm);
+  // The circuit (online) may present any training pattern on any rank.
+  const auto train = read_part(c.files.train_images, c.files.train_labels, comm,
+                               c.options.method == "online");
   std::optional<ratesim::labeled_data> test;
   if (!c.files.test_images.empty())
     test = read_part(c.files.test_images, c.files.test_labels, comm);

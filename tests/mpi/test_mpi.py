@@ -4,6 +4,11 @@ and HDF5 (by hyperslab) input, with uniform and with learned priors; a rank whos
 bad stops every rank, naming itself; a rank killed stops the job. The data are synthetic: 6,500 training points in 4 groups of
 2,048 (the last partial), so that 3 ranks hold 1, 1 and 2 groups.
 
+Data-parallel circuit learning (fit --method online --batch-size B): 1, 2 and 3 ranks (and
+2 threads) give the same bits as one process with the same batch size, with homeostasis
+(the default, θ shared as W is), also when an epoch ends with a partial batch; a bad
+training file stops every rank, naming one; method ode is refused under 2 ranks.
+
     /usr/bin/python3 tests/mpi/test_mpi.py build/ratesim [--no-mpi]
 """
 import gzip
@@ -111,17 +116,8 @@ class DataParallelEM(unittest.TestCase):
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
-    def weights(self, path):
-        with h5py.File(path, "r") as f:
-            return f["model/W"][...], f["model/B"][...], f["model/priors"][...]
-
     def same_bits(self, result, out, serial="serial"):
-        self.assertEqual(numbers(result), numbers(getattr(self, serial)))  # every digit
-        W, B, priors = self.weights(out)
-        W1, B1, priors1 = self.weights(f"{self.folder}/{serial}.h5")
-        self.assertTrue(np.array_equal(W, W1), f"W differs by {np.abs(W - W1).max()}")
-        self.assertTrue(np.array_equal(B, B1))
-        self.assertTrue(np.array_equal(priors, priors1))
+        assert_same_bits(self, result, out, getattr(self, serial), f"{self.folder}/{serial}.h5")
 
     def test_two_and_three_ranks_and_two_threads_give_the_same_bits(self):
         for ranks, spec, threads in ((2, "idx", 1), (3, "idx", 1), (3, "hdf5", 1), (0, "idx", 2),
@@ -144,7 +140,7 @@ class DataParallelEM(unittest.TestCase):
         # An independent computation in numpy of the mean ln p(y) of the normalised
         # training data under the W (and priors) that the run wrote.
         for run, name in ((self.serial, "serial"), (self.learned, "learned")):
-            W, _, priors = self.weights(f"{self.folder}/{name}.h5")
+            W, _, priors = weights(f"{self.folder}/{name}.h5")
             Y = self.train.T
             D, A = Y.shape[0], 40.0
             Y = (A - D) * Y / Y.sum(axis=0) + 1.0
@@ -193,6 +189,79 @@ class DataParallelEM(unittest.TestCase):
         _, err = p.communicate(timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("signal 9", err)
+
+
+def weights(path):
+    with h5py.File(path, "r") as f:
+        return f["model/W"][...], f["model/B"][...], f["model/priors"][...]
+
+
+def assert_same_bits(test, result, out, reference, reference_out):
+    """Every number of the JSON (all 17 digits) and W, B and the priors bit for bit."""
+    test.assertEqual(numbers(result), numbers(reference))
+    (W, B, priors), (W1, B1, priors1) = weights(out), weights(reference_out)
+    test.assertTrue(np.array_equal(W, W1), f"W differs by {np.abs(W - W1).max()}")
+    test.assertTrue(np.array_equal(B, B1))
+    test.assertTrue(np.array_equal(priors, priors1))
+
+
+# The circuit in mini-batches of 100 (ε · B <= 1): 65 batches an epoch, shared between ranks.
+ONLINE = ["--method", "online", "--batch-size", "100", "--learning-rate", "0.01", "--epochs", "2"]
+# Batches of 30: 6,500 = 216 · 30 + 20, so every epoch ends with a partial batch. (Learned
+# priors, intrinsic = priors, step one presentation at a time: fit refuses mini-batches.)
+PARTIAL = ["--method", "online", "--batch-size", "30", "--learning-rate", "0.02", "--epochs", "1",
+           "--intrinsic", "homeostasis"]
+
+
+class DataParallelOnline(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.folder = cls.tmp.name
+        make_data(cls.folder)
+        cls.serial = fit(cls.folder, 0, *ONLINE, out=f"{cls.folder}/online.h5")
+        cls.partial = fit(cls.folder, 0, *PARTIAL, out=f"{cls.folder}/partial.h5")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_one_two_and_three_ranks_and_two_threads_give_the_same_bits(self):
+        for ranks, threads, spec in ((1, 1, "idx"), (2, 1, "idx"), (3, 1, "idx"), (3, 1, "hdf5"),
+                                     (0, 2, "idx"), (2, 2, "idx")):
+            with self.subTest(ranks=ranks, threads=threads, spec=spec):
+                out = f"{self.folder}/online-r{ranks}-{threads}-{spec}.h5"
+                result = fit(self.folder, ranks, *ONLINE, spec=spec, threads=threads, out=out)
+                assert_same_bits(self, result, out, self.serial, f"{self.folder}/online.h5")
+        curve = numbers(self.serial)["curve_train"]
+        self.assertEqual(len(curve), 3)
+        self.assertGreater(curve[-1], curve[0] + 1.0)  # it learned
+
+    def test_partial_batches_are_the_same_bits_on_one_two_and_three_ranks(self):
+        for ranks in (1, 2, 3):
+            with self.subTest(ranks=ranks):
+                out = f"{self.folder}/partial-r{ranks}.h5"
+                result = fit(self.folder, ranks, *PARTIAL, out=out)
+                assert_same_bits(self, result, out, self.partial, f"{self.folder}/partial.h5")
+        # it learned, the biases too
+        self.assertGreater(numbers(self.partial)["curve_train"][-1], numbers(self.partial)["curve_train"][0])
+
+    def test_a_bad_training_file_stops_every_rank_naming_one(self):
+        start = time.monotonic()
+        p = subprocess.run(
+            ["mpirun", "-np", "3", "--oversubscribe", RATESIM, "fit",
+             "--train-images", f"{self.folder}/short-images.gz",
+             "--train-labels", f"{self.folder}/train-labels.gz", "-C", "10", "-A", "40", "-q",
+             *ONLINE],
+            capture_output=True, text=True, env=ENV, timeout=120)
+        self.assertEqual(p.returncode, 3, p.stderr)  # bad input data, from MPI_Abort
+        self.assertRegex(p.stderr, r"rank [0-2] of 3: .*truncated")
+        self.assertLess(time.monotonic() - start, 60)
+
+    def test_ode_is_refused_under_two_ranks(self):
+        p = fit(self.folder, 2, "--method", "ode", "--epochs", "1", check=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("method \"ode\" runs in one process", p.stderr)
 
 
 def children(parent, name):

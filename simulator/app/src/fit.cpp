@@ -156,6 +156,24 @@ data_part part_of(const labeled_data& data, communicator& comm) {
   return {&comm, data.first, data.total < 0 ? data.images.cols() : data.total};
 }
 
+// This rank's groups of the whole data set `all` (split_data), as read_labeled would read
+// them.
+labeled_data groups_of(const labeled_data& all, communicator& comm) {
+  if (all.first != 0 || (all.total >= 0 && all.total != all.images.cols()))
+    throw usage_error(fmt::format("fit: method online under {} ranks needs every training "
+                                  "example on every rank, got [{}, {}) of {}",
+                                  comm.size(), all.first, all.first + all.images.cols(),
+                                  all.total));
+  const data_slice slice = split_data(comm, all.images.cols(), default_chunk);
+  labeled_data part;
+  part.images = all.images.middleCols(slice.part.first, slice.count);
+  const auto first = all.labels.begin() + slice.part.first;
+  part.labels.assign(first, first + slice.count);
+  part.first = slice.part.first;
+  part.total = slice.part.total;
+  return part;
+}
+
 // The mean of the data's columns over all ranks (summed exactly, ratesim/comm.hpp).
 vector data_mean(const matrix& Y, const data_part& part) {
   const std::vector<double> sum = sum_over_groups(
@@ -234,17 +252,23 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
                communicator* processes) {
   check_fit_options(o);
   communicator& comm = processes ? *processes : serial();
-  if (o.method != "em" && comm.size() > 1)
+  if (o.method == "ode" && comm.size() > 1)
     throw usage_error(fmt::format(
-        "fit: method \"{}\" runs in one process; only em splits its data between {} ranks "
-        "(issue 18, part 3)",
-        o.method, comm.size()));
+        "fit: method \"ode\" runs in one process; em and online share their work between {} "
+        "ranks",
+        comm.size()));
   const int K = class_count(train, test, comm);
-  const data_part train_part = part_of(train, comm);
+  // online under ranks: the circuit may present any training pattern on any rank (each
+  // takes its share of every mini-batch), so every rank has them all; the scores go over
+  // this rank's groups of them, as em's do.
+  const bool whole = o.method == "online" && comm.size() > 1;
+  const labeled_data own = whole ? groups_of(train, comm) : labeled_data{};
+  const labeled_data& local = whole ? own : train;
+  const data_part train_part = part_of(local, comm);
   const data_part test_part = test ? part_of(*test, comm) : data_part{};
   const feedforward_inhibition input("input", {.size = static_cast<std::size_t>(train.images.rows()),
                                                .A = o.A});
-  const matrix Y = input.normalize(train.images);
+  const matrix Y = input.normalize(local.images);
   const matrix Y_test = test ? input.normalize(test->images) : matrix();
   random_stream rng(o.seed, stream_id("fit.initial_weights"));
   const matrix W0 = mean_weights(data_mean(Y, train_part), o.components, o.init_noise, o.A, rng);
@@ -301,7 +325,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     std::unique_ptr<ode_simulation> ode;
     if (o.method == "online") {
       quasi = std::make_unique<quasi_static_simulation>(
-          net, quasi_static_options{.dt = T, .batch_size = o.batch_size});
+          net, quasi_static_options{.dt = T, .batch_size = o.batch_size, .ranks = &comm});
     } else {
       ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
       ode->settle();
@@ -329,11 +353,11 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
 
   const poisson_mixture model(r.W, r.log_priors);
   const matrix posterior_train = model.posterior(Y);
-  const auto classifier = classify(posterior_train, train.labels, K, train_part);
+  const auto classifier = classify(posterior_train, local.labels, K, train_part);
   r.B = classifier.B();
   r.units_used = units_used(posterior_train, train_part);
   r.loglik_train = model.log_likelihood(Y, train_part);
-  r.train_error = error_rate(classifier, posterior_train, train.labels, train_part);
+  r.train_error = error_rate(classifier, posterior_train, local.labels, train_part);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   r.loglik_test = test ? model.log_likelihood(Y_test, test_part) : nan;
   r.error = test ? error_rate(classifier, model.posterior(Y_test), test->labels, test_part) : nan;

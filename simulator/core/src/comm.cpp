@@ -65,14 +65,23 @@ exact_sum::exact_sum(communicator& comm, std::int64_t groups, std::size_t length
       length_(length),
       range_(rank_groups(groups, comm.rank(), comm.size())) {}
 
-exact_sum::node exact_sum::parent_of(node n) const {
-  node at{0, groups_};
+tree_node tree_parent(tree_node n, std::int64_t groups) {
+  tree_node at{0, groups};
   while (true) {
     const std::int64_t mid = at.first + (at.second - at.first) / 2;
-    const node child = n.second <= mid ? node{at.first, mid} : node{mid, at.second};
+    const tree_node child = n.second <= mid ? tree_node{at.first, mid} : tree_node{mid, at.second};
     if (child == n) return at;
     at = child;
   }
+}
+
+tree_node largest_tree_node(std::int64_t first, std::int64_t end, std::int64_t groups) {
+  tree_node at{0, groups};
+  while (at.first != first || at.second > end) {
+    const std::int64_t mid = at.first + (at.second - at.first) / 2;
+    at = first < mid ? tree_node{at.first, mid} : tree_node{mid, at.second};
+  }
+  return at;
 }
 
 int exact_sum::owner(std::int64_t g) const {
@@ -87,16 +96,17 @@ int exact_sum::owner(std::int64_t g) const {
   return low;
 }
 
-void exact_sum::add(std::int64_t g, std::vector<double> values) {
-  if (g < range_.first || g >= range_.last || values.size() != length_)
-    throw error(fmt::format("exact_sum: group {} with {} values; rank {} holds groups [{}, {}) "
-                            "of {} values",
-                            g, values.size(), comm_.rank(), range_.first, range_.last, length_));
+void exact_sum::add(tree_node n, std::vector<double> values) {
+  const bool inside = n.first >= range_.first && n.first < n.second && n.second <= range_.last;
+  if (!inside || values.size() != length_ || largest_tree_node(n.first, n.second, groups_) != n)
+    throw error(fmt::format("exact_sum: groups [{}, {}) with {} values; rank {} holds groups "
+                            "[{}, {}) of {} values, added by nodes of the tree",
+                            n.first, n.second, values.size(), comm_.rank(), range_.first,
+                            range_.last, length_));
   const std::lock_guard lock(mutex_);
-  node n{g, g + 1};
   const node root{0, groups_};
   while (n != root) {
-    const node p = parent_of(n);
+    const node p = tree_parent(n, groups_);
     if (p.first < range_.first || p.second > range_.last) break;  // the rest is across ranks
     const std::int64_t mid = p.first + (p.second - p.first) / 2;
     const auto sibling = done_.find(n.first == p.first ? node{mid, p.second} : node{p.first, mid});
@@ -138,7 +148,7 @@ void exact_sum::visit(node n, std::vector<double>& root) {
     if (n == node{0, groups_})
       root = std::move(v);
     else  // a right child whose parent starts on an earlier rank
-      comm_.send(owner(parent_of(n).first), static_cast<int>(n.first), v);
+      comm_.send(owner(tree_parent(n, groups_).first), static_cast<int>(n.first), v);
     return;
   }
   if (n.second <= range_.first || n.first >= range_.last || n.second - n.first < 2) return;

@@ -1,8 +1,10 @@
 #include <ratesim/clock.hpp>
+#include <ratesim/comm.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/parallel.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
 
+#include "batch_sum.hpp"
 #include "settling.hpp"
 
 #include <fmt/format.h>
@@ -22,7 +24,17 @@ quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_opti
     dense_dw_.push_back(p.plastic() ? matrix(p.rows(), p.cols()) : matrix());
 
   dw_ = vector::Zero(net_.plastic_count());
-  batch_ = vector::Zero(net_.plastic_count());
+  if (options_.batch_size > 1) {
+    const auto slots = static_cast<std::int64_t>(options_.batch_size);
+    const group_range held = shared() ? rank_groups(slots, options_.ranks->rank(),
+                                                    options_.ranks->size())
+                                      : group_range{0, slots};
+    batch_ = std::make_unique<batch_sum>(slots, held, net_.plastic_count());
+  }
+}
+
+bool quasi_static_simulation::shared() const {
+  return options_.ranks && options_.ranks->size() > 1 && options_.batch_size > 1;
 }
 
 quasi_static_simulation::~quasi_static_simulation() = default;
@@ -170,18 +182,29 @@ void quasi_static_simulation::run_presentations(step_count n) {
   observe(steps_);
   for (step_count i = 0; i < n && !pause_due(); ++i) {
     update_inputs(T);
-    settling_->settle();
+    // Whether this presentation changed anything here: under ranks, one of another rank's
+    // slots changes nothing until its mini-batch is applied.
+    bool changed = true;
     try {  // a rule may find its inputs invalid, the check the new state
       if (options_.batch_size == 1) {
+        settling_->settle();
         step(duration);
         if (net_.constrain_weights(x)) weights_changed();
       } else {
-        weight_derivative();
-        batch_ += duration * dw_;
-        if (++pending_ == options_.batch_size) apply_batch();
+        changed = batch_->holds(static_cast<std::int64_t>(pending_));
+        if (changed) {
+          settling_->settle();
+          weight_derivative();
+          batch_->leaf() = duration * dw_;
+          batch_->push();
+        }
+        if (++pending_ == options_.batch_size) {
+          apply_batch();
+          changed = true;
+        }
       }
       steps_ += T;
-      check_state();
+      if (changed) check_state();
     } catch (const numerical_error&) {
       finish_run();  // what was recorded up to here reaches the files
       throw;
@@ -195,36 +218,80 @@ void quasi_static_simulation::run_presentations(step_count n) {
   finish_run();
 }
 
+// The open mini-batch is kept as one process holds it: the sums of the largest tree nodes
+// of its slots so far. Under ranks each holds only its share of them, so a checkpoint is
+// taken between mini-batches there (the state is then the same on every rank, but for the
+// populations' last settled rates, which the next settle() replaces) and resumes under
+// any number of ranks.
 void quasi_static_simulation::save_regime(checkpoint& c) const {
+  if (shared() && pending_ != 0)
+    throw usage_error(fmt::format("{}: under {} ranks a checkpoint is taken between "
+                                  "mini-batches; {} of {} presentations are pending",
+                                  label_, options_.ranks->size(), pending_, options_.batch_size));
   c.set_integer("quasi_static.presentations", presentations_);
   c.set_integer("quasi_static.batch_size", static_cast<std::int64_t>(options_.batch_size));
   c.set_integer("quasi_static.pending", static_cast<std::int64_t>(pending_));
-  c.set("quasi_static.batch", std::vector<double>(batch_.data(), batch_.data() + batch_.size()));
+  std::vector<double> sums;
+  if (batch_)
+    for (std::size_t i = 0; i < batch_->nodes().size(); ++i) {
+      const auto node = batch_->node_values(i);
+      sums.insert(sums.end(), node.begin(), node.end());
+    }
+  c.set("quasi_static.batch_sums", std::move(sums));
 }
 
 void quasi_static_simulation::restore_regime(const checkpoint& c) {
   const auto batch_size = c.integer("quasi_static.batch_size");
   const auto pending = c.integer("quasi_static.pending");
-  const auto& batch = c.numbers("quasi_static.batch");
   if (batch_size != static_cast<std::int64_t>(options_.batch_size))
     throw usage_error(fmt::format("{}: the checkpoint has batch_size {}, this simulation {}",
                                   label_, batch_size, options_.batch_size));
-  if (pending < 0 || pending >= batch_size || static_cast<Eigen::Index>(batch.size()) != batch_.size())
-    throw input_error(fmt::format("{}: the checkpoint's mini-batch is damaged ({} pending, {} "
-                                  "values for {} weights)",
-                                  label_, pending, batch.size(), batch_.size()));
+  if (pending < 0 || pending >= batch_size)
+    throw input_error(fmt::format("{}: the checkpoint's mini-batch is damaged ({} pending of {})",
+                                  label_, pending, batch_size));
+  if (shared() && pending != 0)
+    throw usage_error(fmt::format("{}: the checkpoint has {} presentations of a mini-batch "
+                                  "pending; under {} ranks a run resumes between mini-batches "
+                                  "(resume it in one process)",
+                                  label_, pending, options_.ranks->size()));
+  // Checkpoints of earlier versions ("quasi_static.batch": the pending steps summed in
+  // order) hold the same sum as the tree's only up to one pending presentation.
+  const bool tree = c.has("quasi_static.batch_sums");
+  if (!tree && pending > 1)
+    throw usage_error(fmt::format("{}: the checkpoint's open mini-batch ({} presentations) was "
+                                  "summed in order by an earlier ratesim; this one sums over a "
+                                  "tree: resume it with that version",
+                                  label_, pending));
+  const auto& sums = c.numbers(tree ? "quasi_static.batch_sums" : "quasi_static.batch");
+  const std::span<const double> kept(sums.data(), pending == 0 ? 0 : sums.size());
+  // (Under ranks pending is 0: a rank's share starts empty.)
+  if (batch_ && !batch_->restore(std::max<std::int64_t>(pending, batch_->held().first), kept))
+    throw input_error(fmt::format("{}: the checkpoint's mini-batch is damaged ({} values for {} "
+                                  "pending presentations of {} weights)",
+                                  label_, sums.size(), pending, dw_.size()));
   presentations_ = c.integer("quasi_static.presentations");
   if (presentations_ < 0)
     throw input_error(fmt::format("{}: the checkpoint has {} presentations", label_, presentations_));
   pending_ = static_cast<std::size_t>(pending);
-  batch_ = Eigen::Map<const vector>(batch.data(), batch_.size());
 }
 
 void quasi_static_simulation::apply_batch() {
   if (pending_ == 0) return;
   vector& x = net_.state();
-  x.tail(net_.plastic_count()) += batch_;
-  batch_.setZero();
+  batch_->skip_to(batch_->held().last);  // slots without a presentation add zero
+  if (shared()) {
+    exact_sum sum(*options_.ranks, static_cast<std::int64_t>(options_.batch_size),
+                  static_cast<std::size_t>(dw_.size()));
+    for (std::size_t i = 0; i < batch_->nodes().size(); ++i) {
+      const auto node = batch_->node_values(i);
+      sum.add(batch_->nodes()[i], std::vector<double>(node.begin(), node.end()));
+    }
+    const std::vector<double> total = sum.total();
+    x.tail(net_.plastic_count()) += Eigen::Map<const vector>(total.data(), dw_.size());
+  } else {
+    x.tail(net_.plastic_count()) += batch_->node_values(0);  // the root
+  }
+  batch_->clear();
   pending_ = 0;
   weights_changed();
   net_.constrain(x);

@@ -93,7 +93,8 @@ void for_each_fit_option(fit_options& o, Add&& add) {
   add("--learning-rate", "online/ode: ε = T/τ_W of the first epoch", o.learning_rate, shown);
   add("--schedule", "constant, exponential (ε decay^e), inverse (ε/(1+e/decay))", o.schedule, shown);
   add("--decay", "parameter of the schedule", o.decay, shown);
-  add("--batch-size", "online: presentations per weight update", o.batch_size, shown);
+  add("--batch-size", "online: presentations per weight update (shared between MPI ranks)",
+      o.batch_size, shown);
   add("--intrinsic",
       "online/ode: intrinsic plasticity of the output layer: none, homeostasis (the default) "
       "or priors (learned priors)",
@@ -146,10 +147,12 @@ void check_fit_options(const fit_options& options);
 class communicator;
 
 // `test` may be absent. Labels must lie in [0, K) with K = 1 + the largest training label.
-// With `processes` (ratesim/comm.hpp: the ranks of an MPI job), `train` and `test` are
-// this rank's parts of data split between them (split_data with default_chunk: their
-// `first` and `total`): method em only; every rank calls fit, takes the same steps and
-// returns the same result, the same bits as one process with all the data.
+// With `processes` (ratesim/comm.hpp: the ranks of an MPI job), `test` is this rank's part
+// of data split between them (split_data with default_chunk: its `first` and `total`), and
+// so is `train` for method em; for method online `train` is the whole training set on
+// every rank (each rank presents its share of every mini-batch, docs/mpi.md). Method ode
+// runs in one process. Every rank calls fit, takes the same steps and returns the same
+// result, the same bits as one process with all the data.
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& options,
                communicator* processes = nullptr);
 

@@ -77,20 +77,33 @@ struct data_slice {
 };
 data_slice split_data(communicator& comm, Eigen::Index total, std::size_t chunk);
 
+// A node of the fixed binary tree over `groups` leaves that exact_sum adds by: the groups
+// [first, last); a node of two or more groups is the sum of its halves [first, mid) and
+// [mid, last), mid = first + (last − first) / 2. The root is [0, groups).
+using tree_node = std::pair<std::int64_t, std::int64_t>;
+// The node whose half n is (n must be a node other than the root).
+tree_node tree_parent(tree_node n, std::int64_t groups);
+// The largest node that starts at group `first` and ends at or before `end` (> first).
+tree_node largest_tree_node(std::int64_t first, std::int64_t end, std::int64_t groups);
+
 // The exact sum of per-group vectors of `length` values (the tree above).
 class exact_sum {
  public:
   exact_sum(communicator& comm, std::int64_t groups, std::size_t length);
   group_range range() const { return range_; }
   // Group g's values (range().first <= g < range().last); thread-safe, any order.
-  void add(std::int64_t g, std::vector<double> values);
+  void add(std::int64_t g, std::vector<double> values) {
+    add(tree_node{g, g + 1}, std::move(values));
+  }
+  // The sum of the groups of node n, a node of the tree within range() (a caller that
+  // has already added some of its groups up the same tree).
+  void add(tree_node n, std::vector<double> values);
   // The sum over all groups of all ranks, the same bits on every rank. Collective: every
   // rank calls it once, after adding each of its groups.
   std::vector<double> total();
 
  private:
-  using node = std::pair<std::int64_t, std::int64_t>;  // groups [lo, hi)
-  node parent_of(node n) const;
+  using node = tree_node;
   std::vector<double> value_of(node n);  // a node this rank owns (n.first in range)
   void visit(node n, std::vector<double>& root);
   int owner(std::int64_t g) const;

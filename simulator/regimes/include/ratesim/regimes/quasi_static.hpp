@@ -4,6 +4,10 @@
 // computed with the same weights. Registered in regimes() as "quasi_static"
 // (simulator/regimes/src/regimes.cpp).
 //
+// A mini-batch's steps are summed over one fixed binary tree of its batch_size slots
+// (exact_sum's, ratesim/comm.hpp), so the ranks of a job can share its presentations
+// (quasi_static_options::ranks) and still take the same step, bit for bit, as one process.
+//
 // The regime owns its machinery: settling in feedforward order, the currents' caches (ln W
 // of a log-weight current) with the rows each weight step changed, the exact sparse step
 // and the mini-batch.
@@ -14,15 +18,26 @@
 
 namespace ratesim {
 
+class communicator;  // ratesim/comm.hpp
+
 struct quasi_static_options {
   double dt = 1.0;             // clock resolution [ms]; the stimulus duration T is a multiple
   std::size_t batch_size = 1;  // presentations whose weight steps are summed before applying
   // Skip weight rows whose update provably rounds away (rules with step_sparse); the
   // weights are bit-identical to the dense update's either way.
   bool exact_sparse = true;
+  // The ranks that share each mini-batch (batch_size > 1), or nullptr: this process alone.
+  // Every rank runs the same simulation (the same network, stimuli, runs and pauses);
+  // each settles only its contiguous share of each batch's slots (rank_groups), and the
+  // shares' sums are added across ranks over the tree, so every rank takes the same step.
+  // Between mini-batches every rank holds the same weights and θ; the populations' state
+  // is that of the last presentation the rank settled. With batch_size 1 every rank
+  // does all the work.
+  communicator* ranks = nullptr;
 };
 
-class settling;  // simulator/regimes/src/settling.hpp
+class settling;   // simulator/regimes/src/settling.hpp
+class batch_sum;  // simulator/regimes/src/batch_sum.hpp
 
 class quasi_static_simulation : public simulation {
  public:
@@ -56,8 +71,10 @@ class quasi_static_simulation : public simulation {
   // dθ/dt of every intrinsic rule and dW/dt of every plastic weight at the settled rates
   // into dw_, laid out as the state's plastic tail (learning rate included).
   void weight_derivative();
-  // Applies the pending mini-batch.
+  // Applies the pending mini-batch (collective under ranks: every rank calls it).
   void apply_batch();
+  // Whether the mini-batch is shared by more than one rank.
+  bool shared() const;
   // After the weights changed wholesale (a constraint, a mini-batch).
   void weights_changed();
 
@@ -65,9 +82,9 @@ class quasi_static_simulation : public simulation {
   std::unique_ptr<settling> settling_;
   std::vector<matrix> dense_dw_;  // per plastic projection, for the dense step
   step_count presentations_ = 0;
-  std::size_t pending_ = 0;  // presentations accumulated into batch_ but not yet applied
-  vector dw_;                // dθ/dt and dW/dt of one presentation, sized once
-  vector batch_;             // summed ΔW of the pending presentations
+  std::size_t pending_ = 0;           // presentations of the open mini-batch (its next slot)
+  vector dw_;                         // dθ/dt and dW/dt of one presentation, sized once
+  std::unique_ptr<batch_sum> batch_;  // the open mini-batch's sums (batch_size > 1)
 };
 
 }  // namespace ratesim
