@@ -8,11 +8,14 @@
 #                            SkylakeX, Cooperlake; OPENBLAS_CORETYPE, one process each)
 #   bench/compare.sh online  quasi-static learning, D = 784, C = 100, 400 and 1000 (numpy)
 #   bench/compare.sh ode     the whole circuit, Euler steps, C = 100, D = 784 (Brian2)
-# Prints items per second (EM steps, presented patterns, steps) of both and their ratio.
+#   bench/compare.sh spiking the spiking circuit (Poisson inputs, a stochastic WTA learning
+#                            online), steps of 0.5 ms, C = 100, D = 784 (Brian2)
+# Prints items per second (EM steps, presented patterns, steps, simulated ms) of both and
+# their ratio.
 #   bench/compare.sh KIND [build dir]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-kind=${1:?usage: bench/compare.sh em|online|ode [build dir]}
+kind=${1:?usage: bench/compare.sh em|online|ode|spiking [build dir]}
 build=${2:-build}
 images=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 json=$(mktemp)
@@ -31,7 +34,7 @@ if [ "$kind" = em ]; then  # OpenBLAS's kernels for each core type this CPU can 
   done
 fi
 peer=bench/${kind}_numpy.py
-[ "$kind" = ode ] && peer=bench/ode_brian2.py
+case $kind in ode | spiking) peer=bench/${kind}_brian2.py ;; esac
 numpy=$(/usr/bin/python3 "$peer" "$images" 5 2>/dev/null)
 /usr/bin/python3 - "$json" "$numpy" "$cores"/*.json <<'PY'
 import json, os, statistics, sys
