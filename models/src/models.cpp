@@ -1,8 +1,10 @@
 // The built-in population models, by name, and their factories from named parameters.
 
 #include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/poisson_input.hpp>
 #include <ratesim/models/rate_population.hpp>
 #include <ratesim/models/softmax_competition.hpp>
+#include <ratesim/models/stochastic_wta.hpp>
 
 #include <fmt/format.h>
 
@@ -42,6 +44,30 @@ std::unique_ptr<population> rate_population::create(std::string name,
   return std::make_unique<rate_population>(std::move(name), std::move(p));
 }
 
+std::unique_ptr<population> poisson_input::create(std::string name,
+                                                  const ratesim::parameters& values) {
+  const std::string label = fmt::format("poisson_input \"{}\"", name);
+  params p;
+  p.size = size_parameter(values, label);
+  p.A = values.get("A", p.A);
+  p.nu = values.get("nu", p.nu);
+  p.tau_x = values.get("tau_x", p.tau_x);
+  values.require_all_used(label);
+  return std::make_unique<poisson_input>(std::move(name), p);
+}
+
+std::unique_ptr<population> stochastic_wta::create(std::string name,
+                                                   const ratesim::parameters& values) {
+  const std::string label = fmt::format("stochastic_wta \"{}\"", name);
+  params p;
+  p.size = size_parameter(values, label);
+  p.R = values.get("R", p.R);
+  p.tau_x = values.get("tau_x", p.tau_x);
+  p.trace_sum = values.get("trace_sum", p.trace_sum);
+  values.require_all_used(label);
+  return std::make_unique<stochastic_wta>(std::move(name), p);
+}
+
 registry<population_factory>& population_models() {
   static registry<population_factory> models = [] {
     registry<population_factory> r("population model");
@@ -62,6 +88,22 @@ registry<population_factory>& population_models() {
           {size,
            {"tau", fmt::format("{}", rate.tau), "ms", "time constant"},
            {"transfer", rate.transfer, "", "transfer function, by name (transfer_functions())"}});
+    // Spiking (the spiking regime, ratesim/spiking.hpp):
+    const poisson_input::params poisson;
+    r.add("poisson_input", &poisson_input::create,
+          {size,
+           {"A", "", "1", "sum_d y_d of the normalised input and of the traces; must exceed size"},
+           {"nu", fmt::format("{}", poisson.nu), "1/ms",
+            "spikes per ms per unit of y: unit d fires at rate nu y_d"},
+           {"tau_x", fmt::format("{}", poisson.tau_x), "ms", "time constant of the traces"}});
+    const stochastic_wta::params wta;
+    r.add("stochastic_wta", &stochastic_wta::create,
+          {size,
+           {"R", fmt::format("{}", wta.R), "1/ms",
+            "total rate; each spike goes to unit c with probability softmax(u)_c"},
+           {"tau_x", fmt::format("{}", wta.tau_x), "ms", "time constant of the units' traces"},
+           {"trace_sum", fmt::format("{}", wta.trace_sum), "1",
+            "the traces' normalised sum as passed on (0: as they are)"}});
     return r;
   }();
   return models;

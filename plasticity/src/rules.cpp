@@ -5,9 +5,11 @@
 #include <ratesim/plasticity/bcm.hpp>
 #include <ratesim/plasticity/homeostasis.hpp>
 #include <ratesim/plasticity/learned_priors.hpp>
+#include <ratesim/plasticity/nessler.hpp>
 #include <ratesim/plasticity/normalized_hebbian.hpp>
 #include <ratesim/plasticity/oja.hpp>
 #include <ratesim/plasticity/sliding_threshold.hpp>
+#include <ratesim/plasticity/spike_scaling.hpp>
 #include <ratesim/plasticity/synaptic_scaling.hpp>
 #include <ratesim/rule.hpp>
 
@@ -40,6 +42,15 @@ registry<rule_factory>& plasticity_rules() {
            {"theta_from", "\"\"", "",
             "a variable of the postsynaptic population holding each unit's threshold "
             "(e.g. \"threshold\" of intrinsic rule sliding_threshold), instead of theta"}});
+    // Spike-triggered (the spiking regime, ratesim/spiking.hpp):
+    const std::string eta = fmt::format("{}", spike_scaling_rule::params{}.eta);
+    r.add("spike_scaling", &spike_scaling_rule::create,
+          {{"eta", eta, "1",
+            "step per postsynaptic spike, in (0, 1]: W_c += eta (x_hat - W_c) at a spike of c"}});
+    r.add("nessler", &nessler_rule::create,
+          {{"eta", eta, "1",
+            "step per postsynaptic spike, in (0, 1]: ln W_cd += eta (x_hat_d / W_cd - 1) at a "
+            "spike of c"}});
     return r;
   }();
   return rules;

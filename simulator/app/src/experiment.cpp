@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -448,7 +449,13 @@ class experiment_builder {
     for (auto& slot : e.net_->stimuli())
       if (std::isfinite(slot.source->duration())) T = slot.source->duration();
     const auto& make = factory(r, regimes(), "regime", regime);
-    const parameters values = r.rest({"duration", "presentations", "epochs"});
+    parameters values = r.rest({"duration", "presentations", "epochs"});
+    // A regime that draws random numbers (one with a "seed" parameter) takes the
+    // experiment's seed unless [run] gives its own.
+    const auto& docs = regimes().docs(regime);
+    if (!values.contains("seed") &&
+        std::any_of(docs.begin(), docs.end(), [](const auto& d) { return d.name == "seed"; }))
+      values.set("seed", static_cast<double>(seed_));
     e.sim_ = building(r, values, what, [&] {
       try {
         return make(*e.net_, values);

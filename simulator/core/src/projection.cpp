@@ -37,6 +37,11 @@ class log_weight_current : public synaptic_current {
 
   std::unique_ptr<current_cache> make_cache(Eigen::Index n_post, Eigen::Index n_pre) const override;
 
+  bool elementwise(double w, double& f) const override {
+    f = detail::log_floored(w, floor);  // the bits of log_all's
+    return true;
+  }
+
   // (The static helpers are shared with log_weight_cache.)
   // ln max(W, floor) of every weight, into `out` (W's shape).
   static void log_all(matrix_view W, matrix& out) {
@@ -120,6 +125,10 @@ class linear_current : public synaptic_current {
   }
   void add(matrix_view W, vector_view pre, vector_span out) const override {
     out.noalias() += W * pre;
+  }
+  bool elementwise(double w, double& f) const override {
+    f = w;
+    return true;
   }
 };
 

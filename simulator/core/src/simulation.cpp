@@ -146,6 +146,10 @@ void simulation::observe(step_count after) {
   }
 }
 
+void simulation::report_spikes(std::size_t population, std::span<const std::uint32_t> units) {
+  for (observer* o : observers_) o->spikes(steps_, population, units);
+}
+
 step_count simulation::next_observation() const {
   step_count next = never;
   for (const observer* o : observers_) next = std::min(next, o->next_due(steps_ + 1));

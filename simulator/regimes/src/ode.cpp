@@ -1,6 +1,7 @@
 #include <ratesim/clock.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/regimes/ode.hpp>
+#include <ratesim/spiking.hpp>
 
 #include "settling.hpp"
 
@@ -13,6 +14,7 @@ namespace ratesim {
 
 ode_simulation::ode_simulation(network& net, ode_options options)
     : simulation(net, options.dt, "ode_simulation"), options_(std::move(options)) {
+  refuse_spiking(net_, label_);
   require_positive(label_, "abs_tol", options_.abs_tol);
   require_positive(label_, "rel_tol", options_.rel_tol);
   try {

@@ -3,6 +3,7 @@
 #include <ratesim/error.hpp>
 #include <ratesim/parallel.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/spiking.hpp>
 
 #include "batch_sum.hpp"
 #include "settling.hpp"
@@ -16,6 +17,7 @@ namespace ratesim {
 
 quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_options options)
     : simulation(net, options.dt, "quasi_static_simulation"), options_(options) {
+  refuse_spiking(net_, label_);
   if (options_.batch_size == 0) throw_parameter_error(label_, "batch_size", ">= 1", 0);
   settling_ = std::make_unique<settling>(net_);  // refuses a network with a loop
   period();  // validates the stimuli now rather than at the first run

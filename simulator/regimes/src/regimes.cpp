@@ -4,6 +4,9 @@
 
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/regimes/spiking.hpp>
+
+#include <fmt/format.h>
 
 namespace ratesim {
 namespace {
@@ -34,10 +37,28 @@ std::unique_ptr<simulation> quasi_static(network& net, const parameters& values)
   return std::make_unique<quasi_static_simulation>(net, o);
 }
 
+// "spiking": dt and seed (an experiment gives its own seed unless [run] sets one).
+std::unique_ptr<simulation> spiking(network& net, const parameters& values) {
+  spiking_options o;
+  o.dt = values.get("dt", o.dt);
+  o.seed = static_cast<std::uint64_t>(
+      values.get_whole("seed", static_cast<double>(o.seed), 0, 9007199254740992.0,
+                       "regime \"spiking\""));
+  values.require_all_used("regime \"spiking\"");
+  return std::make_unique<spiking_simulation>(net, o);
+}
+
 }  // namespace
 
 registry<regime_factory>& regimes() {
-  static registry<regime_factory> table("regime", {{"ode", &ode}, {"quasi_static", &quasi_static}});
+  static registry<regime_factory> table = [] {
+    registry<regime_factory> r("regime", {{"ode", &ode}, {"quasi_static", &quasi_static}});
+    r.add("spiking", &spiking,
+          {{"dt", fmt::format("{}", spiking_options{}.dt), "ms", "clock resolution"},
+           {"seed", "the experiment's seed", "",
+            "keys every spike drawn (random_stream(seed, \"spikes.<population>\", step))"}});
+    return r;
+  }();
   return table;
 }
 

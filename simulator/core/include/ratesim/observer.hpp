@@ -5,6 +5,9 @@
 #include <ratesim/clock.hpp>
 #include <ratesim/types.hpp>
 
+#include <cstdint>
+#include <span>
+
 namespace ratesim {
 
 class network;
@@ -22,6 +25,12 @@ class observer {
   virtual step_count next_due(step_count from) const = 0;
   // Sees the network's state at clock step `step`.
   virtual void observe(step_count step, const network& net) = 0;
+  // The spikes of one clock step (the spiking regime): `units` of population `population`
+  // (its index in the network) fired in the step that ends at clock step `step`, in the
+  // order they were drawn (a unit may appear more than once). Called before observe() of
+  // the same step, only for steps with spikes. The default ignores them.
+  virtual void spikes(step_count /*step*/, std::size_t /*population*/,
+                      std::span<const std::uint32_t> /*units*/) {}
   // Called at the end of every run (a run boundary): push buffered data out.
   virtual void flush() = 0;
 };

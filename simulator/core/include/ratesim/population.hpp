@@ -59,7 +59,8 @@ class population {
 
   // The rates the population settles to (its fixed point, then rates()) under each
   // external input, one per column of `inputs`: one column of rates each.
-  matrix settled_rates(matrix_view inputs) const;
+  // A spiking population gives the rates its traces pass on on average instead.
+  virtual matrix settled_rates(matrix_view inputs) const;
 
   // Rejects an external input pattern this model cannot take; `what` and `index` name
   // the pattern in the message ("pattern 17"; no number when index < 0). The default

@@ -93,6 +93,17 @@ class plasticity_rule {
   // instead of failing at the first weight that crosses 0.
   virtual double largest_positive_step() const { return std::numeric_limits<double>::infinity(); }
 
+  // Spike-triggered plasticity, for a projection into a spiking population (the spiking
+  // regime, ratesim/spiking.hpp): at each spike of postsynaptic unit c, row c of W changes
+  // given the presynaptic rates `pre` (a spiking population's normalised traces), by a
+  // step whose size `scale` multiplies (the learning-rate scale). derivative() is then the
+  // update's expectation per ms when `post` holds the units' firing rates [1/ms]. A rule
+  // that has this form returns true from spike_triggered(); the spiking regime refuses
+  // one that does not. Must not allocate.
+  virtual bool spike_triggered() const { return false; }
+  virtual void post_spike(matrix_span /*W*/, Eigen::Index /*c*/, vector_view /*pre*/,
+                          double /*scale*/) const {}
+
   // Rules with an explicit constraint (e.g. multiplicative normalisation) return true
   // and enforce it in `constrain`, which runs after every integration step and every
   // quasi-static weight update.

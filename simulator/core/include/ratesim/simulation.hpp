@@ -19,6 +19,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,9 @@ class simulation {
   // Shows the state to every observer due at a step in (after, steps_] that has not seen
   // this step yet.
   void observe(step_count after);
+  // Hands the spikes of population i in the step that ended at the current step to every
+  // observer (observer::spikes).
+  void report_spikes(std::size_t population, std::span<const std::uint32_t> units);
   // The first step after the current one at which an observer is due.
   step_count next_observation() const;
   // Ends a run: flushes every observer.

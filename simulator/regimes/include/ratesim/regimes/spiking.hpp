@@ -1,0 +1,88 @@
+#pragma once
+// The spiking regime: spiking populations (ratesim/spiking.hpp) fire on the clock, step by
+// step of dt, and spike-triggered rules (plasticity_rule::post_spike) change the weights
+// at each postsynaptic spike. Registered in regimes() as "spiking".
+//
+// In each step, populations in feedforward order: the number of spikes of a population
+// is drawn as Poisson(Λ dt), then each spike's unit by p (an alias table, once per pattern,
+// for a population driven by its stimulus alone; p at the spike for one with incoming
+// projections). At a spike of unit c, first the rules of the projections into c's
+// population step row c of W at the presynaptic traces; then c's trace and the currents
+// of the projections out of its population are updated.
+//
+// Work follows the spikes, not C·D. The regime keeps, for each projection into a spiking
+// population, F(W) (synaptic_current::elementwise: ln W for a log-weight current) and the
+// unnormalised current v = F(W) z, z being the presynaptic traces times a factor
+// e^{(t − t0)/τ_x} (so that only a spiking unit's entry changes: z_d += e^{(t − t0)/τ_x}):
+// an input spike adds one column of F(W) to v, an output spike recomputes one row of F(W)
+// and its entry of v. At a fixed cadence (when (t − t0)/τ_x reaches 16) the factor is
+// folded into z and v recomputed, which bounds the drift of the incremental sums; z, v and
+// t0 are checkpointed, so a resumed run goes on bit for bit.
+//
+// Randomness: the draws of population i at step n come from random_stream(seed,
+// stream_id("spikes.<name>"), n), so the spikes depend on the seed and nothing else.
+//
+// Not (yet) in this regime: rate populations (every population must be spiking), static
+// inputs into a population driven by its stimulus, rules without a spike-triggered form.
+
+#include <ratesim/simulation.hpp>
+
+#include <cstdint>
+#include <memory>
+
+namespace ratesim {
+
+struct spiking_options {
+  double dt = 0.5;         // clock resolution [ms]
+  std::uint64_t seed = 1;  // keys every draw
+};
+
+class spiking_simulation : public simulation {
+ public:
+  explicit spiking_simulation(network& net, spiking_options options = {});
+  ~spiking_simulation() override;
+  void run_steps(step_count n) override;
+  const spiking_options& options() const { return options_; }
+
+  // Spikes of population i so far (in this simulation and the runs it resumes).
+  std::uint64_t spike_count(std::size_t population) const;
+  // The summed input of population i as the regime holds it now (from its incremental
+  // currents); allocates. A fresh computation from the state agrees within the drift the
+  // cadence bounds (tests/test_spiking.cpp).
+  vector input(std::size_t population);
+
+ private:
+  struct spiking_state;
+  struct current_state;
+  void save_regime(checkpoint& c) const override;
+  void restore_regime(const checkpoint& c) override;
+  // One clock step: every population's spikes, their rules and traces, the intrinsic rules.
+  void step();
+  // Population s's spikes of this step.
+  void fire(spiking_state& s);
+  // A spike of unit c of population s: rules of the projections into s, then traces and
+  // the currents out of s.
+  void spike(spiking_state& s, Eigen::Index c);
+  // F(W) of every current, and v where W changed since they were last computed (a run
+  // start: the weights may have been written between runs).
+  void refresh_currents();
+  // Folds population s's trace factor into z and recomputes the currents out of it.
+  void rebase(spiking_state& s);
+  // e^{(t − t0)/τ_x} for population s now.
+  double factor(const spiking_state& s) const;
+  // The summed input of population s into s.input (external input, bias and currents).
+  void compute_input(spiking_state& s);
+  // The normalised traces x̂ of population s into s.rates.
+  void compute_rates(spiking_state& s) const;
+  // Writes the traces x = z e^{−(t − t0)/τ_x} into the network's state (for observers,
+  // checkpoints and the end of a run).
+  void sync_state();
+
+  spiking_options options_;
+  std::vector<spiking_state> pops_;      // in feedforward order
+  std::vector<std::size_t> pop_of_;      // population index -> entry of pops_
+  std::vector<current_state> currents_;  // per projection (empty for none)
+  std::vector<Eigen::Index> one_row_;    // scratch: the row a spike changed
+};
+
+}  // namespace ratesim
