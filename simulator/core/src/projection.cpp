@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -37,8 +38,8 @@ class log_weight_current : public synaptic_current {
 
   std::unique_ptr<current_cache> make_cache(Eigen::Index n_post, Eigen::Index n_pre) const override;
 
-  bool elementwise(double w, double& f) const override {
-    f = detail::log_floored(w, floor);  // the bits of log_all's
+  bool elementwise(const double* w, double* f, std::size_t n) const override {
+    detail::log_floored(w, f, n, floor);  // the bits of log_all's
     return true;
   }
 
@@ -126,8 +127,8 @@ class linear_current : public synaptic_current {
   void add(matrix_view W, vector_view pre, vector_span out) const override {
     out.noalias() += W * pre;
   }
-  bool elementwise(double w, double& f) const override {
-    f = w;
+  bool elementwise(const double* w, double* f, std::size_t n) const override {
+    std::copy(w, w + n, f);
     return true;
   }
 };

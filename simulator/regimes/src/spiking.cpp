@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <bit>
+#include <cstring>
 #include <cmath>
 
 namespace ratesim {
@@ -55,9 +55,13 @@ struct alias_table {
     for (std::uint32_t i : small) threshold[i] = 1.0;  // left over by rounding
     for (std::uint32_t i : large) threshold[i] = 1.0;
   }
+  // One 64-bit word w per draw: the high word of w · n picks the column (Lemire's
+  // multiply, its bias below n / 2^64 left in) and the low word, a uniform fraction
+  // independent of it, decides between the column and its alias.
   std::uint32_t draw(random_stream& r) const {
-    const auto i = static_cast<std::uint32_t>(uniform_index(r, alias.size()));
-    return uniform(r) < threshold[i] ? i : alias[i];
+    const auto [column, fraction] = detail::mulhilo(r.next(), alias.size());
+    const auto i = static_cast<std::uint32_t>(column);
+    return static_cast<double>(fraction >> 11) * 0x1.0p-53 < threshold[i] ? i : alias[i];
   }
 };
 
@@ -71,6 +75,9 @@ struct spiking_simulation::spiking_state {
   vector z;                          // traces times e^{(t − t0)/τ_x}
   double z_sum = 0.0;                // Σ z, kept with z
   step_count origin = 0;             // t0 as a step
+  double g = 1.0;                    // e^{(t − t0)/τ_x} in this step
+  // The spikes (unit, g) not yet added to the currents out of it by every one of them.
+  std::vector<std::pair<std::uint32_t, double>> log;
   vector p, input, rates, counts, dtheta;  // scratch, sized once
   bool p_valid = false;              // p matches input (populations with incoming projections)
   alias_table table;                 // input-driven populations
@@ -81,8 +88,10 @@ struct spiking_simulation::spiking_state {
 };
 
 struct spiking_simulation::current_state {
-  matrix F;  // F(W)
-  vector v;  // F(W) z_pre
+  matrix F;                 // F(W)
+  vector v;                 // F(W) z_pre, but for the presynaptic log's entries from `applied` on
+  std::size_t applied = 0;  // entries of the presynaptic log in v
+  bool stale = false;       // the log overflowed since v was last computed: a product is due
   bool used = false;
 };
 
@@ -117,14 +126,14 @@ spiking_simulation::spiking_simulation(network& net, spiking_options options)
     s.dtheta = vector::Zero(n);
     s.fired.reserve(1024);
     if (s.input_driven) s.table.resize(pop.size());
+    if (model->constant_rate()) s.rate = checked_rate(*model, model->total_rate(s.input));
     pop_of_[i] = pops_.size();
     pops_.push_back(std::move(s));
   }
   currents_.resize(projections.size());
   for (std::size_t k = 0; k < projections.size(); ++k) {
     const projection& p = projections[k];
-    double f = 0.0;
-    if (!p.current().elementwise(1.0, f))
+    if (!p.current().elementwise(nullptr, nullptr, 0))
       throw usage_error(fmt::format("{}: {}: its {} current is not F(W) times the presynaptic "
                                     "rates, which this regime updates spike by spike",
                                     label_, p.label(), p.current().name()));
@@ -139,6 +148,8 @@ spiking_simulation::spiking_simulation(network& net, spiking_options options)
     pops_[pop_of_[p.pre()]].out.push_back(k);
     currents_[k].F = matrix::Zero(p.rows(), p.cols());
     currents_[k].v = vector::Zero(p.rows());
+    row_w_.resize(std::max(row_w_.size(), static_cast<std::size_t>(p.cols())));
+    row_f_.resize(std::max(row_f_.size(), static_cast<std::size_t>(p.cols())));
   }
   one_row_.reserve(1);
   refresh_currents();
@@ -150,9 +161,24 @@ std::uint64_t spiking_simulation::spike_count(std::size_t population) const {
   return pops_.at(pop_of_.at(population)).spikes;
 }
 
+double spiking_simulation::checked_rate(const spiking_population& model, double rate) const {
+  if (!(std::isfinite(rate) && rate >= 0.0))
+    throw numerical_error(fmt::format("{}: {}: total rate {} at t = {} ms", label_,
+                                      model.label(), rate, time()));
+  return rate;
+}
+
 double spiking_simulation::factor(const spiking_state& s) const {
   const double elapsed = static_cast<double>(steps_ - s.origin) * dt_ / s.model->tau_x();
   return 1.0 / detail::exp_nonpositive(-elapsed);
+}
+
+void spiking_simulation::compute_F(std::size_t k) {
+  const auto W = net_.weights(k);
+  auto& F = currents_[k].F;
+  for (Eigen::Index d = 0; d < W.cols(); ++d)
+    net_.projections()[k].current().elementwise(W.col(d).data(), F.col(d).data(),
+                                                static_cast<std::size_t>(W.rows()));
 }
 
 void spiking_simulation::refresh_currents() {
@@ -160,18 +186,17 @@ void spiking_simulation::refresh_currents() {
   for (std::size_t k = 0; k < projections.size(); ++k) {
     const projection& p = projections[k];
     auto& cur = currents_[k];
-    const auto W = net_.weights(k);
-    bool changed = !cur.used;
-    for (Eigen::Index d = 0; d < W.cols(); ++d)
-      for (Eigen::Index c = 0; c < W.rows(); ++c) {
-        double f = 0.0;
-        p.current().elementwise(W(c, d), f);
-        if (std::bit_cast<std::uint64_t>(f) != std::bit_cast<std::uint64_t>(cur.F(c, d))) {
-          cur.F(c, d) = f;
-          changed = true;
-        }
-      }
-    if (changed) cur.v.noalias() = cur.F * pops_[pop_of_[p.pre()]].z;
+    const matrix before = cur.F;
+    compute_F(k);
+    // (bit for bit: v is kept when W, hence F(W), is as it was)
+    const bool changed = !cur.used || std::memcmp(before.data(), cur.F.data(),
+                                                  sizeof(double) * static_cast<std::size_t>(before.size())) != 0;
+    if (changed) {
+      auto& pre = pops_[pop_of_[p.pre()]];
+      cur.v.noalias() = cur.F * pre.z;
+      cur.applied = pre.log.size();
+      cur.stale = false;
+    }
     cur.used = true;
   }
   for (auto& s : pops_) s.p_valid = false;
@@ -182,8 +207,46 @@ void spiking_simulation::rebase(spiking_state& s) {
   s.z *= decay;
   s.z_sum = s.z.sum();
   s.origin = steps_;
-  for (std::size_t k : s.out) currents_[k].v.noalias() = currents_[k].F * s.z;
-  for (std::size_t k : s.out) pops_[pop_of_[net_.projections()[k].post()]].p_valid = false;
+  s.log.clear();
+  for (std::size_t k : s.out) {
+    currents_[k].v.noalias() = currents_[k].F * s.z;
+    currents_[k].applied = 0;
+    currents_[k].stale = false;
+    pops_[pop_of_[net_.projections()[k].post()]].p_valid = false;
+  }
+}
+
+void spiking_simulation::log_spike(spiking_state& s, std::uint32_t c) {
+  // A log as long as half the units costs more to take in than one product F(W) z: it is
+  // dropped, and the currents out of s are computed anew when next read.
+  if (2 * s.log.size() >= static_cast<std::size_t>(s.z.size())) {
+    s.log.clear();
+    for (std::size_t k : s.out) {
+      currents_[k].stale = true;
+      currents_[k].applied = 0;
+    }
+  }
+  s.log.emplace_back(c, s.g);
+}
+
+void spiking_simulation::sync(std::size_t k) {
+  auto& cur = currents_[k];
+  auto& pre = pops_[pop_of_[net_.projections()[k].pre()]];
+  const std::size_t pending = pre.log.size() - cur.applied;
+  if (pending == 0 && !cur.stale) return;
+  if (cur.stale || 2 * pending >= static_cast<std::size_t>(cur.F.cols())) {
+    cur.v.noalias() = cur.F * pre.z;
+    cur.stale = false;
+  } else {
+    for (std::size_t i = cur.applied; i < pre.log.size(); ++i)
+      cur.v += pre.log[i].second * cur.F.col(pre.log[i].first);
+  }
+  cur.applied = pre.log.size();
+  // The log is kept until every projection out of pre has taken it in.
+  for (std::size_t out : pre.out)
+    if (currents_[out].applied != pre.log.size() || currents_[out].stale) return;
+  pre.log.clear();
+  for (std::size_t out : pre.out) currents_[out].applied = 0;
 }
 
 void spiking_simulation::compute_rates(spiking_state& s) const {
@@ -200,6 +263,7 @@ void spiking_simulation::compute_input(spiking_state& s) {
   s.input = net_.external_input(s.index);
   net_.add_bias(s.index, s.input);
   for (std::size_t k : s.in) {
+    sync(k);
     const spiking_state& pre = pops_[pop_of_[net_.projections()[k].pre()]];
     const double sum = pre.model->trace_sum();
     if (sum == 0.0)
@@ -225,42 +289,52 @@ void spiking_simulation::spike(spiking_state& s, Eigen::Index c) {
     const projection& p = projections[k];
     if (!p.plastic()) continue;
     spiking_state& pre = pops_[pop_of_[p.pre()]];
+    sync(k);
     compute_rates(pre);
     auto W = net_.weights(k);
     p.rule()->post_spike(W, c, pre.rates, net_.learning_rate_scale());
     one_row_.assign(1, c);
     net_.check_weight_rows(k, one_row_, x, time());
     auto& cur = currents_[k];
-    for (Eigen::Index d = 0; d < W.cols(); ++d) p.current().elementwise(W(c, d), cur.F(c, d));
+    // Row c of F(W), gathered (rows of a column-major W are strided).
+    const auto n = static_cast<std::size_t>(W.cols());
+    for (Eigen::Index d = 0; d < W.cols(); ++d) row_w_[static_cast<std::size_t>(d)] = W(c, d);
+    p.current().elementwise(row_w_.data(), row_f_.data(), n);
+    for (Eigen::Index d = 0; d < W.cols(); ++d) cur.F(c, d) = row_f_[static_cast<std::size_t>(d)];
     cur.v[c] = cur.F.row(c).dot(pre.z);
     s.p_valid = false;
   }
-  // c's trace, and the currents out of s.
-  const double g = factor(s);
-  s.z[c] += g;
-  s.z_sum += g;
-  for (std::size_t k : s.out) {
-    currents_[k].v += g * currents_[k].F.col(c);
-    pops_[pop_of_[projections[k].post()]].p_valid = false;
-  }
+  // c's trace; the currents out of s take it in when they are next read (sync).
+  s.z[c] += s.g;
+  s.z_sum += s.g;
+  if (!s.out.empty()) log_spike(s, static_cast<std::uint32_t>(c));
+  for (std::size_t k : s.out) pops_[pop_of_[projections[k].post()]].p_valid = false;
 }
 
 void spiking_simulation::fire(spiking_state& s) {
   random_stream r(options_.seed, s.stream, static_cast<std::uint64_t>(steps_));
-  if (!s.input_driven) {
+  if (!s.input_driven && !s.model->constant_rate()) {
     compute_input(s);
-    s.rate = s.model->total_rate(s.input);
-    s.p_valid = false;
+    s.rate = checked_rate(*s.model, s.model->total_rate(s.input));
   }
   const std::uint64_t n = poisson(r, s.rate * dt_);
   s.fired.clear();
-  for (std::uint64_t i = 0; i < n; ++i) {
+  if (s.input_driven) {  // no rule to step: only the traces and the log
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint32_t c = s.table.draw(r);
+      s.fired.push_back(c);
+      s.z[c] += s.g;
+      if (!s.out.empty()) log_spike(s, c);
+    }
+    s.z_sum += static_cast<double>(n) * s.g;
+    if (n > 0)
+      for (std::size_t k : s.out) pops_[pop_of_[net_.projections()[k].post()]].p_valid = false;
+  }
+  for (std::uint64_t i = 0; i < n && !s.input_driven; ++i) {
     std::uint32_t c = 0;
-    if (s.input_driven) {
-      c = s.table.draw(r);
-    } else {
-      if (!s.p_valid) {  // a rule changed the weights at the last spike
-        if (i > 0) compute_input(s);
+    {
+      if (!s.p_valid) {  // new spikes in, or a rule changed the weights at the last spike
+        compute_input(s);
         s.model->spike_probabilities(s.input, s.p);
         s.p_valid = true;
       }
@@ -284,16 +358,15 @@ void spiking_simulation::step() {
       if (!s.input_driven) continue;
       const auto input = net_.external_input(s.index);
       s.model->spike_probabilities(input, s.p);
-      s.rate = s.model->total_rate(input);
-      if (!(std::isfinite(s.rate) && s.rate >= 0.0))
-        throw numerical_error(fmt::format("{}: {}: total rate {} at t = {} ms", label_,
-                                          s.model->label(), s.rate, time()));
+      s.rate = checked_rate(*s.model, s.model->total_rate(input));
       s.table.build(s.p);
     }
     inputs_changed_ = false;
   }
-  for (auto& s : pops_)
+  for (auto& s : pops_) {
     if (static_cast<double>(steps_ - s.origin) * dt_ / s.model->tau_x() >= rebase_at) rebase(s);
+    s.g = factor(s);
+  }
   bool adapted = false;
   vector& x = net_.state();
   for (auto& s : pops_) {
@@ -346,19 +419,33 @@ void spiking_simulation::run_steps(step_count n) {
 
 // ---- Checkpoints ----------------------------------------------------------------------
 // "spiking.traces" (z of every population, in feedforward order), "spiking.trace_sums",
-// "spiking.trace_origins" (t0 as steps), "spiking.spike_counts", "spiking.currents" (v of
-// every projection, in order) and "spiking.seed".
+// "spiking.trace_origins" (t0 as steps), "spiking.spike_counts", the spikes not yet in
+// every current ("spiking.log_sizes" per population, "spiking.log_units" and
+// "spiking.log_factors" one per spike), "spiking.currents" (v of every projection, in
+// order), "spiking.applied" (per projection; −1 when a product is due) and "spiking.seed".
 
 void spiking_simulation::save_regime(checkpoint& c) const {
-  std::vector<double> traces, sums, currents;
-  std::vector<std::int64_t> origins, counts;
+  std::vector<double> traces, sums, currents, log_factors;
+  std::vector<std::int64_t> origins, counts, log_sizes, log_units, applied;
   for (const auto& s : pops_) {
     traces.insert(traces.end(), s.z.data(), s.z.data() + s.z.size());
     sums.push_back(s.z_sum);
     origins.push_back(s.origin);
     counts.push_back(static_cast<std::int64_t>(s.spikes));
+    log_sizes.push_back(static_cast<std::int64_t>(s.log.size()));
+    for (const auto& [unit, g] : s.log) {
+      log_units.push_back(unit);
+      log_factors.push_back(g);
+    }
   }
-  for (const auto& cur : currents_) currents.insert(currents.end(), cur.v.data(), cur.v.data() + cur.v.size());
+  for (const auto& cur : currents_) {
+    currents.insert(currents.end(), cur.v.data(), cur.v.data() + cur.v.size());
+    applied.push_back(cur.stale ? -1 : static_cast<std::int64_t>(cur.applied));
+  }
+  c.set("spiking.log_sizes", std::move(log_sizes));
+  c.set("spiking.log_units", std::move(log_units));
+  c.set("spiking.log_factors", std::move(log_factors));
+  c.set("spiking.applied", std::move(applied));
   c.set("spiking.traces", std::move(traces));
   c.set("spiking.trace_sums", std::move(sums));
   c.set("spiking.trace_origins", std::move(origins));
@@ -379,15 +466,26 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
   std::size_t n_traces = 0, n_currents = 0;
   for (const auto& s : pops_) n_traces += static_cast<std::size_t>(s.z.size());
   for (const auto& cur : currents_) n_currents += static_cast<std::size_t>(cur.v.size());
+  const auto& log_sizes = c.integers("spiking.log_sizes");
+  const auto& log_units = c.integers("spiking.log_units");
+  const auto& log_factors = c.numbers("spiking.log_factors");
+  const auto& applied = c.integers("spiking.applied");
   const step_count steps = c.integer("simulation.steps");
   bool ok = traces.size() == n_traces && sums.size() == pops_.size() &&
             origins.size() == pops_.size() && counts.size() == pops_.size() &&
-            currents.size() == n_currents;
+            currents.size() == n_currents && log_sizes.size() == pops_.size() &&
+            log_units.size() == log_factors.size() && applied.size() == currents_.size();
+  std::size_t n_log = 0;
+  for (std::size_t i = 0; ok && i < pops_.size(); ++i) {
+    ok = log_sizes[i] >= 0;
+    n_log += static_cast<std::size_t>(log_sizes[i]);
+  }
+  ok = ok && n_log == log_units.size();
   for (std::size_t i = 0; ok && i < origins.size(); ++i)
     ok = origins[i] >= 0 && origins[i] <= steps && counts[i] >= 0;
   for (std::size_t i = 0; ok && i < traces.size(); ++i) ok = std::isfinite(traces[i]) && traces[i] >= 0;
   if (!ok) throw input_error(fmt::format("{}: the checkpoint's traces are damaged", label_));
-  std::size_t at = 0;
+  std::size_t at = 0, logged = 0;
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     auto& s = pops_[i];
     s.z = Eigen::Map<const vector>(traces.data() + at, s.z.size());
@@ -395,21 +493,29 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
     s.z_sum = sums[i];
     s.origin = origins[i];
     s.spikes = static_cast<std::uint64_t>(counts[i]);
+    s.log.clear();
+    for (std::int64_t j = 0; j < log_sizes[i]; ++j, ++logged) {
+      const std::int64_t unit = log_units[logged];
+      if (unit < 0 || unit >= s.z.size())
+        throw input_error(fmt::format("{}: the checkpoint's spike log is damaged", label_));
+      s.log.emplace_back(static_cast<std::uint32_t>(unit), log_factors[logged]);
+    }
   }
+  // v and the log it has taken in are kept; F is a function of W, computed anew.
+  const auto& projections = net_.projections();
   at = 0;
-  for (auto& cur : currents_) {
+  for (std::size_t k = 0; k < projections.size(); ++k) {
+    auto& cur = currents_[k];
     cur.v = Eigen::Map<const vector>(currents.data() + at, cur.v.size());
     at += static_cast<std::size_t>(cur.v.size());
-    cur.used = false;  // F is recomputed from W, v kept...
+    if (applied[k] < -1 ||
+        applied[k] > static_cast<std::int64_t>(pops_[pop_of_[projections[k].pre()]].log.size()))
+      throw input_error(fmt::format("{}: the checkpoint's spike log is damaged", label_));
+    cur.stale = applied[k] == -1;  // (-1: stale, a product due)
+    cur.applied = cur.stale ? 0 : static_cast<std::size_t>(applied[k]);
   }
-  // ... unless F(W) at the restored W differs from what v was summed with: it cannot, F
-  // is a function of W, so only F is recomputed here.
-  const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
-    const auto W = net_.weights(k);
-    for (Eigen::Index d = 0; d < W.cols(); ++d)
-      for (Eigen::Index r = 0; r < W.rows(); ++r)
-        projections[k].current().elementwise(W(r, d), currents_[k].F(r, d));
+    compute_F(k);
     currents_[k].used = true;
   }
   for (auto& s : pops_) s.p_valid = false;

@@ -23,6 +23,7 @@ class stochastic_wta : public spiking_population {
   const params& parameters() const { return p_; }
 
   double total_rate(vector_view /*input*/) const override { return p_.R; }
+  bool constant_rate() const override { return true; }
   // e^(u_c − max u), by ratesim's own exponential (the same bits with every libm).
   void spike_probabilities(vector_view input, vector_span p) const override;
 

@@ -30,10 +30,13 @@ class synaptic_current {
   // out += I(W, pre). Called in the step loop: must not allocate.
   virtual void add(matrix_view W, vector_view pre, vector_span out) const = 0;
   // For a current I = F(W) · pre with F applied to each weight on its own (log_weight:
-  // ln max(W, floor); linear: W): sets f = F(w) and returns true. False, the default, for a
-  // current of another form. The spiking regime keeps F(W) and updates the currents spike
-  // by spike (a column of F(W) per presynaptic spike), which needs this form.
-  virtual bool elementwise(double /*w*/, double& /*f*/) const { return false; }
+  // ln max(W, floor); linear: W): f[i] = F(w[i]) for i < n, and true (n = 0 asks only
+  // whether the current has this form). False, the default, for a current of another
+  // form. The spiking regime keeps F(W) and updates the currents spike by spike, which
+  // needs this form. The same bits for a weight whatever n and its place in w.
+  virtual bool elementwise(const double* /*w*/, double* /*f*/, std::size_t /*n*/) const {
+    return false;
+  }
   // A cache of what add() computes from W alone (ln W for a log-weight current), for a
   // regime that evaluates the current many times while few rows of W change between
   // evaluations (the quasi-static regime). The default keeps nothing and calls add().

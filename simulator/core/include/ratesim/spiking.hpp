@@ -36,6 +36,9 @@ class spiking_population : public population {
 
   // Total firing rate Λ [1/ms] for the summed input `input`; finite and >= 0.
   virtual double total_rate(vector_view input) const = 0;
+  // Whether Λ is the same for every input (the regime then asks once, and reads the
+  // input only at spikes).
+  virtual bool constant_rate() const { return false; }
   // p_c >= 0 proportional to the probability that a spike is unit c's, for the summed
   // input, not all 0 (the regime draws unit c with probability p_c / Σp). Writes every
   // element. Called once per pattern for a population whose input changes only with the

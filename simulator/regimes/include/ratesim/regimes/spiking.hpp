@@ -29,8 +29,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace ratesim {
+
+class spiking_population;
 
 struct spiking_options {
   double dt = 0.5;         // clock resolution [ms]
@@ -63,9 +66,18 @@ class spiking_simulation : public simulation {
   // A spike of unit c of population s: rules of the projections into s, then traces and
   // the currents out of s.
   void spike(spiking_state& s, Eigen::Index c);
+  // F(W) of projection k from its weights.
+  void compute_F(std::size_t k);
   // F(W) of every current, and v where W changed since they were last computed (a run
   // start: the weights may have been written between runs).
   void refresh_currents();
+  // Notes a spike of unit c of population s for the currents out of it.
+  void log_spike(spiking_state& s, std::uint32_t c);
+  // Adds to projection k's current v the presynaptic spikes it has not taken in: column
+  // by column, or as one product F(W) z when that costs less.
+  void sync(std::size_t k);
+  // `rate`, Λ of `model`, if finite and >= 0; else a numerical_error.
+  double checked_rate(const spiking_population& model, double rate) const;
   // Folds population s's trace factor into z and recomputes the currents out of it.
   void rebase(spiking_state& s);
   // e^{(t − t0)/τ_x} for population s now.
@@ -83,6 +95,7 @@ class spiking_simulation : public simulation {
   std::vector<std::size_t> pop_of_;      // population index -> entry of pops_
   std::vector<current_state> currents_;  // per projection (empty for none)
   std::vector<Eigen::Index> one_row_;    // scratch: the row a spike changed
+  std::vector<double> row_w_, row_f_;    // scratch: a row of W and of F(W)
 };
 
 }  // namespace ratesim
