@@ -131,6 +131,39 @@ TEST(Fit, OdeCircuitLearnsToo) {
   EXPECT_LT((sums.array() - 40.0).abs().maxCoeff(), 1e-3 * 40.0);
 }
 
+TEST(Fit, SpikingCircuitLearnsTheBarsAndKeepsItsLastSpikes) {
+  const labeled_data train = bars_data(1000, 3);
+  const labeled_data test = bars_data(500, 4);
+  fit_options o{.method = "spiking", .components = 10, .A = 40.0, .epochs = 6, .decay = 0.6, .nu = 5.0,
+                .output_rate = 0.5, .tau_x = 5.0, .eta = 0.05};
+  const fit_result r = fit(train, &test, o);
+  const fit_result em = fit(train, &test, {.components = 10, .A = 40.0, .iterations = 300});
+  EXPECT_NEAR(r.loglik_train, em.loglik_train, 0.005 * std::abs(em.loglik_train));
+  EXPECT_LT(r.error, em.error + 0.03);
+  EXPECT_EQ(r.units_used, 10);
+  // spike_scaling keeps the row sums at A.
+  EXPECT_LT((r.W.rowwise().sum().array() - 40.0).abs().maxCoeff(), 1e-9);
+  // The spikes of the last presentation (T = 50 ms), in time order, at about A ν and R.
+  ASSERT_EQ(r.last_spikes.size(), 2u);
+  const double end = 6 * 1000 * 50.0;
+  for (const auto& train_ : r.last_spikes) {
+    ASSERT_FALSE(train_.times.empty()) << train_.population;
+    EXPECT_TRUE(std::is_sorted(train_.times.begin(), train_.times.end()));
+    EXPECT_GT(train_.times.front(), end - 50.0);
+    EXPECT_LE(train_.times.back(), end);
+  }
+  EXPECT_EQ(r.last_spikes[0].population, "input");
+  const double expected = 40.0 * o.nu * 50.0;  // A ν T
+  EXPECT_NEAR(static_cast<double>(r.last_spikes[0].times.size()), expected, 4 * std::sqrt(expected));
+  // The same seed, the same bits; the fit refuses learned priors in spikes.
+  EXPECT_EQ(fit(train, &test, o).W, r.W);
+  o.intrinsic = "priors";
+  EXPECT_THROW(fit(train, nullptr, o), parameter_error);
+  o.intrinsic = "";
+  o.nu = 0.0;
+  EXPECT_THROW(fit(train, nullptr, o), parameter_error);
+}
+
 TEST(Fit, BadOptionsAreRefused) {
   const labeled_data train = bars_data(50, 4);
   EXPECT_THROW(fit(train, nullptr, {.method = "gradient"}), lookup_error);

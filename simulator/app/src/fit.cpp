@@ -6,12 +6,16 @@
 #include <ratesim/mixture/kernels.hpp>
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/models/feedforward_inhibition.hpp>
+#include <ratesim/models/poisson_input.hpp>
 #include <ratesim/models/softmax_competition.hpp>
+#include <ratesim/models/stochastic_wta.hpp>
 #include <ratesim/network.hpp>
+#include <ratesim/observer.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/projection.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/regimes/spiking.hpp>
 #include <ratesim/version.hpp>
 
 #include "detail/hdf5.hpp"
@@ -40,9 +44,9 @@ double schedule_factor(const fit_options& o, int e) {
 }  // namespace
 
 void check_fit_options(const fit_options& o) {
-  if (o.method != "em" && o.method != "online" && o.method != "ode")
+  if (o.method != "em" && o.method != "online" && o.method != "ode" && o.method != "spiking")
     throw lookup_error(
-        fmt::format("fit: unknown method \"{}\"; known: em, online, ode", o.method));
+        fmt::format("fit: unknown method \"{}\"; known: em, online, ode, spiking", o.method));
   if (o.components < 1) throw_parameter_error(component, "components (C)", ">= 1", o.components);
   if (o.priors != "uniform" && o.priors != "learned")
     throw lookup_error(fmt::format("fit: unknown priors \"{}\"; known: uniform, learned", o.priors),
@@ -112,7 +116,18 @@ void check_fit_options(const fit_options& o) {
                       o.batch_size),
           {component, "batch_size", fmt::format("{}", o.batch_size)});
   }
-  require_positive(component, "presentation", o.presentation);
+  if (o.method == "spiking" && intrinsic_rule_of(o) == "priors")
+    throw parameter_error(
+        "fit: learned priors (intrinsic = priors) are for methods online and ode; spiking "
+        "takes none or homeostasis",
+        {component, "intrinsic", o.intrinsic});
+  if (!(std::isfinite(o.presentation) && o.presentation >= 0.0))
+    throw_parameter_error(component, "presentation", "finite and > 0 [ms] (0: the method's own)",
+                          o.presentation);
+  require_positive(component, "nu", o.nu);
+  require_positive(component, "output_rate", o.output_rate);
+  require_positive(component, "tau_x", o.tau_x);
+  if (!(o.eta > 0.0 && o.eta <= 1.0)) throw_parameter_error(component, "eta", "in (0, 1]", o.eta);
   require_positive(component, "tau", o.tau);
   require_positive(component, "dt", o.dt);
   // The output file keeps the seed as a double.
@@ -226,6 +241,46 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
     net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
 }
 
+// Keeps the spikes of every population after clock step `from` (the last presentation).
+class last_spikes : public observer {
+ public:
+  last_spikes(const network& net, step_count from, double dt) : from_(from), dt_(dt) {
+    for (std::size_t i = 0; i < net.population_count(); ++i)
+      trains.push_back({net.get_population(i).name(), {}, {}});
+  }
+  void start(const network&, double) override {}
+  step_count next_due(step_count) const override { return never; }
+  void observe(step_count, const network&) override {}
+  void flush() override {}
+  void spikes(step_count step, std::size_t population,
+              std::span<const std::uint32_t> units) override {
+    if (step <= from_) return;
+    auto& train = trains[population];
+    for (std::uint32_t c : units) {
+      train.times.push_back(static_cast<double>(step) * dt_);
+      train.units.push_back(c);
+    }
+  }
+  std::vector<fit_result::spike_train> trains;
+
+ private:
+  step_count from_;
+  double dt_;
+};
+
+// The seed's circuit in spikes: Poisson input (ν, τ_x), a stochastic winner-take-all at
+// R spikes/ms, synaptic scaling by output spikes (η), and the output layer's intrinsic rule.
+void build_spiking_circuit(network& net, const fit_options& o, const matrix& W0, double T) {
+  const auto D = static_cast<std::size_t>(W0.cols());
+  net.add<poisson_input>("input", {.size = D, .A = o.A, .nu = o.nu, .tau_x = o.tau_x});
+  net.add<stochastic_wta>("output", {.size = static_cast<std::size_t>(o.components),
+                                     .R = o.output_rate});
+  net.connect("input", "output",
+              {.name = "ff", .weights = W0, .rule = make_rule("spike_scaling", {{"eta", o.eta}})});
+  if (const std::string rule = intrinsic_rule_of(o); rule != "none")
+    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
+}
+
 }  // namespace
 
 std::string intrinsic_rule_of(const fit_options& o) {
@@ -244,6 +299,12 @@ double intrinsic_rate_of(const fit_options& o) {
                                           : std::min(1.0, C / 2000.0);
 }
 
+double presentation_of(const fit_options& o) {
+  if (o.method == "online") return 1.0;
+  if (o.presentation > 0.0) return o.presentation;
+  return o.method == "spiking" ? 50.0 : 10.0;
+}
+
 bool learns_priors(const fit_options& o) {
   return o.priors == "learned" || intrinsic_rule_of(o) == "priors";
 }
@@ -252,11 +313,11 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
                communicator* processes) {
   check_fit_options(o);
   communicator& comm = processes ? *processes : serial();
-  if (o.method == "ode" && comm.size() > 1)
+  if ((o.method == "ode" || o.method == "spiking") && comm.size() > 1)
     throw usage_error(fmt::format(
-        "fit: method \"ode\" runs in one process; em and online share their work between {} "
+        "fit: method \"{}\" runs in one process; em and online share their work between {} "
         "ranks",
-        comm.size()));
+        o.method, comm.size()));
   const int K = class_count(train, test, comm);
   // online under ranks: the circuit may present any training pattern on any rank (each
   // takes its share of every mini-batch), so every rank has them all; the scores go over
@@ -305,9 +366,12 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     r.log_priors = std::move(fitted.log_priors);
   } else {
     // ε = T/τ_W: the quasi-static regime presents each pattern for T = 1 ms.
-    const double T = o.method == "online" ? 1.0 : o.presentation;
+    const double T = presentation_of(o);
     network net;
-    build_circuit(net, o, W0, T);
+    if (o.method == "spiking")
+      build_spiking_circuit(net, o, W0, T);
+    else
+      build_circuit(net, o, W0, T);
     // The circuit's ln π_c: learned by the output layer's "priors" rule, else uniform (the
     // homeostatic biases help learning but are not a prior of the model).
     auto circuit_log_priors = [&]() -> vector {
@@ -321,34 +385,51 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
                                                  .seed = o.seed}));
     score(W0, circuit_log_priors(), 0);
     const auto N = static_cast<step_count>(train.images.cols());
-    std::unique_ptr<quasi_static_simulation> quasi;
-    std::unique_ptr<ode_simulation> ode;
+    std::unique_ptr<simulation> owned;
+    quasi_static_simulation* quasi = nullptr;
     if (o.method == "online") {
-      quasi = std::make_unique<quasi_static_simulation>(
+      owned = std::make_unique<quasi_static_simulation>(
           net, quasi_static_options{.dt = T, .batch_size = o.batch_size, .ranks = &comm});
-    } else {
-      ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
+      quasi = static_cast<quasi_static_simulation*>(owned.get());
+    } else if (o.method == "ode") {
+      auto ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
       ode->settle();
+      owned = std::move(ode);
+    } else {
+      owned = std::make_unique<spiking_simulation>(net, spiking_options{.dt = o.dt, .seed = o.seed});
     }
-    simulation& sim = quasi ? static_cast<simulation&>(*quasi) : *ode;
+    simulation& sim = *owned;
     sim.pause_on(o.pause);
+    const std::optional<step_count> epoch_steps =
+        quasi ? N : exact_steps(static_cast<double>(N) * T, o.dt);
+    if (!epoch_steps)
+      throw parameter_error(fmt::format("fit: an epoch, {} presentations of {} ms, is not a whole "
+                                        "number of steps dt = {} ms",
+                                        N, T, o.dt),
+                            {component, "dt", fmt::format("{}", o.dt)});
+    std::optional<last_spikes> spikes;
+    if (o.method == "spiking") {
+      const step_count total = *epoch_steps * o.epochs;
+      spikes.emplace(net, total - *exact_steps(T, o.dt), o.dt);
+      sim.attach(*spikes);
+    }
     for (int e = 0; e < o.epochs; ++e) {
       net.set_learning_rate_scale(schedule_factor(o, e));
       const step_count start = sim.steps();
       if (quasi)
         quasi->run_presentations(N);
       else
-        ode->run(static_cast<double>(N) * T);
+        sim.run_steps(*epoch_steps);
       // Paused for the caller: then on to the epoch's end, the same bits as without a pause.
       while (sim.paused()) {
         pause_if_asked(o);
-        const step_count epoch = quasi ? N : *exact_steps(static_cast<double>(N) * T, o.dt);
-        sim.run_steps(start + epoch - sim.steps());
+        sim.run_steps(start + *epoch_steps - sim.steps());
       }
       score(net.weights("ff"), circuit_log_priors(), e + 1);
     }
     r.W = net.weights("ff");
     r.log_priors = circuit_log_priors();
+    if (spikes) r.last_spikes = std::move(spikes->trains);
   }
 
   const poisson_mixture model(r.W, r.log_priors);
@@ -503,6 +584,19 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
                                    curve->data(), context);
     h5::write_attribute(c.get(), "units", std::string("nats per data point"), context);
     h5::write_attribute(c.get(), "step", step, context);
+  }
+  for (const auto& train : r.last_spikes) {  // SONATA's spike layout
+    const std::string group = "spikes/" + train.population;
+    h5::create_groups(root, group, context);
+    const hsize_t n = train.times.size();
+    h5::handle t = h5::write_array(root, group + "/timestamps", {n}, train.times.data(), context);
+    h5::write_attribute(t.get(), "units", std::string("ms"), context);
+    h5::write_dataset(root, group + "/node_ids", {n}, H5T_STD_U64LE, H5T_NATIVE_UINT64,
+                      train.units.data(), context);
+    h5::handle g = h5::checked(H5Gopen2(root, group.c_str(), H5P_DEFAULT), context, "H5Gopen");
+    h5::write_attribute(g.get(), "sorting", std::string("by_time"), context);
+    h5::write_attribute(g.get(), "description",
+                        std::string("the spikes of the last presentation of the fit"), context);
   }
   h5::write_attribute(root, "method", o.method, context);
   h5::write_attribute(root, "intrinsic", intrinsic_rule_of(o), context);

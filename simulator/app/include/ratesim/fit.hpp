@@ -1,7 +1,8 @@
 #pragma once
-// Fitting a Poisson mixture to labelled data three ways, the experiment of Keck, Savin &
-// Lücke (2012): batch EM ("em"), the circuit in the quasi-static regime ("online"), and
-// the circuit integrated as an ODE ("ode"). All three start from the same initial W (the
+// Fitting a Poisson mixture to labelled data four ways, the experiment of Keck, Savin &
+// Lücke (2012): batch EM ("em"), the circuit in the quasi-static regime ("online"), the
+// circuit integrated as an ODE ("ode"), and the circuit in spikes ("spiking": Poisson
+// input and a stochastic winner-take-all, Nessler et al. 2013). All four start from the same initial W (the
 // data's mean plus noise), are scored the same way (log-likelihood per data point of the
 // normalised data, and the classification error of DESIGN.md section 1), and can write
 // their results to HDF5. `ratesim fit` is the command-line face of this, Python's
@@ -22,7 +23,7 @@
 namespace ratesim {
 
 struct fit_options {
-  std::string method = "em";  // "em", "online" or "ode"
+  std::string method = "em";  // "em", "online", "ode" or "spiking"
   int components = 100;       // C
   double A = 900.0;           // Σ_d y_d of the normalised input and Σ_d W_cd; > D
   std::uint64_t seed = 1;     // initial weights and presentation order
@@ -38,9 +39,9 @@ struct fit_options {
   int anneal_iterations = 0;
   bool single_precision = false;  // the matrix products in float32 (em_options)
 
-  // online and ode: passes over the training data, the learning rate ε = T/τ_W of the
-  // first epoch, and its schedule: "constant", "exponential" (ε_e = ε decay^e) or
-  // "inverse" (ε_e = ε / (1 + e / decay)).
+  // online, ode and spiking: passes over the training data, the learning rate ε = T/τ_W
+  // of the first epoch (spiking: η, the step per output spike, below), and its schedule:
+  // "constant", "exponential" (ε_e = ε decay^e) or "inverse" (ε_e = ε / (1 + e / decay)).
   int epochs = 20;
   double learning_rate = 0.1;
   std::string schedule = "exponential";
@@ -55,11 +56,20 @@ struct fit_options {
   std::string intrinsic;
   double intrinsic_rate = 0.0;
 
+  // ode and spiking: the presentation time T [ms]; 0: the method's own (presentation_of)
+  double presentation = 0.0;
   // ode: the circuit's time constants and stepping
-  double presentation = 10.0;  // T [ms]
   double tau = 1.0;            // τ_y = τ_h = τ_u [ms]
-  double dt = 0.5;             // [ms]
+  double dt = 0.5;             // [ms] (spiking too)
   std::string stepper = "euler";
+
+  // spiking (ratesim/regimes/spiking.hpp): input units fire at ν y_d, their traces (τ_x)
+  // drive the output layer, which fires R spikes per ms in all, each spike of unit c moving
+  // W_c by η (x̂ − W_c) (rule spike_scaling), η times the schedule.
+  double nu = 0.5;           // [spikes/ms per unit of y]
+  double output_rate = 0.2;  // R [spikes/ms]
+  double tau_x = 10.0;       // [ms]; half a presentation or less, so that little of the last pattern is left in the traces
+  double eta = 0.02;
 
   // Called after every EM step or epoch: (step, log-likelihood per training point).
   std::function<void(int, double)> progress;
@@ -81,7 +91,8 @@ void for_each_fit_option(fit_options& o, Add&& add) {
   const bool shown = true, methods_own = false;  // whether --help shows the default
   add("-C,--components", "number of mixture components C", o.components, shown);
   add("-A", "Σ_d y_d after normalisation and Σ_d W_cd; > D", o.A, shown);
-  add("--method", "em, online (quasi-static circuit) or ode (full circuit)", o.method, shown);
+  add("--method", "em, online (quasi-static circuit), ode (full circuit) or spiking (in spikes)",
+      o.method, shown);
   add("--iterations", "em: at most this many steps", o.iterations, shown);
   add("--tolerance", "em: stop when a step gains less (nats per point)", o.tolerance, shown);
   add("--anneal-start", "em: inverse temperature of the first step", o.anneal_start, shown);
@@ -89,25 +100,32 @@ void for_each_fit_option(fit_options& o, Add&& add) {
   add("--priors", "uniform (p(c) = 1/C) or learned (em: the M-step sets p(c) = N_c/N)", o.priors, shown);
   add("--float32", "em: the matrix products in single precision (about twice as fast)",
       o.single_precision, shown);
-  add("--epochs", "online/ode: passes over the training data", o.epochs, shown);
+  add("--epochs", "online/ode/spiking: passes over the training data", o.epochs, shown);
   add("--learning-rate", "online/ode: ε = T/τ_W of the first epoch", o.learning_rate, shown);
-  add("--schedule", "constant, exponential (ε decay^e), inverse (ε/(1+e/decay))", o.schedule, shown);
+  add("--schedule", "of the learning rate (or η): constant, exponential (ε decay^e), inverse "
+      "(ε/(1+e/decay))", o.schedule, shown);
   add("--decay", "parameter of the schedule", o.decay, shown);
   add("--batch-size", "online: presentations per weight update (shared between MPI ranks)",
       o.batch_size, shown);
   add("--intrinsic",
-      "online/ode: intrinsic plasticity of the output layer: none, homeostasis (the default) "
-      "or priors (learned priors)",
+      "online/ode/spiking: intrinsic plasticity of the output layer: none, homeostasis (the "
+      "default) or priors (learned priors; not spiking)",
       o.intrinsic, methods_own);
   add("--intrinsic-rate",
-      "online/ode: the intrinsic rule's step per presentation (T/τ), times the schedule; "
+      "online/ode/spiking: the intrinsic rule's step per presentation (T/τ), times the schedule; "
       "default C/2000 for homeostasis, 10 learning-rate / C for priors (at least learning-rate / C)",
       o.intrinsic_rate, methods_own);
   add("--init-noise", "initial W: data mean plus this much noise", o.init_noise, shown);
-  add("--presentation", "ode: presentation time T [ms]", o.presentation, shown);
+  add("--presentation", "ode/spiking: presentation time T [ms]; default 10 (ode), 50 (spiking)",
+      o.presentation, methods_own);
   add("--tau", "ode: time constants τ_y = τ_h = τ_u [ms]", o.tau, shown);
-  add("--dt", "ode: step [ms]", o.dt, shown);
+  add("--dt", "ode/spiking: step [ms]", o.dt, shown);
   add("--stepper", "ode: euler, rk4 or dopri5", o.stepper, shown);
+  add("--nu", "spiking: input spikes per ms per unit of normalised input y", o.nu, shown);
+  add("--output-rate", "spiking: R, the output layer's spikes per ms in all", o.output_rate, shown);
+  add("--tau-x", "spiking: time constant of the input traces [ms]", o.tau_x, shown);
+  add("--eta", "spiking: weight step per output spike, W_c += η (x̂ − W_c), times the schedule",
+      o.eta, shown);
   add("--seed", "initial weights and presentation order (0 to 2^53)", o.seed, shown);
 }
 
@@ -125,6 +143,14 @@ struct fit_result {
   // (units_used in ratesim/mixture/poisson_mixture.hpp), of C.
   int units_used = 0;
   double seconds = 0.0;      // wall-clock time of the fit itself (not of loading data)
+  // spiking: the spikes of the last presentation of each population ("input", "output"),
+  // in time order (written in the SONATA layout, docs/hdf5-layout.md).
+  struct spike_train {
+    std::string population;
+    std::vector<double> times;         // [ms]
+    std::vector<std::uint64_t> units;  // node ids
+  };
+  std::vector<spike_train> last_spikes;
 };
 
 // The intrinsic rule a fit with these options uses: options.intrinsic, or by default
@@ -136,6 +162,9 @@ std::string intrinsic_rule_of(const fit_options& options);
 // step is divided by the relative prior C π_c, as online EM's; at least learning_rate / C
 // keeps it <= 1).
 double intrinsic_rate_of(const fit_options& options);
+// The presentation time T [ms]: options.presentation, or by default 10 ms for ode and
+// 50 ms for spiking (1 ms for online, which takes one step per presentation).
+double presentation_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
 // the intrinsic rule "priors") rather than uniform.
 bool learns_priors(const fit_options& options);
