@@ -68,7 +68,9 @@ struct fit_options {
   // W_c by η (x̂ − W_c) (rule spike_scaling), η times the schedule.
   double nu = 0.5;           // [spikes/ms per unit of y]
   double output_rate = 0.2;  // R [spikes/ms]
-  double tau_x = 10.0;       // [ms]; half a presentation or less, so that little of the last pattern is left in the traces
+  // [ms]: a fifth of the presentation, so that little of the last pattern is left in the
+  // traces when most of a presentation's output spikes come
+  double tau_x = 10.0;
   double eta = 0.02;
 
   // Called after every EM step or epoch: (step, log-likelihood per training point).
