@@ -500,7 +500,9 @@ std::string fit_doc() {
       "`ratesim fit` does (docs/fitting.md), and returns what `ratesim fit --json` prints "
       "as a dict (loglik_train, loglik_test, error, train_error, units_used, priors, the "
       "learning curves, ...; None for NaN), with `priors` (π_c) and the learned `W` (C, D) "
-      "and classifier `B` (K, C) as numpy arrays.\n\n"
+      "and classifier `B` (K, C) as numpy arrays; method='spiking' adds `spikes`: for each "
+      "population ('input', 'output'), the (timestamps [ms], node_ids) of the spikes of the "
+      "last presentation.\n\n"
       "Data: train_images and train_labels (test_images and test_labels optional), each a "
       "file (IDX, FILE.h5:/dataset, .npy, FILE.npz:NAME, .csv: ratesim.read_images) or an "
       "array: images (N, D) or (N, rows, cols), labels (N) of integers >= 0; or "
@@ -1165,6 +1167,15 @@ PYBIND11_MODULE(_core, m) {
         result["priors"] = py::module_::import("numpy").attr("array")(result["priors"]);
         result["W"] = array_of(r.W);
         result["B"] = array_of(r.B);
+        if (!r.last_spikes.empty()) {
+          py::dict spikes;
+          for (const auto& train_ : r.last_spikes)
+            spikes[py::str(train_.population)] = py::make_tuple(
+                py::array_t<double>(static_cast<py::ssize_t>(train_.times.size()), train_.times.data()),
+                py::array_t<std::uint64_t>(static_cast<py::ssize_t>(train_.units.size()),
+                                           train_.units.data()));
+          result["spikes"] = spikes;
+        }
         return result;
       },
       py::arg("train_images") = py::none(), py::arg("train_labels") = py::none(),

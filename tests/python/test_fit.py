@@ -36,6 +36,9 @@ METHODS = {
     "em": ({"method": "em", "iterations": 15}, ["--method", "em", "--iterations", "15"]),
     "online": ({"method": "online", "epochs": 3, "learning_rate": 0.05},
                ["--method", "online", "--epochs", "3", "--learning-rate", "0.05"]),
+    "spiking": ({"method": "spiking", "epochs": 2, "nu": 2.0, "tau_x": 5.0, "eta": 0.05},
+                ["--method", "spiking", "--epochs", "2", "--nu", "2", "--tau-x", "5",
+                 "--eta", "0.05"]),
 }
 COMMON = ({"components": 6, "A": 48.0, "seed": 7}, ["-C", "6", "-A", "48", "--seed", "7"])
 
@@ -68,7 +71,8 @@ class Fit(unittest.TestCase):
                 "test_images": self.test[0], "test_labels": self.test[1]}
 
     def assert_same_as_cli(self, result, expected):
-        self.assertEqual(set(result), set(expected) | {"W", "B"})
+        arrays = {"W", "B"} | ({"spikes"} if expected["method"] == "spiking" else set())
+        self.assertEqual(set(result), set(expected) | arrays)
         for key, value in expected.items():
             if key == "seconds":
                 continue
@@ -104,6 +108,21 @@ class Fit(unittest.TestCase):
         with self.assertRaisesRegex(ratesim.UsageError, "exists; add overwrite=True"):
             ratesim.fit(**files, **COMMON[0], **options, output=output)
         ratesim.fit(**files, **COMMON[0], **options, output=output, overwrite=True)
+
+    def test_spiking_returns_and_writes_the_spikes_of_its_last_presentation(self):
+        options, _ = METHODS["spiking"]
+        output = os.path.join(self.folder.name, "spiking.h5")
+        result = ratesim.fit(**self.arrays(), **COMMON[0], **options, output=output)
+        self.assertEqual(sorted(result["spikes"]), ["input", "output"])
+        with h5py.File(output, "r") as f:
+            for population, (times, ids) in result["spikes"].items():
+                group = f["spikes"][population]
+                np.testing.assert_array_equal(group["timestamps"][...], times)
+                np.testing.assert_array_equal(group["node_ids"][...], ids)
+                self.assertTrue(np.all(np.diff(times) >= 0))
+                self.assertEqual(group["timestamps"].attrs["units"], "ms")
+        # About A ν T = 48 · 2 · 50 input spikes in the last presentation of 50 ms.
+        self.assertLess(abs(len(result["spikes"]["input"][0]) - 4800), 4 * 4800 ** 0.5)
 
     def test_progress_reports_every_step(self):
         reports = []
