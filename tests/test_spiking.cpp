@@ -24,14 +24,10 @@ namespace ratesim {
 namespace {
 
 // Counts spikes per unit of one population, in windows of `window` steps.
-class spike_counter : public observer {
+class spike_counter : public spike_observer {
  public:
   spike_counter(std::size_t population, std::size_t units, step_count window)
       : population_(population), units_(units), window_(window) {}
-  void start(const network&, double) override {}
-  step_count next_due(step_count) const override { return never; }
-  void observe(step_count, const network&) override {}
-  void flush() override {}
   void spikes(step_count step, std::size_t population,
               std::span<const std::uint32_t> units) override {
     if (population != population_) return;

@@ -242,16 +242,12 @@ void build_circuit(network& net, const fit_options& o, const matrix& W0, double 
 }
 
 // Keeps the spikes of every population after clock step `from` (the last presentation).
-class last_spikes : public observer {
+class last_spikes : public spike_observer {
  public:
   last_spikes(const network& net, step_count from, double dt) : from_(from), dt_(dt) {
     for (std::size_t i = 0; i < net.population_count(); ++i)
       trains.push_back({net.get_population(i).name(), {}, {}});
   }
-  void start(const network&, double) override {}
-  step_count next_due(step_count) const override { return never; }
-  void observe(step_count, const network&) override {}
-  void flush() override {}
   void spikes(step_count step, std::size_t population,
               std::span<const std::uint32_t> units) override {
     if (step <= from_) return;

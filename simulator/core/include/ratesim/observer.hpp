@@ -35,4 +35,13 @@ class observer {
   virtual void flush() = 0;
 };
 
+// An observer of spikes only: it implements spikes() and sees no state.
+class spike_observer : public observer {
+ public:
+  void start(const network&, double) override {}
+  step_count next_due(step_count) const override { return never; }
+  void observe(step_count, const network&) override {}
+  void flush() override {}
+};
+
 }  // namespace ratesim
