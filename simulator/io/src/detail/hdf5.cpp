@@ -235,7 +235,8 @@ handle create_extendible(hid_t loc, const std::string& path, const std::vector<h
 
 handle create_column_view(hid_t loc, const std::string& path, const std::string& source,
                           hsize_t source_columns, hsize_t first,
-                          const std::vector<hsize_t>& view_shape, std::string_view context) {
+                          const std::vector<hsize_t>& view_shape, std::string_view context,
+                          hid_t type) {
   hsize_t columns = 1;
   std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, start{0}, count{H5S_UNLIMITED},
       block{1};
@@ -265,7 +266,7 @@ handle create_column_view(hid_t loc, const std::string& path, const std::string&
   handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), context, "H5Pcreate");
   check(H5Pset_virtual(dcpl.get(), view_space.get(), ".", source.c_str(), source_space.get()),
         context, "H5Pset_virtual");
-  return checked(H5Dcreate2(loc, path.c_str(), H5T_IEEE_F64LE, view_space.get(), H5P_DEFAULT,
+  return checked(H5Dcreate2(loc, path.c_str(), type, view_space.get(), H5P_DEFAULT,
                             dcpl.get(), H5P_DEFAULT),
                  context, fmt::format("creating the dataset \"{}\"", path));
 }
@@ -341,6 +342,29 @@ void write_attribute(hid_t loc, const std::string& name, const std::vector<std::
   const hsize_t n = values.size();
   handle space = checked(H5Screate_simple(1, &n, nullptr), context, "H5Screate_simple");
   write_raw_attribute(loc, name, H5T_STD_I64LE, H5T_NATIVE_INT64, space.get(), values.data(),
+                      context);
+}
+
+void write_enum_attribute(hid_t loc, const std::string& name, const std::vector<std::string>& names,
+                          int value, std::string_view context) {
+  handle type = checked(H5Tenum_create(H5T_STD_I8LE), context, "H5Tenum_create");
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const auto member = static_cast<std::int8_t>(i);
+    check(H5Tenum_insert(type.get(), names[i].c_str(), &member), context, "H5Tenum_insert");
+  }
+  handle space = checked(H5Screate(H5S_SCALAR), context, "H5Screate");
+  const auto v = static_cast<std::int8_t>(value);
+  write_raw_attribute(loc, name, type.get(), type.get(), space.get(), &v, context);
+}
+
+void write_sonata_attributes(hid_t root, std::string_view context) {
+  const std::uint32_t magic = 0x0A7A, version[2] = {0, 1};
+  handle scalar = checked(H5Screate(H5S_SCALAR), context, "H5Screate");
+  write_raw_attribute(root, "magic", H5T_STD_U32LE, H5T_NATIVE_UINT32, scalar.get(), &magic,
+                      context);
+  const hsize_t two = 2;
+  handle pair = checked(H5Screate_simple(1, &two, nullptr), context, "H5Screate_simple");
+  write_raw_attribute(root, "version", H5T_STD_U32LE, H5T_NATIVE_UINT32, pair.get(), version,
                       context);
 }
 

@@ -93,10 +93,13 @@ void create_groups(hid_t loc, const std::string& path, std::string_view context)
 handle create_extendible(hid_t loc, const std::string& path, const std::vector<hsize_t>& row_shape,
                          hsize_t chunk_rows, int level, std::string_view context);
 // A virtual dataset of shape [n, view_shape...] that shows `columns` columns of the 2-D
-// extendible dataset `source`, starting at column `first`, and grows with it.
+// extendible dataset `source`, starting at column `first`, and grows with it. Its values
+// have the file type `type` (HDF5 converts the source's doubles when they are read: whole
+// numbers below 2^53 become exact integers).
 handle create_column_view(hid_t loc, const std::string& path, const std::string& source,
                           hsize_t source_columns, hsize_t first,
-                          const std::vector<hsize_t>& view_shape, std::string_view context);
+                          const std::vector<hsize_t>& view_shape, std::string_view context,
+                          hid_t type = H5T_IEEE_F64LE);
 handle open_dataset(hid_t loc, const std::string& path, std::string_view context);
 // The current shape.
 std::vector<hsize_t> shape(hid_t dataset, std::string_view context);
@@ -125,6 +128,14 @@ void write_attribute(hid_t loc, const std::string& name, std::uint64_t value,
                      std::string_view context);
 void write_attribute(hid_t loc, const std::string& name, const std::vector<std::int64_t>& values,
                      std::string_view context);
+// An attribute of an enumerated type whose members are `names` with the int8 values 0, 1,
+// ... (h5dump shows the name, h5py the number), set to member `value`.
+void write_enum_attribute(hid_t loc, const std::string& name, const std::vector<std::string>& names,
+                          int value, std::string_view context);
+// The attributes SONATA asks of every HDF5 file it describes at / (SONATA developer guide,
+// "Common conventions"): magic (uint32 0x0A7A) and version (uint32 [2], the
+// specification's 0.1).
+void write_sonata_attributes(hid_t root, std::string_view context);
 // The attributes every ratesim file carries at /: format "ratesim", format_version,
 // ratesim_version, created (ISO 8601, UTC), seed and config.
 void write_root_attributes(hid_t root, std::uint64_t seed, const std::string& config,
