@@ -222,7 +222,7 @@ TEST(Config, UnknownComponentsAreErrorsListingTheKnownOnes) {
                    "unknown weight initialiser \"zeros\"; known: constant, data_mean, uniform"});
   expect_contains(error_of(with_record),
                   {"test.toml:32:", "record[0].what",
-                   "unknown record kind \"rate\"; known: variable, weight_sums, weights"});
+                   "unknown record kind \"rate\"; known: spikes, variable, weight_sums, weights"});
   expect_contains(error_of(base, {"stimulus.input.sied=5"}),
                   {"--set stimulus.input.sied=5", "stimulus of \"input\"", "bars",
                    "unknown parameter(s) sied; known: ", "side"});

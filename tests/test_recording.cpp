@@ -1,19 +1,24 @@
 // HDF5 recording: values, layout, schedules, bit-identical results with and without
-// recorders, file modes, errors, and a run killed with SIGKILL.
+// recorders, file modes, errors, and a run killed with SIGKILL; spikes in SONATA's layout
+// (the same, and a checkpointed run resumed).
 
 #include "circuit.hpp"
 #include "scratch.hpp"
 
 #include <ratesim/hdf5_recorder.hpp>
+#include <ratesim/models/poisson_input.hpp>
 #include <ratesim/models/rate_population.hpp>
+#include <ratesim/models/stochastic_wta.hpp>
 #include <ratesim/random.hpp>
 #include <ratesim/regimes/ode.hpp>
 #include <ratesim/regimes/quasi_static.hpp>
+#include <ratesim/regimes/spiking.hpp>
 
 #include "detail/hdf5.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cmath>
@@ -50,6 +55,21 @@ void build(network& net, std::uint64_t seed = 1) {
   testing::build_circuit(net, {.D = 16, .C = 4, .A = 48.0, .tau_W = 20.0}, rng);
   net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(16, 20, rng),
                                                        pattern_set::params{.duration = 5.0}));
+}
+
+// The spiking circuit: 12 Poisson inputs (A = 24, ν = 0.5: 12 spikes/ms in all) into a
+// stochastic WTA of 3 units (R = 0.5/ms) learning with spike_scaling, on 10 random
+// patterns of 20 ms each.
+void build_spiking(network& net) {
+  random_stream rng(3, 0);
+  net.add<poisson_input>("input", {.size = 12, .A = 24.0, .nu = 0.5});
+  net.add<stochastic_wta>("output", {.size = 3, .R = 0.5});
+  matrix W = uniform_weights(3, 12, 1.0, 2.0, rng);
+  normalize_rows(W, 24.0);
+  net.connect("input", "output",
+              {.name = "ff", .weights = W, .rule = make_rule("spike_scaling", {{"eta", 0.02}})});
+  net.stimulate("input", std::make_unique<pattern_set>(testing::random_patterns(12, 10, rng),
+                                                       pattern_set::params{.duration = 20.0}));
 }
 
 TEST_F(Recording, SamplesEqualTheStateAtTheirSteps) {
@@ -212,17 +232,24 @@ TEST_F(Recording, FileModes) {
                usage_error);
 }
 
-// Attaching a recorder with `setup` fails with E naming `part`, and leaves no file.
+// Attaching a recorder with `setup` fails with E naming `part`, and leaves no file. The
+// network is the seed's circuit in the ODE regime, or with `spiking` the spiking circuit.
 template <class E>
 void expect_refused(const std::string& path, const std::function<void(hdf5_recorder&)>& setup,
-                    const std::string& part) {
+                    const std::string& part, bool spiking = false) {
   network net;
-  build(net);
-  ode_simulation sim(net, {.dt = 0.1});
+  std::unique_ptr<simulation> sim;
+  if (spiking) {
+    build_spiking(net);
+    sim = std::make_unique<spiking_simulation>(net);
+  } else {
+    build(net);
+    sim = std::make_unique<ode_simulation>(net, ode_options{.dt = 0.1});
+  }
   try {
     hdf5_recorder out(path, {});
     setup(out);
-    sim.attach(out);
+    sim->attach(out);
     ADD_FAILURE() << "no exception for " << part;
   } catch (const E& e) {
     EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
@@ -360,35 +387,48 @@ double euler_solution(step_count k) { return 2.0 * (1.0 - std::pow(1.0 - 0.1 / 1
   while (true) sim.run_steps(1000);
 }
 
+// Runs `write(path)` in a child process, reads `path` while the child writes it until its
+// dataset `counted` holds `minimum` rows (or 5 s have passed), lets the child go on for
+// `attempt` ms more and kills it with SIGKILL. Returns the rows seen before the kill (0:
+// none was readable), or 0 with a failure when the child was not killed by the signal.
+std::size_t kill_while_writing(const std::string& path, void (*write)(const std::string&),
+                               const std::string& counted, std::size_t minimum, int attempt) {
+  const pid_t child = ::fork();
+  if (child < 0) return 0;
+  if (child == 0) {
+    try {
+      write(path);
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  std::size_t seen = 0;
+  for (int poll = 0; poll < 500 && seen < minimum; ++poll) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!fs::exists(path)) continue;
+    h5::quiet_errors quiet;
+    try {
+      seen = read(path, counted).shape[0];
+    } catch (const error&) {
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::microseconds(997 * attempt));
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFSIGNALED(status)) {
+    ADD_FAILURE() << "the child was not killed: status " << status;
+    return 0;
+  }
+  return seen;
+}
+
 TEST_F(Recording, RunKilledWithSigkillLeavesEveryFlushedSample) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     const std::string path = file(fmt::format("killed{}.h5", attempt));
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      try {
-        record_forever(path);
-      } catch (...) {
-        ::_exit(3);
-      }
-    }
-    // Read the file while the child writes it, until it holds enough samples.
-    std::size_t seen = 0;
-    for (int poll = 0; poll < 500 && seen < 2000u * (attempt + 1); ++poll) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      if (!fs::exists(path)) continue;
-      h5::quiet_errors quiet;
-      try {
-        seen = read(path, "u/u/time").shape[0];
-      } catch (const error&) {
-      }
-    }
+    const std::size_t seen =
+        kill_while_writing(path, record_forever, "u/u/time", 2000u * (attempt + 1), attempt);
     ASSERT_GT(seen, 0u) << "the child wrote nothing readable";
-    std::this_thread::sleep_for(std::chrono::microseconds(997 * attempt));
-    ::kill(child, SIGKILL);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status));
 
     const auto data = read(path, "u/u/data");
     const auto time = read(path, "u/u/time");
@@ -399,6 +439,238 @@ TEST_F(Recording, RunKilledWithSigkillLeavesEveryFlushedSample) {
       for (std::size_t j = 0; j < 3; ++j)
         ASSERT_NEAR(data.values[3 * i + j], euler_solution(step_count(i)), 1e-12) << i;
     }
+  }
+}
+
+// ---- Spikes -----------------------------------------------------------------------------
+
+// (time [ms], unit) of every spike of one population.
+using spike_list = std::vector<std::pair<double, std::uint64_t>>;
+
+// Every spike the regime reports to its observers, per population.
+struct spike_log : spike_observer {
+  std::vector<spike_list> seen;
+  double dt = 0.0;
+  void start(const network& net, double step) override {
+    seen.resize(net.population_count());
+    dt = step;
+  }
+  void spikes(step_count step, std::size_t population,
+              std::span<const std::uint32_t> units) override {
+    for (std::uint32_t u : units) seen[population].emplace_back(static_cast<double>(step) * dt, u);
+  }
+};
+
+// The spikes of /spikes/<population> as the file holds them (read as a SONATA reader
+// would: timestamps as doubles, node_ids as uint64), checking that both have the same
+// length and the types SONATA asks for.
+spike_list read_spikes(const std::string& path, const std::string& population) {
+  h5::handle f = h5::open_file_for_reading(path, "test");
+  const std::string group = fmt::format("spikes/{}", population);
+  h5::handle times = h5::open_dataset(f.get(), group + "/timestamps", "test");
+  h5::handle ids = h5::open_dataset(f.get(), group + "/node_ids", "test");
+  h5::handle time_type(H5Dget_type(times.get())), id_type(H5Dget_type(ids.get()));
+  EXPECT_GT(H5Tequal(time_type.get(), H5T_IEEE_F64LE), 0);
+  EXPECT_GT(H5Tequal(id_type.get(), H5T_STD_U64LE), 0);
+  const auto n = h5::shape(times.get(), "test");
+  EXPECT_EQ(n, h5::shape(ids.get(), "test"));
+  std::vector<double> t(n.at(0));
+  std::vector<std::uint64_t> u(n.at(0));
+  if (!t.empty()) {
+    EXPECT_GE(H5Dread(times.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.data()), 0);
+    EXPECT_GE(H5Dread(ids.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, u.data()), 0);
+  }
+  spike_list spikes;
+  for (std::size_t i = 0; i < t.size(); ++i) spikes.emplace_back(t[i], u[i]);
+  return spikes;
+}
+
+// The name of the member an enumerated attribute holds.
+std::string enum_attribute(hid_t loc, const char* name) {
+  h5::handle a(H5Aopen(loc, name, H5P_DEFAULT));
+  h5::handle type(H5Aget_type(a.get()));
+  if (H5Tget_class(type.get()) != H5T_ENUM) return "(not an enum)";
+  std::int8_t value = -1;
+  h5::handle memory(H5Tenum_create(H5T_NATIVE_INT8));
+  for (std::int8_t v = 0; v < 3; ++v) {
+    char member[16] = {};
+    H5Tenum_nameof(type.get(), &v, member, sizeof member);
+    H5Tenum_insert(memory.get(), member, &v);
+  }
+  H5Aread(a.get(), memory.get(), &value);
+  char member[16] = {};
+  H5Tenum_nameof(memory.get(), &value, member, sizeof member);
+  return member;
+}
+
+std::vector<std::uint32_t> uint32_attribute(hid_t loc, const char* name) {
+  h5::handle a(H5Aopen(loc, name, H5P_DEFAULT));
+  h5::handle space(H5Aget_space(a.get()));
+  const auto n = H5Sget_simple_extent_npoints(space.get());
+  std::vector<std::uint32_t> values(static_cast<std::size_t>(n));
+  H5Aread(a.get(), H5T_NATIVE_UINT32, values.data());
+  return values;
+}
+
+TEST_F(Recording, SpikesAreTheRegimesInSonatasLayout) {
+  network net;
+  build_spiking(net);
+  spiking_simulation sim(net, {.dt = 0.5, .seed = 11});
+  spike_log log;
+  const std::string path = file("spikes.h5"), window = file("window.h5");
+  {
+    hdf5_recorder out(path, {.flush_every = 7});
+    out.record_spikes("input");
+    out.record_spikes("output");
+    out.record("output", "trace", {.every = 5.0});  // traces and spikes in one file
+    hdf5_recorder part(window, {.flush_every = 7});
+    part.record_spikes("output", {.start = 100.0, .stop = 250.0});
+    sim.attach(log);
+    sim.attach(out);
+    sim.attach(part);
+    sim.run(300.0);
+    sim.run(200.0);  // a run boundary neither loses nor repeats a spike
+  }
+  for (const char* name : {"input", "output"}) {
+    const std::size_t i = net.population_index(name);
+    const spike_list spikes = read_spikes(path, name);
+    EXPECT_EQ(spikes.size(), sim.spike_count(i)) << name;
+    EXPECT_EQ(spikes, log.seen[i]) << name;
+    EXPECT_TRUE(std::is_sorted(spikes.begin(), spikes.end(),
+                               [](const auto& a, const auto& b) { return a.first < b.first; }));
+  }
+  // 500 ms at 12 and 0.5 spikes/ms: about 6000 and 250.
+  EXPECT_GT(sim.spike_count(net.population_index("input")), 5000u);
+  EXPECT_GT(sim.spike_count(net.population_index("output")), 150u);
+  EXPECT_LE(read_spikes(path, "output").back().second, 2u);
+  EXPECT_EQ(read(path, "output/trace/time").shape[0], 101u);
+
+  spike_list expected;
+  for (const auto& s : log.seen[net.population_index("output")])
+    if (s.first >= 100.0 && s.first < 250.0) expected.push_back(s);
+  EXPECT_EQ(read_spikes(window, "output"), expected);
+
+  // The attributes and storage SONATA and the traces' layout ask for.
+  h5::handle f = h5::open_file_for_reading(path, "test");
+  EXPECT_EQ(uint32_attribute(f.get(), "magic"), std::vector<std::uint32_t>{0x0A7A});
+  EXPECT_EQ(uint32_attribute(f.get(), "version"), (std::vector<std::uint32_t>{0, 1}));
+  h5::handle group(H5Gopen2(f.get(), "spikes/output", H5P_DEFAULT));
+  EXPECT_EQ(enum_attribute(group.get(), "sorting"), "by_time");
+  h5::handle times = h5::open_dataset(f.get(), "spikes/output/timestamps", "test");
+  EXPECT_EQ(h5::read_string_attribute(times.get(), "units", "test"), "ms");
+  h5::handle space(H5Dget_space(times.get()));
+  hsize_t dims = 0, max_dims = 0;
+  H5Sget_simple_extent_dims(space.get(), &dims, &max_dims);
+  EXPECT_EQ(max_dims, H5S_UNLIMITED);
+  h5::handle samples = h5::open_dataset(f.get(), "spikes/output/samples", "test");
+  h5::handle plist(H5Dget_create_plist(samples.get()));
+  EXPECT_EQ(H5Pget_layout(plist.get()), H5D_CHUNKED);
+  EXPECT_GE(H5Pget_nfilters(plist.get()), 2);  // shuffle and gzip
+}
+
+TEST_F(Recording, SpikesOfWhatDoesNotSpikeOrOnAScheduleAreRefused) {
+  const std::string path = file("bad.h5");
+  constexpr bool spiking = true;
+  expect_refused<parameter_error>(
+      path, [](auto& o) { o.record_spikes("output", {.every = 1.0}); },
+      "spikes are recorded as they come, not sampled", spiking);
+  expect_refused<lookup_error>(path, [](auto& o) { o.record_spikes("outptu"); }, "outptu",
+                               spiking);
+  expect_refused<lookup_error>(path, [](auto& o) { o.record("output", "spikes"); },
+                               "what = \"spikes\"", spiking);
+  expect_refused<usage_error>(path, [](auto& o) { o.record_spikes("output"); },
+                              "does not spike");  // the rate circuit
+  network named;
+  named.add<poisson_input>("spikes", {.size = 3, .A = 6.0});
+  spiking_simulation sim(named);
+  hdf5_recorder out(path, {});
+  out.record_spikes("spikes");
+  try {
+    sim.attach(out);
+    ADD_FAILURE() << "no exception";
+  } catch (const usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("would share its HDF5 group"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The spiking circuit in its regime (seed 4), recording its output's spikes to `path`.
+struct spiking_run {
+  network net;
+  std::unique_ptr<spiking_simulation> sim;
+  hdf5_recorder out;
+  spiking_run(const std::string& path, hdf5_recorder::file_mode mode)
+      : out(path, {.mode = mode, .flush_every = 5}) {
+    build_spiking(net);
+    sim = std::make_unique<spiking_simulation>(net, spiking_options{.dt = 0.5, .seed = 4});
+    out.record_spikes("output");
+  }
+};
+
+// A run stopped at a checkpoint and resumed, its recorder cut back to the checkpoint's
+// counts (as `ratesim run --resume` does), leaves the spikes of a run that went straight
+// through.
+TEST_F(Recording, ResumedRunAppendsTheSameSpikes) {
+  const std::string straight = file("straight.h5"), resumed = file("resumed.h5");
+  {
+    spiking_run r(straight, hdf5_recorder::file_mode::create);
+    r.sim->attach(r.out);
+    r.sim->run(400.0);
+  }
+  checkpoint saved;
+  std::vector<std::pair<std::string, std::uint64_t>> counts;
+  std::string run_id;
+  {
+    spiking_run r(resumed, hdf5_recorder::file_mode::create);
+    r.sim->attach(r.out);
+    r.sim->run(150.0);
+    counts = r.out.sample_counts();
+    saved = r.sim->save();
+    run_id = r.out.run_id();
+    r.sim->run(100.0);  // written, then dropped by the resumed run
+  }
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].first, "spikes/output");
+  EXPECT_GT(read_spikes(resumed, "output").size(), counts[0].second);
+  {
+    spiking_run r(resumed, hdf5_recorder::file_mode::append);
+    r.sim->restore(saved);
+    r.out.resume(counts, run_id);
+    r.sim->attach(r.out);
+    r.sim->run(250.0);
+  }
+  EXPECT_EQ(read_spikes(resumed, "output"), read_spikes(straight, "output"));
+}
+
+[[noreturn]] void spike_forever(const std::string& path) {
+  network net;
+  build_spiking(net);
+  spiking_simulation sim(net, {.dt = 0.5, .seed = 9});
+  hdf5_recorder out(path, {.flush_every = 16});
+  out.record_spikes("input");
+  sim.attach(out);
+  while (true) sim.run_steps(1000);
+}
+
+TEST_F(Recording, RunKilledWithSigkillLeavesEveryFlushedSpike) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::string path = file(fmt::format("killed_spikes{}.h5", attempt));
+    const std::size_t seen = kill_while_writing(path, spike_forever, "spikes/input/timestamps",
+                                                5000u * (attempt + 1), attempt);
+    ASSERT_GT(seen, 0u) << "the child wrote nothing readable";
+
+    // Every spike up to the last flush, exactly: the same run again, in this process.
+    const spike_list kept = read_spikes(path, "input");
+    ASSERT_GE(kept.size(), seen);
+    network net;
+    build_spiking(net);
+    spiking_simulation sim(net, {.dt = 0.5, .seed = 9});
+    spike_log log;
+    sim.attach(log);
+    sim.run_steps(static_cast<step_count>(kept.back().first / 0.5) + 1);
+    const spike_list& all = log.seen[net.population_index("input")];
+    ASSERT_GE(all.size(), kept.size());
+    EXPECT_TRUE(std::equal(kept.begin(), kept.end(), all.begin()));
   }
 }
 

@@ -1,6 +1,7 @@
 #include <ratesim/hdf5_recorder.hpp>
 #include <ratesim/network.hpp>
 #include <ratesim/output_file.hpp>
+#include <ratesim/spiking.hpp>
 
 #include "detail/hdf5.hpp"
 
@@ -21,7 +22,12 @@ namespace h5 = detail::hdf5;
 namespace {
 
 constexpr std::size_t buffer_bytes_max = std::size_t{4} << 20;  // per dataset
+// Spikes are stored in chunks of flush_every spikes, at most this many (1 MiB), and written
+// in whole chunks: an SWMR writer never reuses file space, so every rewrite of a partial
+// chunk would leave its previous copy behind in the file.
+constexpr std::size_t spike_chunk_max = std::size_t{1} << 16;
 const std::string dimensionless = "1";  // the units of rates and currents
+const std::string spikes_group = "spikes";  // SONATA's group of the spike populations
 
 output_file::existing claim_mode(hdf5_recorder::file_mode mode) {
   switch (mode) {
@@ -35,7 +41,7 @@ output_file::existing claim_mode(hdf5_recorder::file_mode mode) {
 }  // namespace
 
 struct hdf5_recorder::entry {
-  enum class kind { state, rate, input, weights, metric };
+  enum class kind { state, rate, input, weights, metric, spikes };
   kind what;
   std::string owner;     // population, projection or metric name
   std::string variable;  // for populations
@@ -55,7 +61,8 @@ struct hdf5_recorder::entry {
   std::string value_units;
   step_schedule steps;  // `when` on the clock
   std::size_t buffer_rows = 1;
-  std::vector<double> buffer;  // buffer_rows rows of [time, sample...]
+  std::vector<double> buffer;  // buffer_rows rows of [time, sample...] (spikes: more
+                               // when a step's spikes overrun it; kept after a write)
   std::size_t buffered = 0;
   h5::handle samples;          // the storage; `data` and `time` are views of it
 };
@@ -143,6 +150,14 @@ void hdf5_recorder::record_weight_sums(std::string projection, schedule when) {
   add(std::move(e));
 }
 
+void hdf5_recorder::record_spikes(std::string population, schedule when) {
+  entry e{};
+  e.what = entry::kind::spikes;
+  e.owner = std::move(population);
+  e.when = when;
+  add(std::move(e));
+}
+
 // ---- Starting: validate everything, then make the file ------------------------------
 
 namespace {
@@ -169,11 +184,17 @@ void hdf5_recorder::check(const network& net, double dt) {
   Eigen::Index widest = 0;
   std::vector<std::string> groups;
   for (auto& e : entries_) {
-    const std::string what = e.what == entry::kind::weights  ? fmt::format("weights of \"{}\"", e.owner)
-                             : e.what == entry::kind::metric ? fmt::format("metric \"{}\"", e.owner)
-                                                             : fmt::format("\"{}\" of \"{}\"", e.variable, e.owner);
+    const std::string what =
+        e.what == entry::kind::weights  ? fmt::format("weights of \"{}\"", e.owner)
+        : e.what == entry::kind::metric ? fmt::format("metric \"{}\"", e.owner)
+        : e.what == entry::kind::spikes ? fmt::format("spikes of \"{}\"", e.owner)
+                                        : fmt::format("\"{}\" of \"{}\"", e.variable, e.owner);
     // Schedule, in clock steps.
     const schedule& s = e.when;
+    if (e.what == entry::kind::spikes && (s.every != 0.0 || s.every_steps != 0))
+      throw parameter_error(fmt::format("{}: {}: spikes are recorded as they come, not sampled: "
+                                        "give start and stop only ({})",
+                                        context, what, describe(s)));
     if (s.every != 0.0 && s.every_steps != 0)
       throw parameter_error(fmt::format("{}: {}: give every or every_steps, not both ({})",
                                         context, what, describe(s)));
@@ -211,8 +232,12 @@ void hdf5_recorder::check(const network& net, double dt) {
           if (!found) {
             std::string known = "rate, input";
             for (const auto& v : net.variable_names(e.index)) known.append(", ").append(v);
-            throw lookup_error(fmt::format("{}: {} has no variable \"{}\"; known: {}", context,
-                                           pop.label(), e.variable, known));
+            throw lookup_error(fmt::format(
+                "{}: {} has no variable \"{}\"; known: {}{}", context, pop.label(), e.variable,
+                known,
+                e.variable == "spikes" ? " (spikes are recorded with record_spikes, [[record]] "
+                                         "what = \"spikes\")"
+                                       : ""));
           }
           e.offset = found->offset;
           size = found->size;
@@ -245,6 +270,17 @@ void hdf5_recorder::check(const network& net, double dt) {
         e.group = fmt::format("{}/weights", e.owner);
         break;
       }
+      case entry::kind::spikes: {
+        e.index = net.population_index(e.owner);
+        const population& pop = net.get_population(e.index);
+        if (!dynamic_cast<const spiking_population*>(&pop))
+          throw usage_error(fmt::format("{}: {}: {} does not spike (spikes come from spiking "
+                                        "populations such as poisson_input and stochastic_wta)",
+                                        context, what, pop.label()));
+        e.row_shape = {};  // a row: [time, unit]
+        e.group = fmt::format("{}/{}", spikes_group, e.owner);
+        break;
+      }
       case entry::kind::metric: {
         if (!e.compute) {  // the built-in weight sums of projection e.variable
           const std::size_t k = net.projection_index(e.variable);
@@ -267,6 +303,8 @@ void hdf5_recorder::check(const network& net, double dt) {
     for (hsize_t n : e.row_shape) e.row_size *= n;
     e.buffer_rows = std::clamp<std::size_t>(buffer_bytes_max / (8 * e.row_size), 1,
                                             options_.flush_every);
+    if (e.what == entry::kind::spikes)
+      e.buffer_rows = std::min(options_.flush_every, spike_chunk_max);
     e.buffer.assign(e.buffer_rows * (1 + e.row_size), 0.0);
   }
   for (std::size_t i = 0; i < net.population_count(); ++i)
@@ -274,6 +312,19 @@ void hdf5_recorder::check(const network& net, double dt) {
       throw usage_error(fmt::format("{}: a population named \"metrics\" would share its HDF5 "
                                     "group with the metrics; rename it",
                                     context));
+  const bool records_spikes = std::any_of(entries_.begin(), entries_.end(), [](const entry& e) {
+    return e.what == entry::kind::spikes;
+  });
+  for (std::size_t i = 0; records_spikes && i < net.population_count(); ++i)
+    if (net.get_population(i).name() == spikes_group)
+      throw usage_error(fmt::format("{}: a population named \"{}\" would share its HDF5 group "
+                                    "with the recorded spikes; rename it",
+                                    context, spikes_group));
+  for (const auto& p : net.projections())
+    if (records_spikes && p.name() == spikes_group)
+      throw usage_error(fmt::format("{}: a projection named \"{}\" would share its HDF5 group "
+                                    "with the recorded spikes; rename it",
+                                    context, spikes_group));
   for (std::size_t i = 0; i < net.population_count(); ++i)
     for (const auto& p : net.projections())
       if (p.name() == net.get_population(i).name() || p.name() == "metrics")
@@ -314,9 +365,13 @@ void hdf5_recorder::make_file(const network& net, double dt) {
         run_id_ = h5::read_string_attribute(made->id.get(), "run_id", context);
     }
     const hid_t root = made->id.get();
+    if (std::any_of(entries_.begin(), entries_.end(),
+                    [](const entry& e) { return e.what == entry::kind::spikes; }))
+      h5::write_sonata_attributes(root, context);  // a SONATA spike file too
     for (auto& e : entries_) {
-      // One dataset holds the rows [time, sample...]; `data` and `time` are virtual views
-      // of it, so their lengths agree whenever the file is read, even after a crash.
+      // One dataset holds the rows [time, sample...]; `data` and `time` (spikes: `timestamps`
+      // and `node_ids`) are virtual views of it, so their lengths agree whenever the file is
+      // read, even after a crash.
       const std::string storage = fmt::format("{}/samples", e.group);
       const auto columns = static_cast<hsize_t>(1 + e.row_size);
       if (h5::exists(root, storage)) {
@@ -347,9 +402,26 @@ void hdf5_recorder::make_file(const network& net, double dt) {
                                     "wrote",
                                     context, e.group));
       h5::create_groups(root, e.group, context);
-      const hsize_t chunk = std::clamp<hsize_t>((std::size_t{1} << 16) / (8 * columns), 1, 4096);
+      const hsize_t chunk =
+          e.what == entry::kind::spikes
+              ? e.buffer_rows
+              : std::clamp<hsize_t>((std::size_t{1} << 16) / (8 * columns), 1, 4096);
       e.samples = h5::create_extendible(root, storage, {columns}, chunk, options_.compression,
                                         context);
+      if (e.what == entry::kind::spikes) {
+        h5::handle time = h5::create_column_view(root, fmt::format("{}/timestamps", e.group),
+                                                 storage, columns, 0, {}, context);
+        h5::handle ids = h5::create_column_view(root, fmt::format("{}/node_ids", e.group), storage,
+                                                columns, 1, {}, context, H5T_STD_U64LE);
+        h5::write_attribute(time.get(), "units", std::string("ms"), context);
+        h5::write_attribute(e.samples.get(), "columns",
+                            std::string("time [ms], unit: see timestamps and node_ids"), context);
+        h5::handle group = h5::checked(H5Gopen2(root, e.group.c_str(), H5P_DEFAULT), context,
+                                       fmt::format("opening the group \"{}\"", e.group));
+        // Written step by step, so in time order (SONATA's enum: none, by_id, by_time).
+        h5::write_enum_attribute(group.get(), "sorting", {"none", "by_id", "by_time"}, 2, context);
+        continue;
+      }
       h5::handle data =
           h5::create_column_view(root, fmt::format("{}/data", e.group), storage, columns, 1, e.row_shape, context);
       h5::handle time = h5::create_column_view(root, fmt::format("{}/time", e.group), storage, columns, 0, {},
@@ -466,22 +538,23 @@ std::vector<std::pair<std::string, std::uint64_t>> hdf5_recorder::sample_counts(
 
 step_count hdf5_recorder::next_due(step_count from) const {
   step_count next = never;
-  for (const auto& e : entries_) next = std::min(next, e.steps.next_due(from));
+  for (const auto& e : entries_)
+    if (e.what != entry::kind::spikes) next = std::min(next, e.steps.next_due(from));
   return next;
 }
 
-// Appends the buffered rows of `e` and flushes them: from here on SWMR readers see them,
-// and a crash keeps them. A failed write (a full disk, a file-size limit) abandons the
-// file as it was after the last good flush: nothing more is written to it, and the error
-// says so.
-void hdf5_recorder::write_out(entry& e) {
-  if (e.buffered == 0) return;
+// Appends the first `rows` buffered rows of `e` (the rest move to the front of the
+// buffer) and flushes them: from here on SWMR readers see them, and a crash keeps them. A
+// failed write (a full disk, a file-size limit) abandons the file as it was after the last
+// good flush: nothing more is written to it, and the error says so.
+void hdf5_recorder::write_out(entry& e, std::size_t rows) {
+  if (rows == 0) return;
   if (!failure_.empty()) throw error(failure_);
   const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
   h5::quiet_errors quiet;
   errno = 0;  // so that the reason abandon() reports is this write's
   try {
-    h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(e.buffered), context);
+    h5::append(e.samples.get(), e.buffer.data(), static_cast<hsize_t>(rows), context);
     h5::check(H5Dflush(e.samples.get()), context, "flushing samples");
   } catch (const error&) {
     const std::string reason = h5::abandon(file_->id.get());
@@ -492,13 +565,16 @@ void hdf5_recorder::write_out(entry& e) {
         context, e.group, reason);
     throw error(failure_);
   }
-  e.buffered = 0;
+  const std::size_t row = 1 + e.row_size;
+  std::copy(e.buffer.begin() + static_cast<std::ptrdiff_t>(rows * row),
+            e.buffer.begin() + static_cast<std::ptrdiff_t>(e.buffered * row), e.buffer.begin());
+  e.buffered -= rows;
 }
 
 void hdf5_recorder::observe(step_count step, const network& net) {
   bool evaluated = false;
   for (auto& e : entries_) {
-    if (!e.steps.due(step)) continue;
+    if (e.what == entry::kind::spikes || !e.steps.due(step)) continue;
     double* const time = e.buffer.data() + e.buffered * (1 + e.row_size);
     *time = static_cast<double>(step) * dt_;
     double* const row = time + 1;
@@ -530,6 +606,7 @@ void hdf5_recorder::observe(step_count step, const network& net) {
             row, W.rows(), W.cols()) = W;
         break;
       }
+      case entry::kind::spikes: break;  // see spikes()
       case entry::kind::metric: {
         // Computed into the same aligned buffer every time: how Eigen evaluates an
         // expression (a row sum's order of additions) depends on where its result goes,
@@ -540,13 +617,33 @@ void hdf5_recorder::observe(step_count step, const network& net) {
         break;
       }
     }
-    if (++e.buffered == e.buffer_rows) write_out(e);
+    if (++e.buffered == e.buffer_rows) write_out(e, e.buffered);
+  }
+}
+
+// A step's spikes are rows [time, unit] appended to the buffer, which grows (amortised)
+// when they overrun it; once it holds buffer_rows rows, its whole chunks of buffer_rows
+// rows are written (the rest waits for the next write or the end of the run).
+void hdf5_recorder::spikes(step_count step, std::size_t population,
+                           std::span<const std::uint32_t> units) {
+  const double time = static_cast<double>(step) * dt_;
+  for (auto& e : entries_) {
+    if (e.what != entry::kind::spikes || e.index != population || !e.steps.due(step)) continue;
+    const std::size_t needed = 2 * (e.buffered + units.size());
+    if (needed > e.buffer.size()) e.buffer.resize(std::max(needed, 2 * e.buffer.size()));
+    double* row = e.buffer.data() + 2 * e.buffered;
+    for (std::uint32_t unit : units) {
+      *row++ = time;
+      *row++ = static_cast<double>(unit);
+    }
+    e.buffered += units.size();
+    if (e.buffered >= e.buffer_rows) write_out(e, e.buffered / e.buffer_rows * e.buffer_rows);
   }
 }
 
 void hdf5_recorder::flush() {
   if (!file_) return;
-  for (auto& e : entries_) write_out(e);
+  for (auto& e : entries_) write_out(e, e.buffered);
 }
 
 }  // namespace ratesim

@@ -1,20 +1,21 @@
 #pragma once
-// Records neural traces, weight snapshots and metrics of a run into one HDF5 file that
-// h5py and h5dump read without ratesim (layout: docs/hdf5-layout.md).
+// Records neural traces, weight snapshots, metrics and spikes of a run into one HDF5 file
+// that h5py and h5dump read without ratesim (layout: docs/hdf5-layout.md).
 //
 //   hdf5_recorder out("run.h5", {.mode = hdf5_recorder::file_mode::overwrite});
 //   out.record("output", "rate", {.every = 1.0});
 //   out.record("input", "y", {.every_steps = 10, .start = 100.0}, {{0, 5, 7}});
 //   out.record_weights("ff", {.every = 1000.0});
 //   out.record_weight_sums("ff", {.every = 100.0});
+//   out.record_spikes("output");  // the spiking regime: SONATA's /spikes/output
 //   sim.attach(out);
 //   sim.run(5000.0);
 //
-// Samples are buffered and written every `flush_every` samples and at the end of every
-// run. The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: other
-// processes can read it while the simulation runs (h5py: File(path, "r", swmr=True)), and
-// a run killed at any moment leaves every sample up to the last flush. Such a file opens
-// with swmr=True, or anywhere after `h5clear -s file`.
+// Samples (and spikes) are buffered and written every `flush_every` samples (spikes) and
+// at the end of every run. The file is written in HDF5's single-writer/multiple-reader
+// (SWMR) mode: other processes can read it while the simulation runs (h5py: File(path,
+// "r", swmr=True)), and a run killed at any moment leaves every sample up to the last
+// flush. Such a file opens with swmr=True, or anywhere after `h5clear -s file`.
 
 #include <ratesim/clock.hpp>
 #include <ratesim/observer.hpp>
@@ -27,6 +28,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,7 +45,7 @@ class hdf5_recorder : public observer {
   };
   struct options {
     file_mode mode = file_mode::create;
-    std::size_t flush_every = 256;  // samples buffered per dataset between writes (>= 1)
+    std::size_t flush_every = 256;  // samples (spikes) buffered per recording between writes (>= 1)
     int compression = 1;            // gzip level 0–9 with the shuffle filter (0: none)
     std::string config;             // full text of the run's configuration, kept at /
     std::uint64_t seed = 0;         // the run's seed, kept at /
@@ -71,6 +73,11 @@ class hdf5_recorder : public observer {
                      schedule when);
   // The metric "weight_sum_<projection>": Σ_d W_cd for every postsynaptic unit c.
   void record_weight_sums(std::string projection, schedule when);
+  // The spikes of a spiking population (observer::spikes), in SONATA's spike layout:
+  // /spikes/<population>/timestamps [ms] and node_ids (unit indices), in time order. Only
+  // `start` and `stop` of `when` apply (spikes are not sampled: every and every_steps
+  // stay 0).
+  void record_spikes(std::string population, schedule when = {});
 
   const std::string& path() const { return path_; }
   // The text kept as config at / (options.config): set it before the recorder is attached
@@ -101,13 +108,15 @@ class hdf5_recorder : public observer {
   void start(const network& net, double dt) override;
   step_count next_due(step_count from) const override;
   void observe(step_count step, const network& net) override;
+  void spikes(step_count step, std::size_t population,
+              std::span<const std::uint32_t> units) override;
   void flush() override;
 
  private:
   struct entry;
   struct file;
   void add(entry e);
-  void write_out(entry& e);
+  void write_out(entry& e, std::size_t rows);
   void make_file(const network& net, double dt);
 
   std::string path_;
@@ -127,9 +136,10 @@ class hdf5_recorder : public observer {
 
 // Record kinds by name, for experiment files ([[record]] what = "..."): a factory adds
 // to `recorder` what its named parameters ask for, on the schedule `when`, and checks them
-// (parameters::require_all_used). The built-in kinds (variable, weights, weight_sums) are
-// one file each in simulator/io/src/records/, registered in simulator/io/src/records/kinds.cpp;
-// a user adds one with record_kinds().add("my_kind", factory).
+// (parameters::require_all_used). The built-in kinds (variable, weights, weight_sums,
+// spikes) are one file each in simulator/io/src/records/, registered in
+// simulator/io/src/records/kinds.cpp; a user adds one with record_kinds().add("my_kind",
+// factory).
 struct record_context {
   hdf5_recorder& recorder;
   const network& net;  // built, so that sizes are known (not yet laid out)

@@ -12,8 +12,12 @@ void variable(const record_context& context, const parameters& values);
 void weights(const record_context& context, const parameters& values);
 // Σ_d W_cd of `projection` for every postsynaptic unit c (the metric weight_sum_<name>).
 void weight_sums(const record_context& context, const parameters& values);
+// The spikes of `population` (a spiking population), in SONATA's layout.
+void spikes(const record_context& context, const parameters& values);
 
 // The `projection` a projection's record kind names (required).
 std::string projection_parameter(const parameters& values, const std::string& label);
+// The `population` a population's record kind names (required).
+std::string population_parameter(const parameters& values, const std::string& label);
 
 }  // namespace ratesim::records

@@ -10,6 +10,7 @@ registry<record_factory>& record_kinds() {
       {"variable", &records::variable},
       {"weights", &records::weights},
       {"weight_sums", &records::weight_sums},
+      {"spikes", &records::spikes},
   });
   return entries;
 }

@@ -7,11 +7,17 @@
 
 namespace ratesim::records {
 
-void variable(const record_context& context, const parameters& values) {
-  const std::string label = "variable";
+// The population a population record names.
+std::string population_parameter(const parameters& values, const std::string& label) {
   if (!values.contains("population"))
     throw parameter_error(label + ": population is required (a string)", {label, "population", ""});
-  const std::string pop = values.get("population", ""), var = values.get("variable", "rate");
+  return values.get("population", "");
+}
+
+void variable(const record_context& context, const parameters& values) {
+  const std::string label = "variable";
+  const std::string pop = population_parameter(values, label),
+                    var = values.get("variable", "rate");
   std::optional<std::vector<std::size_t>> units;
   if (values.contains("units")) {
     units.emplace();
