@@ -19,8 +19,8 @@ def _remove(folder):
 
 
 class Monitor(_core.Recorder):
-    """Records like ratesim.Recorder (record, record_weights, record_weight_sums, the same
-    schedules), and gives the samples back as numpy arrays:
+    """Records like ratesim.Recorder (record, record_weights, record_weight_sums,
+    record_spikes, the same schedules), and gives the samples back as numpy arrays:
 
         monitor = ratesim.Monitor()
         monitor.record("output", "rate", every=1.0)
@@ -29,6 +29,7 @@ class Monitor(_core.Recorder):
         sim.run_presentations(1000)
         t, rates = monitor["output/rate"]   # times [ms] (n,), samples (n, units)
         t, W = monitor["ff/weights"]        # (n,), (n, n_post, n_pre)
+        t, units = monitor["spikes/output"] # record_spikes: spike times [ms], unit indices
 
     The samples live in an uncompressed HDF5 file in /dev/shm (memory; the system's
     temporary folder where there is none), removed when the monitor is deleted. Samples
@@ -43,7 +44,8 @@ class Monitor(_core.Recorder):
         weakref.finalize(self, _remove, folder)
 
     def names(self):
-        """What is recorded and has samples: 'output/rate', 'ff/weights', 'metrics/...'."""
+        """What is recorded and has samples: 'output/rate', 'ff/weights', 'metrics/...',
+        'spikes/output'."""
         from . import traces  # h5py, only when the samples are read
 
         if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
@@ -52,7 +54,9 @@ class Monitor(_core.Recorder):
             return traces.names(run)
 
     def __getitem__(self, name):
-        """(time [ms], samples) of one recording, as new numpy arrays."""
+        """(time [ms], samples) of one recording, as new numpy arrays; for the spikes of a
+        population ('spikes/<population>'), (timestamps [ms], node_ids): each spike's time
+        and unit."""
         from . import traces
 
         known = self.names()

@@ -5,6 +5,7 @@
     plot.weights("run.h5", "ff", shape=(28, 28))   # the last weight snapshot, one image per row
     plot.weights(net.weights("ff"), shape=(5, 5))  # or any (C, D) array
     plot.weight_sums(monitor, "ff")                # the drift of the row sums
+    plot.raster("run.h5", "output")                # the spikes of a population, a dot each
     plot.learning_curves("fit.h5")                 # log-likelihood per iteration of `ratesim fit -o`
 
 A run is a file written by a Recorder or `ratesim run` (its path, or an h5py File open
@@ -18,7 +19,7 @@ import os
 
 import numpy as np
 
-__all__ = ["rates", "weights", "weight_sums", "learning_curves"]
+__all__ = ["rates", "weights", "weight_sums", "raster", "learning_curves"]
 
 
 def _pyplot():
@@ -116,6 +117,24 @@ def weight_sums(run, projection, ax=None):
     ax.set_xlabel("time [ms]")
     ax.set_ylabel("row sum - first value")
     ax.set_title(f"{projection}: weight sums (first: {np.min(sums[0]):.6g} to {np.max(sums[0]):.6g})")
+    return ax
+
+
+def raster(run, population, ax=None, start=None, stop=None, size=2.0, color="k"):
+    """The spikes of `population` (recorded with record_spikes, [[record]] what = "spikes"):
+    one mark per spike at its time [ms] (x) and unit (y), from `start` to `stop` [ms]
+    (default: all); `size` is the marker size [points^2]."""
+    t, units = _read(run, f"spikes/{population}")
+    keep = np.ones(t.shape, dtype=bool)
+    if start is not None:
+        keep &= t >= start
+    if stop is not None:
+        keep &= t < stop
+    ax = _axes(ax)
+    ax.scatter(t[keep], units[keep], s=size, c=color, marker="|", linewidths=0.8)
+    ax.set_xlabel("time [ms]")
+    ax.set_ylabel("unit")
+    ax.set_title(f"{population}: {int(keep.sum())} spikes")
     return ax
 
 

@@ -4,10 +4,13 @@
     with traces.open_run("run.h5") as run:
         print(traces.names(run))                   # ['input/h', 'output/rate', 'ff/weights', ...]
         t, rates = traces.read(run, "output/rate")  # times [ms], samples [n, units]
+        t, units = traces.read(run, "spikes/output")  # spike times [ms], their unit indices
+        for population, (t, units) in traces.spikes(run).items(): ...
 
 Files are opened as SWMR readers, so a file that a simulation is still writing, or one
-left by a run that was killed, opens too. Command line: python3 -m ratesim.traces FILE.
-Layout: docs/hdf5-layout.md.
+left by a run that was killed, opens too. Spikes (the spiking regime) are kept in SONATA's spike layout, /spikes/<population>/
+timestamps and node_ids, which other SONATA readers read too. Command line: python3 -m
+ratesim.traces FILE. Layout: docs/hdf5-layout.md.
 """
 
 import argparse
@@ -19,6 +22,8 @@ import numpy as np
 FORMAT = "ratesim"
 FORMAT_VERSION = 1
 ROOT_ATTRIBUTES = ("format", "format_version", "ratesim_version", "created", "seed", "config", "dt")
+SPIKES = "spikes"  # SONATA's group of the spike populations
+SONATA_MAGIC = 0x0A7A
 
 
 def open_run(path):
@@ -31,11 +36,12 @@ def open_run(path):
 
 
 def names(run):
-    """Every recorded quantity: the groups that hold a `data` and a `time` dataset."""
+    """Every recorded quantity: the groups that hold a `data` and a `time` dataset, and the
+    spikes of each population ('spikes/<population>')."""
     found = []
 
     def visit(name, obj):
-        if isinstance(obj, h5py.Group) and "data" in obj and "time" in obj:
+        if isinstance(obj, h5py.Group) and ("data" in obj and "time" in obj or _holds_spikes(obj)):
             found.append(name)
 
     run.visititems(visit)
@@ -43,15 +49,43 @@ def names(run):
 
 
 def read(run, name):
-    """(time [ms], data) of one recorded quantity; data has one row per sample."""
+    """(time [ms], data) of one recorded quantity; data has one row per sample. For the
+    spikes of a population ('spikes/<population>'): (timestamps [ms], node_ids), the time
+    and the unit index of every spike, in time order."""
     group = run[name]
+    views = ("timestamps", "node_ids") if _holds_spikes(group) else ("time", "data")
     # See what a running writer has flushed since the file was opened: the storage first,
-    # then the two views of it.
-    for dataset in (group["samples"], group["data"], group["time"]):
-        dataset.refresh()
-    time = group["time"][()]
-    data = group["data"][()]
-    return time, data
+    # then the two views of it (a SONATA file from elsewhere may have no storage).
+    for dataset in ("samples",) + views:
+        if dataset in group:
+            group[dataset].refresh()
+    return group[views[0]][()], group[views[1]][()]
+
+
+def spike_populations(run):
+    """The populations whose spikes the file holds (the groups of /spikes)."""
+    if SPIKES not in run:
+        return []
+    return sorted(name for name, group in run[SPIKES].items() if _holds_spikes(group))
+
+
+def spikes(run):
+    """{population: (timestamps [ms], node_ids)} for every population whose spikes the file
+    holds: each spike's time and unit index, in time order."""
+    return {p: read(run, f"{SPIKES}/{p}") for p in spike_populations(run)}
+
+
+def sorting(group):
+    """The order a SONATA spike group declares ('none', 'by_id', 'by_time'), or None. It is
+    an enumerated attribute (SONATA, libsonata); a string, as some writers make, is read
+    too."""
+    if "sorting" not in group.attrs:
+        return None
+    value = group.attrs["sorting"]
+    members = h5py.check_enum_dtype(group.attrs.get_id("sorting").dtype)
+    if members:
+        value = {number: name for name, number in members.items()}.get(int(value), value)
+    return _text(value)
 
 
 def check_layout(run):
@@ -63,6 +97,8 @@ def check_layout(run):
     if run.attrs.get("format_version") != FORMAT_VERSION:
         problems.append(f"/: format_version is {run.attrs.get('format_version')}, expected {FORMAT_VERSION}")
     for name in names(run):
+        if _holds_spikes(run[name]):
+            continue  # below
         data, time = run[name]["data"], run[name]["time"]
         if data.shape[0] != time.shape[0]:
             problems.append(f"{name}: data has {data.shape[0]} samples, time {time.shape[0]}")
@@ -83,6 +119,39 @@ def check_layout(run):
         t = time[()]
         if t.size > 1 and not np.all(np.diff(t) > 0):
             problems.append(f"{name}: time is not increasing")
+    populations = spike_populations(run)
+    if populations:
+        if run.attrs.get("magic") != SONATA_MAGIC:
+            problems.append(f"/: SONATA's attribute 'magic' is not {SONATA_MAGIC:#06x}")
+        if list(run.attrs.get("version", [])) != [0, 1]:
+            problems.append("/: SONATA's attribute 'version' is not [0, 1]")
+    for p in populations:
+        problems += [f"{SPIKES}/{p}: {problem}" for problem in _spike_layout(run[f"{SPIKES}/{p}"])]
+    return problems
+
+
+def _holds_spikes(group):
+    return isinstance(group, h5py.Group) and "timestamps" in group and "node_ids" in group
+
+
+def _spike_layout(group):
+    """How a spike group departs from SONATA's layout as ratesim writes it."""
+    problems = []
+    timestamps, node_ids = group["timestamps"], group["node_ids"]
+    if timestamps.shape[0] != node_ids.shape[0]:
+        problems.append(f"timestamps has {timestamps.shape[0]} spikes, node_ids {node_ids.shape[0]}")
+    if timestamps.ndim != 1 or node_ids.ndim != 1:
+        problems.append("timestamps and node_ids must be one-dimensional")
+    if timestamps.dtype != np.float64 or node_ids.dtype != np.uint64:
+        problems.append(f"timestamps is {timestamps.dtype} (not float64), node_ids {node_ids.dtype} (not uint64)")
+    if timestamps.maxshape[0] is not None or node_ids.maxshape[0] is not None:
+        problems.append("not extendible along the spikes")
+    if _text(timestamps.attrs.get("units")) != "ms":
+        problems.append("timestamps units are not ms")
+    if sorting(group) != "by_time":
+        problems.append(f"sorting is {sorting(group)!r}, not 'by_time'")
+    elif timestamps.shape[0] > 1 and not np.all(np.diff(timestamps[()]) >= 0):
+        problems.append("timestamps are not in time order")
     return problems
 
 
@@ -96,8 +165,8 @@ def main(argv):
     parser = argparse.ArgumentParser(
         prog="python3 -m ratesim.traces",
         description="Lists what a ratesim HDF5 file holds (attributes, recordings with their "
-        "shapes, units and sampling intervals) and checks it against the documented layout "
-        "(docs/hdf5-layout.md).",
+        "shapes, units and sampling intervals, the spikes of each population with their count "
+        "and time span) and checks it against the documented layout (docs/hdf5-layout.md).",
     )
     parser.add_argument("file", metavar="FILE.h5", help="a file written by ratesim")
     args = parser.parse_args(argv[1:])
@@ -111,6 +180,11 @@ def main(argv):
             if key != "config":
                 print(f"{key}: {_text(run.attrs.get(key))}")
         for name in names(run):
+            if _holds_spikes(run[name]):
+                t, units = read(run, name)
+                window = f", {t[0]:g} to {t[-1]:g} ms, units {units.min()} to {units.max()}" if t.size else ""
+                print(f"{name}: {t.size} spikes{window}")
+                continue
             data = run[name]["data"]
             print(f"{name}: {data.shape} [{_text(data.attrs.get('units'))}], "
                   f"every {data.attrs.get('sampling_interval')} ms")

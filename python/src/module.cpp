@@ -902,8 +902,8 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<recorder, observer>(
       m, "Recorder",
-      "Streams traces to an HDF5 file (layout: docs/hdf5-layout.md; read it with "
-      "ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
+      "Streams traces (and the spiking regime's spikes, record_spikes) to an HDF5 file "
+      "(layout: docs/hdf5-layout.md; read it with ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
       "'append'; samples are written every flush_every samples, gzip level `compression`; "
       "`config` and `seed` are kept at / to describe the run (without `config`, a description of "
       "what ran, made when a simulation attaches it; the network's structure is kept at / "
@@ -958,6 +958,17 @@ PYBIND11_MODULE(_core, m) {
            py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
            "Records sum_d W_cd for every postsynaptic unit c (the metric weight_sum_<projection>).")
       .def(
+          "record_spikes",
+          [](recorder& r, const std::string& pop, double start, double stop) {
+            r.record_spikes(pop, make_schedule(0.0, 0, start, stop));
+            r.recorded.push_back("spikes/" + pop);
+          },
+          py::arg("population"), py::arg("start") = 0.0,
+          py::arg("stop") = std::numeric_limits<double>::infinity(),
+          "Records the spikes of a spiking population (the spiking regime) from `start` to "
+          "`stop` [ms] in SONATA's layout: /spikes/<population>/timestamps [ms] and node_ids "
+          "(unit indices), in time order; ratesim.traces.spikes reads them.")
+      .def(
           "record_kind",
           [](recorder& r, const network& net, const std::string& what, double every,
              step_count every_steps, double start, double stop, py::kwargs kw) {
@@ -969,7 +980,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("network"), py::arg("what"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
           "Records a registered record kind (ratesim.record_kinds(): 'variable', 'weights', "
-          "'weight_sums' or a plug-in's) of `network` with its named parameters on a "
+          "'weight_sums', 'spikes' or a plug-in's) of `network` with its named parameters on a "
           "schedule, as a [[record]] table with what = ... in an experiment file.")
       .def("flush", &hdf5_recorder::flush, "Writes what is buffered to the file.")
       .def(

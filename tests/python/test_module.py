@@ -371,7 +371,7 @@ class Registries(unittest.TestCase):
         self.assertEqual(ratesim.regimes(), ["ode", "quasi_static"])
         self.assertEqual(ratesim.stimulus_sources(), ["bars", "constant", "file"])
         self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
-        self.assertEqual(ratesim.record_kinds(), ["variable", "weight_sums", "weights"])
+        self.assertEqual(ratesim.record_kinds(), ["spikes", "variable", "weight_sums", "weights"])
 
     def test_describe_lists_parameters_with_defaults_and_units(self):
         ffi = {d["name"]: d for d in ratesim.describe("population", "feedforward_inhibition")}
