@@ -368,7 +368,7 @@ class Registries(unittest.TestCase):
     names (plug-ins add to the same tables: tests/plugin/run.cmake)."""
 
     def test_the_tables_list_the_builtins(self):
-        self.assertEqual(ratesim.regimes(), ["ode", "quasi_static"])
+        self.assertEqual(ratesim.regimes(), ["ode", "quasi_static", "spiking"])
         self.assertEqual(ratesim.stimulus_sources(), ["bars", "constant", "file"])
         self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
         self.assertEqual(ratesim.record_kinds(), ["spikes", "variable", "weight_sums", "weights"])
