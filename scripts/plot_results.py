@@ -8,6 +8,8 @@ writes into OUT_DIR/figures/:
                         method, with the circuit's intrinsic rule (online-homeostasis,
                         online-none, online-priors) and em-priors for EM's learned priors
   loglik-C<C>.png       log-likelihood per EM iteration and per epoch of the circuit
+  raster-<label>-C<C>.png  the circuit in spikes: the input's and the output's spikes of
+                        its last presentation
   errors.png            test error and final log-likelihood for every C and method
 and OUT_DIR/summary.md with the same table, which it also prints. Fits of the same C and
 label with different seeds are one row: the mean of their scores, and the range of the
@@ -55,6 +57,7 @@ def load(path):
             "loglik_test": float(f.attrs["loglik_test"]),
             "error": float(f.attrs["error"]),
             "seconds": float(f.attrs["seconds"]),
+            "spikes": "spikes" in f,
         }
 
 
@@ -85,6 +88,18 @@ def load_all(out_dir):
 def plot_weights(fit, path):
     fig = plot.weights(fit["W"])
     fig.suptitle(f"learned W: {fit['method']}, C = {fit['C']}, A = {fit['A']:g}")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_raster(fit, path):
+    """The spikes of the last presentation the fit file keeps (method spiking)."""
+    fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=(3, 1))
+    for ax, population in zip(axes, ("input", "output")):
+        plot.raster(fit["path"], population, ax=ax)
+    axes[0].set_xlabel("")
+    fig.suptitle(f"the last presentation: {fit['method']}, C = {fit['C']}")
+    fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -163,6 +178,8 @@ def main(out_dir):
     for C, fits in fits_by_C.items():
         for method, fit in fits.items():
             plot_weights(fit, os.path.join(figures, f"W-{method}-C{C}.png"))
+            if fit["spikes"]:
+                plot_raster(fit, os.path.join(figures, f"raster-{method}-C{C}.png"))
         plot_curves(fits, C, os.path.join(figures, f"loglik-C{C}.png"))
     plot_errors(fits_by_C, os.path.join(figures, "errors.png"))
     summary = table(fits_by_C)

@@ -581,6 +581,7 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
     h5::write_attribute(c.get(), "units", std::string("nats per data point"), context);
     h5::write_attribute(c.get(), "step", step, context);
   }
+  if (!r.last_spikes.empty()) h5::write_sonata_attributes(root, context);
   for (const auto& train : r.last_spikes) {  // SONATA's spike layout
     const std::string group = "spikes/" + train.population;
     h5::create_groups(root, group, context);
@@ -590,7 +591,7 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
     h5::write_dataset(root, group + "/node_ids", {n}, H5T_STD_U64LE, H5T_NATIVE_UINT64,
                       train.units.data(), context);
     h5::handle g = h5::checked(H5Gopen2(root, group.c_str(), H5P_DEFAULT), context, "H5Gopen");
-    h5::write_attribute(g.get(), "sorting", std::string("by_time"), context);
+    h5::write_enum_attribute(g.get(), "sorting", {"none", "by_id", "by_time"}, 2, context);
     h5::write_attribute(g.get(), "description",
                         std::string("the spikes of the last presentation of the fit"), context);
   }

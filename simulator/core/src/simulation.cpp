@@ -146,8 +146,9 @@ void simulation::observe(step_count after) {
   }
 }
 
-void simulation::report_spikes(std::size_t population, std::span<const std::uint32_t> units) {
-  for (observer* o : observers_) o->spikes(steps_, population, units);
+void simulation::report_spikes(step_count step, std::size_t population,
+                               std::span<const std::uint32_t> units) {
+  for (observer* o : observers_) o->spikes(step, population, units);
 }
 
 step_count simulation::next_observation() const {

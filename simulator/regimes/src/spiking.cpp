@@ -347,7 +347,7 @@ void spiking_simulation::fire(spiking_state& s) {
     spike(s, c);
   }
   s.spikes += n;
-  if (n > 0) report_spikes(s.index, s.fired);
+  if (n > 0) report_spikes(steps_ + 1, s.index, s.fired);  // the step ends at steps_ + 1
 }
 
 void spiking_simulation::step() {

@@ -84,9 +84,10 @@ class simulation {
   // Shows the state to every observer due at a step in (after, steps_] that has not seen
   // this step yet.
   void observe(step_count after);
-  // Hands the spikes of population i in the step that ended at the current step to every
-  // observer (observer::spikes).
-  void report_spikes(std::size_t population, std::span<const std::uint32_t> units);
+  // Hands the spikes of population i in the step that ends at clock step `step` (the
+  // current step + 1 while the regime is in it) to every observer (observer::spikes).
+  void report_spikes(step_count step, std::size_t population,
+                     std::span<const std::uint32_t> units);
   // The first step after the current one at which an observer is due.
   step_count next_observation() const;
   // Ends a run: flushes every observer.
