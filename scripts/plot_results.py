@@ -97,6 +97,7 @@ def plot_raster(fit, path):
     fig, axes = plt.subplots(2, 1, figsize=(8, 6), sharex=True, height_ratios=(3, 1))
     for ax, population in zip(axes, ("input", "output")):
         plot.raster(fit["path"], population, ax=ax)
+    axes[1].set_ylim(-0.5, fit["C"] - 0.5)
     axes[0].set_xlabel("")
     fig.suptitle(f"the last presentation: {fit['method']}, C = {fit['C']}")
     fig.tight_layout()
