@@ -6,6 +6,7 @@
 
 #include <ratesim/error.hpp>
 #include <ratesim/models/poisson_input.hpp>
+#include <ratesim/models/rate_population.hpp>
 #include <ratesim/models/softmax_competition.hpp>
 #include <ratesim/models/stochastic_wta.hpp>
 #include <ratesim/network.hpp>
@@ -303,8 +304,39 @@ TEST(SpikingRegime, HomeostasisEvensOutTheUnitsFiring) {
   EXPECT_NEAR(n[0] / (n[0] + n[1]), 0.5, 0.05);  // without it: e^0 / (e^0 + e^3) = 0.047
 }
 
+TEST(SpikingRegime, RatePopulationsUpstreamDriveTheSpikingOnes) {
+  // A linear rate population r = M s under stimulus s drives Poisson input through a static
+  // linear projection W: the input units fire at ν y_d with y normalised from W r.
+  const vector stimulus = (vector(2) << 1.0, 3.0).finished();
+  const matrix M = (matrix(2, 2) << 1.0, 0.5, 0.0, 2.0).finished();
+  const matrix W = (matrix(3, 2) << 1.0, 0.0, 0.5, 0.5, 0.0, 1.0).finished();
+  const double A = 6.0, nu = 2.0, T = 1000.0;
+  network net;
+  net.add<rate_population>("r", {.size = 2, .tau = 1.0, .transfer = "linear"});
+  net.add<rate_population>("s", {.size = 2, .tau = 1.0, .transfer = "linear"});
+  net.add<poisson_input>("in", {.size = 3, .A = A, .nu = nu});
+  net.connect("s", "r", {.name = "m", .weights = M, .current = "linear"});
+  net.connect("r", "in", {.name = "w", .weights = W, .current = "linear"});
+  net.stimulate("s", std::make_unique<constant_input>(stimulus));
+  spiking_simulation sim(net, {.dt = 0.5, .seed = 8});
+  spike_counter counter(2, 3, static_cast<step_count>(T / 0.5));
+  sim.attach(counter);
+  const int n = 50;
+  sim.run(n * T);
+  // The rate populations sit at their fixed points.
+  const vector r = M * stimulus;
+  EXPECT_LT((net.rates("r") - r).cwiseAbs().maxCoeff(), 1e-14);
+  const vector y = normalised(W * r, A);
+  for (int d = 0; d < 3; ++d) {
+    double total = 0.0;
+    for (const auto& w : counter.counts) total += w[d];
+    const double expected = nu * y[d] * T * n;
+    EXPECT_NEAR(total, expected, 4.0 * std::sqrt(expected)) << "unit " << d;
+  }
+}
+
 TEST(SpikingRegime, RefusesWhatItCannotRun) {
-  {  // a rate population
+  {  // a rate population driven by a spiking one
     network net;
     net.add<poisson_input>("in", {.size = 2, .A = 4.0});
     net.add<softmax_competition>("out", {.size = 2});
@@ -313,7 +345,8 @@ TEST(SpikingRegime, RefusesWhatItCannotRun) {
       spiking_simulation sim(net);
       FAIL();
     } catch (const usage_error& e) {
-      EXPECT_NE(std::string(e.what()).find("softmax_competition \"out\" is not a spiking"),
+      EXPECT_NE(std::string(e.what()).find(
+                    "softmax_competition \"out\" is driven by the spiking population \"in\""),
                 std::string::npos)
           << e.what();
     }

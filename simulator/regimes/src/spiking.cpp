@@ -83,7 +83,9 @@ struct spiking_simulation::spiking_state {
   alias_table table;                 // input-driven populations
   double rate = 0.0;                 // Λ of this step
   std::vector<std::uint32_t> fired;  // this step's spikes
-  std::vector<std::size_t> in, out;  // projections into and out of it
+  std::vector<std::size_t> in, out;  // projections into and out of it, from and to spiking ones
+  std::vector<std::size_t> in_static;  // projections into it from rate populations
+  vector static_input;                 // its external input and in_static's currents
   std::uint64_t spikes = 0;
 };
 
@@ -99,28 +101,65 @@ spiking_simulation::spiking_simulation(network& net, spiking_options options)
     : simulation(net, options.dt, "spiking_simulation"), options_(options) {
   const auto& projections = net_.projections();
   pop_of_.assign(net_.population_count(), 0);
+  spiking_pre_.assign(projections.size(), 0);
+  rate_rates_.resize(net_.population_count());
+  rate_input_.resize(net_.population_count());
+  auto spiking = [&](std::size_t i) {
+    return dynamic_cast<const spiking_population*>(&net_.get_population(i)) != nullptr;
+  };
   for (std::size_t i : net_.feedforward_order()) {  // refuses a loop
     const population& pop = net_.get_population(i);
     const auto* model = dynamic_cast<const spiking_population*>(&pop);
-    if (!model)
-      throw usage_error(fmt::format("{}: {} is not a spiking population; this regime runs "
-                                    "spiking populations only (poisson_input, "
-                                    "stochastic_wta, ...)",
-                                    label_, pop.label()));
+    if (!model) {  // a rate population, settled whenever the stimuli change
+      for (std::size_t k : net_.incoming(i)) {
+        const projection& p = projections[k];
+        if (spiking(p.pre()))
+          throw usage_error(fmt::format(
+              "{}: {} is driven by the spiking population \"{}\" ({}); in this regime rate "
+              "populations take their input from stimuli and rate populations only",
+              label_, pop.label(), net_.get_population(p.pre()).name(), p.label()));
+        if (p.plastic())
+          throw usage_error(fmt::format("{}: {}: this regime steps spike-triggered rules of "
+                                        "projections into spiking populations only",
+                                        label_, p.label()));
+      }
+      if (net_.intrinsic(i))
+        throw usage_error(fmt::format("{}: {} is a rate population with an intrinsic rule, "
+                                      "which this regime does not step",
+                                      label_, pop.label()));
+      rate_order_.push_back(i);
+      rate_rates_[i] = vector::Zero(static_cast<Eigen::Index>(pop.size()));
+      rate_input_[i] = vector::Zero(static_cast<Eigen::Index>(pop.size()));
+      continue;
+    }
     spiking_state s;
     s.index = i;
     s.model = model;
-    s.in = net_.incoming(i);
+    for (std::size_t k : net_.incoming(i)) {
+      const projection& p = projections[k];
+      if (spiking(p.pre())) {
+        s.in.push_back(k);
+        spiking_pre_[k] = 1;
+      } else if (p.plastic()) {
+        throw usage_error(fmt::format("{}: {}: a plastic projection from a rate population; "
+                                      "spike-triggered rules here read presynaptic traces",
+                                      label_, p.label()));
+      } else {
+        s.in_static.push_back(k);
+      }
+    }
     s.input_driven = s.in.empty();
     if (s.input_driven && net_.intrinsic(i))
-      throw usage_error(fmt::format("{}: {} has an intrinsic rule but no incoming projection; "
-                                    "this regime adapts populations with inputs from others",
+      throw usage_error(fmt::format("{}: {} has an intrinsic rule but no input from a spiking "
+                                    "population; this regime adapts populations whose input "
+                                    "spikes change",
                                     label_, pop.label()));
     s.stream = stream_id(fmt::format("spikes.{}", pop.name()));
     const auto n = static_cast<Eigen::Index>(pop.size());
     s.z = vector::Zero(n);
     s.p = vector::Zero(n);
     s.input = vector::Zero(n);
+    s.static_input = vector::Zero(n);
     s.rates = vector::Zero(n);
     s.counts = vector::Zero(n);
     s.dtheta = vector::Zero(n);
@@ -133,6 +172,7 @@ spiking_simulation::spiking_simulation(network& net, spiking_options options)
   currents_.resize(projections.size());
   for (std::size_t k = 0; k < projections.size(); ++k) {
     const projection& p = projections[k];
+    if (!spiking_pre_[k]) continue;  // from a rate population: through current().add
     if (!p.current().elementwise(nullptr, nullptr, 0))
       throw usage_error(fmt::format("{}: {}: its {} current is not F(W) times the presynaptic "
                                     "rates, which this regime updates spike by spike",
@@ -153,6 +193,7 @@ spiking_simulation::spiking_simulation(network& net, spiking_options options)
   }
   one_row_.reserve(1);
   refresh_currents();
+  inputs_changed_ = true;  // the rate populations settle, the static inputs are summed
 }
 
 spiking_simulation::~spiking_simulation() = default;
@@ -184,6 +225,7 @@ void spiking_simulation::compute_F(std::size_t k) {
 void spiking_simulation::refresh_currents() {
   const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k) {
+    if (!spiking_pre_[k]) continue;
     const projection& p = projections[k];
     auto& cur = currents_[k];
     const matrix before = cur.F;
@@ -260,7 +302,7 @@ void spiking_simulation::compute_rates(spiking_state& s) const {
 }
 
 void spiking_simulation::compute_input(spiking_state& s) {
-  s.input = net_.external_input(s.index);
+  s.input = s.static_input;
   net_.add_bias(s.index, s.input);
   for (std::size_t k : s.in) {
     sync(k);
@@ -350,15 +392,35 @@ void spiking_simulation::fire(spiking_state& s) {
   if (n > 0) report_spikes(steps_ + 1, s.index, s.fired);  // the step ends at steps_ + 1
 }
 
+void spiking_simulation::settle_static() {
+  const auto& projections = net_.projections();
+  for (std::size_t i : rate_order_) {  // feedforward order
+    vector& input = rate_input_[i];
+    input = net_.external_input(i);
+    for (std::size_t k : net_.incoming(i))
+      projections[k].current().add(net_.weights(k), rate_rates_[projections[k].pre()], input);
+    const population& pop = net_.get_population(i);
+    auto x = net_.state_of(i);
+    pop.fixed_point(input, x);
+    pop.rates(x, rate_rates_[i]);
+  }
+  for (auto& s : pops_) {
+    s.static_input = net_.external_input(s.index);
+    for (std::size_t k : s.in_static)
+      projections[k].current().add(net_.weights(k), rate_rates_[projections[k].pre()],
+                                   s.static_input);
+  }
+}
+
 void spiking_simulation::step() {
   update_inputs(1);
   if (inputs_changed_) {
+    settle_static();
     for (auto& s : pops_) {
       s.p_valid = false;
       if (!s.input_driven) continue;
-      const auto input = net_.external_input(s.index);
-      s.model->spike_probabilities(input, s.p);
-      s.rate = checked_rate(*s.model, s.model->total_rate(input));
+      s.model->spike_probabilities(s.static_input, s.p);
+      s.rate = checked_rate(*s.model, s.model->total_rate(s.static_input));
       s.table.build(s.p);
     }
     inputs_changed_ = false;
@@ -508,6 +570,7 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
     auto& cur = currents_[k];
     cur.v = Eigen::Map<const vector>(currents.data() + at, cur.v.size());
     at += static_cast<std::size_t>(cur.v.size());
+    if (!spiking_pre_[k]) continue;
     if (applied[k] < -1 ||
         applied[k] > static_cast<std::int64_t>(pops_[pop_of_[projections[k].pre()]].log.size()))
       throw input_error(fmt::format("{}: the checkpoint's spike log is damaged", label_));
@@ -515,6 +578,7 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
     cur.applied = cur.stale ? 0 : static_cast<std::size_t>(applied[k]);
   }
   for (std::size_t k = 0; k < projections.size(); ++k) {
+    if (!spiking_pre_[k]) continue;
     compute_F(k);
     currents_[k].used = true;
   }

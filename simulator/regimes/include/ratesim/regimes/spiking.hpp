@@ -22,8 +22,12 @@
 // Randomness: the draws of population i at step n come from random_stream(seed,
 // stream_id("spikes.<name>"), n), so the spikes depend on the seed and nothing else.
 //
-// Not (yet) in this regime: rate populations (every population must be spiking), static
-// inputs into a population driven by its stimulus, rules without a spike-triggered form.
+// Rate populations mix in upstream: a rate population that takes its input from stimuli
+// and rate populations only is settled to its fixed point whenever the stimuli change, and
+// static projections from it add to a spiking population's input (a population driven by
+// stimuli and rate populations alone gets its alias table once per pattern). Not (yet) in
+// this regime: rate populations driven by spiking ones, plastic projections from or into
+// rate populations, rules without a spike-triggered form.
 
 #include <ratesim/simulation.hpp>
 
@@ -59,6 +63,9 @@ class spiking_simulation : public simulation {
   struct current_state;
   void save_regime(checkpoint& c) const override;
   void restore_regime(const checkpoint& c) override;
+  // The rate populations at their fixed points for the present stimuli, and every spiking
+  // population's static input (external, and the currents from rate populations).
+  void settle_static();
   // One clock step: every population's spikes, their rules and traces, the intrinsic rules.
   void step();
   // Population s's spikes of this step.
@@ -94,6 +101,9 @@ class spiking_simulation : public simulation {
   std::vector<spiking_state> pops_;      // in feedforward order
   std::vector<std::size_t> pop_of_;      // population index -> entry of pops_
   std::vector<current_state> currents_;  // per projection (empty for none)
+  std::vector<char> spiking_pre_;        // per projection: from a spiking population
+  std::vector<std::size_t> rate_order_;  // the rate populations, in feedforward order
+  std::vector<vector> rate_rates_, rate_input_;  // per population (empty for spiking ones)
   std::vector<Eigen::Index> one_row_;    // scratch: the row a spike changed
   std::vector<double> row_w_, row_f_;    // scratch: a row of W and of F(W)
 };
