@@ -1563,7 +1563,7 @@ def fit_cases(fx):
         fit(f"online{opt}={val}", [opt, val, "--epochs", "2"], f"online with {opt} {val}",
             method="online", names=names, expect=exp,
             fast=(opt, val) in {("--learning-rate", "nan"), ("--batch-size", "1000")})
-    for opt, val, names in (("--presentation", "0", ["presentation"]),
+    for opt, val, names in (("--presentation", "nan", ["presentation"]),
                             ("--presentation", "-1", ["presentation"]),
                             ("--tau", "0", ["tau"]), ("--tau", "nan", ["tau"]),
                             ("--dt", "0", ["dt"]), ("--dt", "nan", ["dt"]),
@@ -1571,6 +1571,19 @@ def fit_cases(fx):
                             ("--dt", "0.3", ["dt"])):
         fit(f"ode{opt}={val}", [opt, val, "--epochs", "1"], f"ode with {opt} {val}",
             method="ode", names=names, timeout=60, fast=(opt, val) == ("--dt", "0"))
+    # --presentation 0 is the method's own (10 ms for ode, 50 for spiking)
+    fit("ode--presentation=0", ["--presentation", "0", "--epochs", "1"], "ode, presentation 0",
+        method="ode", expect="accept", timeout=60)
+    fit("spiking-valid", ["--epochs", "1"], "spiking (valid)", method="spiking", expect="accept",
+        timeout=60)
+    for opt, val, names in (("--nu", "-1", ["nu"]), ("--nu", "nan", ["nu"]),
+                            ("--output-rate", "0", ["output_rate"]),
+                            ("--output-rate", "inf", ["output_rate"]),
+                            ("--tau-x", "0", ["tau_x"]), ("--eta", "0", ["eta"]),
+                            ("--eta", "2", ["eta"]), ("--dt", "0.3", ["dt"]),
+                            ("--intrinsic", "priors", ["priors"])):
+        fit(f"spiking{opt}={val}", [opt, val, "--epochs", "1"], f"spiking with {opt} {val}",
+            method="spiking", names=names, timeout=60, fast=(opt, val) == ("--nu", "-1"))
     # Command-line shape
     case("fit/no-data", g, "fit with no data", args=["fit", "-q"], names=["train"], fast=True)
     case("fit/labels-missing", g, "--train-images without labels",
