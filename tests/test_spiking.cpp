@@ -366,6 +366,31 @@ TEST(SpikingRegime, RefusesWhatItCannotRun) {
           << e.what();
     }
   }
+  {  // negative rates into poisson_input: its spike probabilities would be < 0
+    network net;
+    net.add<rate_population>("r", {.size = 2, .tau = 1.0, .transfer = "linear"});
+    net.add<poisson_input>("in", {.size = 2, .A = 4.0});
+    net.connect("r", "in", {.name = "w", .weights = (matrix(2, 2) << 1, 0, -3, 1).finished(),
+                            .current = "linear"});
+    net.stimulate("r", std::make_unique<constant_input>(vector::Ones(2)));
+    spiking_simulation sim(net);
+    try {
+      sim.run(10.0);
+      FAIL();
+    } catch (const numerical_error& e) {
+      EXPECT_NE(std::string(e.what()).find("poisson_input \"in\": its spike probabilities"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  {  // a rate that would draw more than 10^6 spikes per step
+    network net;
+    net.add<poisson_input>("in", {.size = 2, .A = 4.0, .nu = 1e9});
+    net.stimulate("in", std::make_unique<constant_input>(vector::Ones(2)));
+    spiking_simulation sim(net);
+    EXPECT_THROW(sim.run(1.0), parameter_error);
+  }
+  EXPECT_THROW(make_rule("spike_scaling", {{"eta", 1.0}}), parameter_error);  // W_c = x̂: zeros
   {  // spiking populations in a rate regime
     network net;
     net.add<poisson_input>("in", {.size = 2, .A = 4.0});

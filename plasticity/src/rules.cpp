@@ -46,10 +46,10 @@ registry<rule_factory>& plasticity_rules() {
     const std::string eta = fmt::format("{}", spike_scaling_rule::params{}.eta);
     r.add("spike_scaling", &spike_scaling_rule::create,
           {{"eta", eta, "1",
-            "step per postsynaptic spike, in (0, 1]: W_c += eta (x_hat - W_c) at a spike of c"}});
+            "step per postsynaptic spike, in (0, 1): W_c += eta (x_hat - W_c) at a spike of c"}});
     r.add("nessler", &nessler_rule::create,
           {{"eta", eta, "1",
-            "step per postsynaptic spike, in (0, 1]: ln W_cd += eta (x_hat_d / W_cd - 1) at a "
+            "step per postsynaptic spike, in (0, 1): ln W_cd += eta (x_hat_d / W_cd - 1) at a "
             "spike of c"}});
     return r;
   }();

@@ -6,8 +6,9 @@
 namespace ratesim {
 
 spike_scaling_rule::spike_scaling_rule(params p, std::string_view name) : p_(p), name_(name) {
-  if (!(p_.eta > 0.0 && p_.eta <= 1.0))
-    throw_parameter_error(fmt::format("rule \"{}\"", name_), "eta", "in (0, 1]", p_.eta);
+  // (η = 1 would set W_c· to x̂, whose entries are 0 for units that have not spiked yet.)
+  if (!(p_.eta > 0.0 && p_.eta < 1.0))
+    throw_parameter_error(fmt::format("rule \"{}\"", name_), "eta", "in (0, 1)", p_.eta);
 }
 
 std::unique_ptr<plasticity_rule> spike_scaling_rule::create(const parameters& values) {

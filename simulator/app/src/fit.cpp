@@ -127,9 +127,15 @@ void check_fit_options(const fit_options& o) {
   require_positive(component, "nu", o.nu);
   require_positive(component, "output_rate", o.output_rate);
   require_positive(component, "tau_x", o.tau_x);
-  if (!(o.eta > 0.0 && o.eta <= 1.0)) throw_parameter_error(component, "eta", "in (0, 1]", o.eta);
-  require_positive(component, "tau", o.tau);
+  if (!(o.eta > 0.0 && o.eta < 1.0)) throw_parameter_error(component, "eta", "in (0, 1)", o.eta);
   require_positive(component, "dt", o.dt);
+  // A presentation is a whole number of steps (the stimulus refuses it otherwise, later).
+  if ((o.method == "ode" || o.method == "spiking") && !exact_steps(presentation_of(o), o.dt))
+    throw parameter_error(
+        fmt::format("fit: a presentation of {} ms is not a whole number of steps dt = {} ms",
+                    presentation_of(o), o.dt),
+        {component, "dt", fmt::format("{}", o.dt)});
+  require_positive(component, "tau", o.tau);
   // The output file keeps the seed as a double.
   if (o.seed > (std::uint64_t{1} << 53))
     throw_parameter_error(component, "seed", "a whole number from 0 to 2^53", o.seed);
@@ -396,16 +402,16 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     }
     simulation& sim = *owned;
     sim.pause_on(o.pause);
-    const std::optional<step_count> epoch_steps =
-        quasi ? N : exact_steps(static_cast<double>(N) * T, o.dt);
-    if (!epoch_steps)
-      throw parameter_error(fmt::format("fit: an epoch, {} presentations of {} ms, is not a whole "
-                                        "number of steps dt = {} ms",
-                                        N, T, o.dt),
-                            {component, "dt", fmt::format("{}", o.dt)});
+    // (check_fit_options: T is a whole number of steps of dt, so an epoch is too)
+    const step_count epoch_steps = quasi ? N : N * *exact_steps(T, o.dt);
+    if (o.epochs > 0 && epoch_steps > max_steps / o.epochs)
+      throw parameter_error(
+          fmt::format("fit: {} epochs of {} steps are more than a run may take ({})", o.epochs,
+                      epoch_steps, max_steps),
+          {component, "epochs", fmt::format("{}", o.epochs)});
     std::optional<last_spikes> spikes;
     if (o.method == "spiking") {
-      const step_count total = *epoch_steps * o.epochs;
+      const step_count total = epoch_steps * o.epochs;
       spikes.emplace(net, total - *exact_steps(T, o.dt), o.dt);
       sim.attach(*spikes);
     }
@@ -415,11 +421,11 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
       if (quasi)
         quasi->run_presentations(N);
       else
-        sim.run_steps(*epoch_steps);
+        sim.run_steps(epoch_steps);
       // Paused for the caller: then on to the epoch's end, the same bits as without a pause.
       while (sim.paused()) {
         pause_if_asked(o);
-        sim.run_steps(start + *epoch_steps - sim.steps());
+        sim.run_steps(start + epoch_steps - sim.steps());
       }
       score(net.weights("ff"), circuit_log_priors(), e + 1);
     }

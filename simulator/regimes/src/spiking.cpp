@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <cmath>
 
 namespace ratesim {
@@ -18,6 +19,9 @@ namespace {
 
 // (t − t0)/τ_x at which a population's trace factor is folded into its traces.
 constexpr double rebase_at = 16.0;
+// The most spikes a population may draw in one step (expected), so that a run cannot spend
+// hours on one step.
+constexpr double max_spikes_per_step = 1e6;
 
 // Walker's alias method (Vose's construction): a draw of unit c with probability
 // p_c / Σp in O(1), built in O(n) once per pattern.
@@ -206,11 +210,32 @@ double spiking_simulation::checked_rate(const spiking_population& model, double 
   if (!(std::isfinite(rate) && rate >= 0.0))
     throw numerical_error(fmt::format("{}: {}: total rate {} at t = {} ms", label_,
                                       model.label(), rate, time()));
+  // A bound that keeps a step's draws countable (and the Poisson mean in range).
+  if (rate * dt_ > max_spikes_per_step)
+    throw parameter_error(
+        fmt::format("{}: {}: a total rate of {} spikes/ms is {} spikes per step of dt = {} ms; "
+                    "at most {:g}",
+                    label_, model.label(), rate, rate * dt_, dt_, max_spikes_per_step),
+        {model.label(), "rate", fmt::format("{}", rate)});
   return rate;
 }
 
-double spiking_simulation::factor(const spiking_state& s) const {
-  const double elapsed = static_cast<double>(steps_ - s.origin) * dt_ / s.model->tau_x();
+void spiking_simulation::check_probabilities(const spiking_state& s) const {
+  const double total = s.p.sum();
+  const Eigen::Index n = s.p.size();
+  Eigen::Index bad = 0;
+  while (bad < n && s.p[bad] >= 0.0) ++bad;  // (a NaN fails the test too)
+  if (bad == n && std::isfinite(total) && total > 0.0) return;
+  throw numerical_error(fmt::format(
+      "{}: {}: its spike probabilities must be >= 0 and not all 0, got {} at t = {} ms (its "
+      "input: a projection into it may carry negative rates)",
+      label_, s.model->label(),
+      bad < n ? fmt::format("p[{}] = {}", bad, s.p[bad]) : fmt::format("a sum of {}", total),
+      time()));
+}
+
+double spiking_simulation::factor(const spiking_state& s, step_count step) const {
+  const double elapsed = static_cast<double>(step - s.origin) * dt_ / s.model->tau_x();
   return 1.0 / detail::exp_nonpositive(-elapsed);
 }
 
@@ -245,7 +270,7 @@ void spiking_simulation::refresh_currents() {
 }
 
 void spiking_simulation::rebase(spiking_state& s) {
-  const double decay = 1.0 / factor(s);
+  const double decay = 1.0 / factor(s, steps_);
   s.z *= decay;
   s.z_sum = s.z.sum();
   s.origin = steps_;
@@ -294,32 +319,44 @@ void spiking_simulation::sync(std::size_t k) {
 void spiking_simulation::compute_rates(spiking_state& s) const {
   const double sum = s.model->trace_sum();
   if (sum == 0.0)
-    s.rates = s.z / factor(s);
+    s.rates = s.z / s.g;
   else if (s.z_sum > 0.0)
     s.rates = (sum / s.z_sum) * s.z;
   else
     s.rates.setConstant(sum / static_cast<double>(s.z.size()));
 }
 
-void spiking_simulation::compute_input(spiking_state& s) {
+void spiking_simulation::compute_input(spiking_state& s, bool query) {
   s.input = s.static_input;
   net_.add_bias(s.index, s.input);
   for (std::size_t k : s.in) {
-    sync(k);
+    vector now;  // (a query: v with what it has not taken in, v itself left as it is)
+    if (query) now = current_now(k); else sync(k);
+    const vector& v = query ? now : currents_[k].v;
     const spiking_state& pre = pops_[pop_of_[net_.projections()[k].pre()]];
     const double sum = pre.model->trace_sum();
     if (sum == 0.0)
-      s.input += currents_[k].v / factor(pre);
+      s.input += v / pre.g;
     else if (pre.z_sum > 0.0)
-      s.input += (sum / pre.z_sum) * currents_[k].v;
+      s.input += (sum / pre.z_sum) * v;
     else  // no spike yet: x̂ uniform
       s.input += (sum / static_cast<double>(pre.z.size())) * currents_[k].F.rowwise().sum();
   }
 }
 
+vector spiking_simulation::current_now(std::size_t k) const {
+  const auto& cur = currents_[k];
+  const auto& pre = pops_[pop_of_[net_.projections()[k].pre()]];
+  if (cur.stale) return cur.F * pre.z;
+  vector v = cur.v;
+  for (std::size_t i = cur.applied; i < pre.log.size(); ++i)
+    v += pre.log[i].second * cur.F.col(pre.log[i].first);
+  return v;
+}
+
 vector spiking_simulation::input(std::size_t population) {
   auto& s = pops_.at(pop_of_.at(population));
-  compute_input(s);
+  compute_input(s, true);
   return s.input;
 }
 
@@ -378,6 +415,7 @@ void spiking_simulation::fire(spiking_state& s) {
       if (!s.p_valid) {  // new spikes in, or a rule changed the weights at the last spike
         compute_input(s);
         s.model->spike_probabilities(s.input, s.p);
+        check_probabilities(s);
         s.p_valid = true;
       }
       const double u = uniform(r) * s.p.sum();
@@ -420,6 +458,7 @@ void spiking_simulation::step() {
       s.p_valid = false;
       if (!s.input_driven) continue;
       s.model->spike_probabilities(s.static_input, s.p);
+      check_probabilities(s);
       s.rate = checked_rate(*s.model, s.model->total_rate(s.static_input));
       s.table.build(s.p);
     }
@@ -427,7 +466,7 @@ void spiking_simulation::step() {
   }
   for (auto& s : pops_) {
     if (static_cast<double>(steps_ - s.origin) * dt_ / s.model->tau_x() >= rebase_at) rebase(s);
-    s.g = factor(s);
+    s.g = factor(s, steps_ + 1);  // spikes count at the end of the step they fall in
   }
   bool adapted = false;
   vector& x = net_.state();
@@ -449,7 +488,10 @@ void spiking_simulation::step() {
 }
 
 void spiking_simulation::sync_state() {
-  for (auto& s : pops_) net_.state_of(s.index) = s.z / factor(s);
+  for (auto& s : pops_) {
+    s.g = factor(s, steps_);
+    net_.state_of(s.index) = s.z / s.g;
+  }
 }
 
 void spiking_simulation::run_steps(step_count n) {
@@ -457,6 +499,7 @@ void spiking_simulation::run_steps(step_count n) {
     throw_parameter_error(label_, "steps", fmt::format(">= 0 and <= {}", max_steps - steps_), n);
   refresh_currents();
   net_.check_before_run(time());
+  inputs_changed_ = true;  // external inputs or static weights may have been written
   paused_ = false;
   sync_state();
   observe(steps_);
@@ -472,6 +515,7 @@ void spiking_simulation::run_steps(step_count n) {
       }
     }
   } catch (const numerical_error&) {
+    sync_state();
     finish_run();  // what was recorded up to here reaches the files
     throw;
   }
@@ -525,30 +569,57 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
   const auto& origins = c.integers("spiking.trace_origins");
   const auto& counts = c.integers("spiking.spike_counts");
   const auto& currents = c.numbers("spiking.currents");
-  std::size_t n_traces = 0, n_currents = 0;
-  for (const auto& s : pops_) n_traces += static_cast<std::size_t>(s.z.size());
-  for (const auto& cur : currents_) n_currents += static_cast<std::size_t>(cur.v.size());
   const auto& log_sizes = c.integers("spiking.log_sizes");
   const auto& log_units = c.integers("spiking.log_units");
   const auto& log_factors = c.numbers("spiking.log_factors");
   const auto& applied = c.integers("spiking.applied");
   const step_count steps = c.integer("simulation.steps");
-  bool ok = traces.size() == n_traces && sums.size() == pops_.size() &&
-            origins.size() == pops_.size() && counts.size() == pops_.size() &&
-            currents.size() == n_currents && log_sizes.size() == pops_.size() &&
-            log_units.size() == log_factors.size() && applied.size() == currents_.size();
-  std::size_t n_log = 0;
-  for (std::size_t i = 0; ok && i < pops_.size(); ++i) {
-    ok = log_sizes[i] >= 0;
+  // Everything is checked before anything is taken: a refused checkpoint changes nothing
+  // of the regime.
+  auto damaged = [&](std::string_view entry, std::string_view what) {
+    return input_error(fmt::format("{}: the checkpoint's entry \"spiking.{}\" is damaged: {}",
+                                   label_, entry, what));
+  };
+  auto finite = [](const std::vector<double>& values, double least) {
+    return std::all_of(values.begin(), values.end(),
+                       [&](double v) { return std::isfinite(v) && v >= least; });
+  };
+  std::size_t n_traces = 0, n_currents = 0, n_log = 0;
+  for (const auto& s : pops_) n_traces += static_cast<std::size_t>(s.z.size());
+  for (const auto& cur : currents_) n_currents += static_cast<std::size_t>(cur.v.size());
+  const std::size_t n = pops_.size();
+  if (traces.size() != n_traces || !finite(traces, 0.0))
+    throw damaged("traces", fmt::format("{} values, {} expected, finite and >= 0",
+                                        traces.size(), n_traces));
+  if (sums.size() != n || !finite(sums, 0.0)) throw damaged("trace_sums", "not one finite sum >= 0 per population");
+  if (origins.size() != n || counts.size() != n || log_sizes.size() != n)
+    throw damaged("trace_origins", "not one entry per population");
+  for (std::size_t i = 0; i < n; ++i) {
+    if (origins[i] < 0 || origins[i] > steps) throw damaged("trace_origins", "outside the run");
+    if (counts[i] < 0) throw damaged("spike_counts", "negative");
+    if (log_sizes[i] < 0) throw damaged("log_sizes", "negative");
     n_log += static_cast<std::size_t>(log_sizes[i]);
   }
-  ok = ok && n_log == log_units.size();
-  for (std::size_t i = 0; ok && i < origins.size(); ++i)
-    ok = origins[i] >= 0 && origins[i] <= steps && counts[i] >= 0;
-  for (std::size_t i = 0; ok && i < traces.size(); ++i) ok = std::isfinite(traces[i]) && traces[i] >= 0;
-  if (!ok) throw input_error(fmt::format("{}: the checkpoint's traces are damaged", label_));
+  if (log_units.size() != n_log || log_factors.size() != n_log || !finite(log_factors, 0.0))
+    throw damaged("log_units", "not one unit and one finite factor per logged spike");
+  for (std::size_t i = 0, logged = 0; i < n; ++i)
+    for (std::int64_t j = 0; j < log_sizes[i]; ++j, ++logged)
+      if (log_units[logged] < 0 || log_units[logged] >= pops_[i].z.size())
+        throw damaged("log_units", fmt::format("unit {} of a population of {}",
+                                               log_units[logged], pops_[i].z.size()));
+  if (currents.size() != n_currents || !finite(currents, -std::numeric_limits<double>::max()))
+    throw damaged("currents", fmt::format("{} values, {} expected, finite", currents.size(),
+                                          n_currents));
+  const auto& projections = net_.projections();
+  if (applied.size() != projections.size()) throw damaged("applied", "not one per projection");
+  for (std::size_t k = 0; k < projections.size(); ++k)
+    if (spiking_pre_[k] &&
+        (applied[k] < -1 || applied[k] > log_sizes[pop_of_[projections[k].pre()]]))
+      throw damaged("applied", fmt::format("{} of a log of {}", applied[k],
+                                           log_sizes[pop_of_[projections[k].pre()]]));
+
   std::size_t at = 0, logged = 0;
-  for (std::size_t i = 0; i < pops_.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     auto& s = pops_[i];
     s.z = Eigen::Map<const vector>(traces.data() + at, s.z.size());
     at += static_cast<std::size_t>(s.z.size());
@@ -556,33 +627,22 @@ void spiking_simulation::restore_regime(const checkpoint& c) {
     s.origin = origins[i];
     s.spikes = static_cast<std::uint64_t>(counts[i]);
     s.log.clear();
-    for (std::int64_t j = 0; j < log_sizes[i]; ++j, ++logged) {
-      const std::int64_t unit = log_units[logged];
-      if (unit < 0 || unit >= s.z.size())
-        throw input_error(fmt::format("{}: the checkpoint's spike log is damaged", label_));
-      s.log.emplace_back(static_cast<std::uint32_t>(unit), log_factors[logged]);
-    }
+    for (std::int64_t j = 0; j < log_sizes[i]; ++j, ++logged)
+      s.log.emplace_back(static_cast<std::uint32_t>(log_units[logged]), log_factors[logged]);
+    s.p_valid = false;
   }
   // v and the log it has taken in are kept; F is a function of W, computed anew.
-  const auto& projections = net_.projections();
   at = 0;
   for (std::size_t k = 0; k < projections.size(); ++k) {
     auto& cur = currents_[k];
     cur.v = Eigen::Map<const vector>(currents.data() + at, cur.v.size());
     at += static_cast<std::size_t>(cur.v.size());
     if (!spiking_pre_[k]) continue;
-    if (applied[k] < -1 ||
-        applied[k] > static_cast<std::int64_t>(pops_[pop_of_[projections[k].pre()]].log.size()))
-      throw input_error(fmt::format("{}: the checkpoint's spike log is damaged", label_));
     cur.stale = applied[k] == -1;  // (-1: stale, a product due)
     cur.applied = cur.stale ? 0 : static_cast<std::size_t>(applied[k]);
-  }
-  for (std::size_t k = 0; k < projections.size(); ++k) {
-    if (!spiking_pre_[k]) continue;
     compute_F(k);
-    currents_[k].used = true;
+    cur.used = true;
   }
-  for (auto& s : pops_) s.p_valid = false;
 }
 
 }  // namespace ratesim

@@ -7,7 +7,7 @@
 // with x̂ the presynaptic population's normalised traces (ratesim/spiking.hpp). Its
 // expectation per ms is the rate rule's, dW_cd/dt = η r_c (x̂_d − W_cd) with r_c the unit's
 // firing rate [1/ms] (derivative()); with Σ_d x̂_d = A it keeps Σ_d W_cd = A, and with
-// η <= 1 every weight > 0. Registered as "spike_scaling".
+// η < 1 every weight > 0. Registered as "spike_scaling".
 
 #include <ratesim/rule.hpp>
 
@@ -16,7 +16,7 @@ namespace ratesim {
 class spike_scaling_rule : public plasticity_rule {
  public:
   struct params {
-    double eta = 0.01;  // step per spike, in (0, 1]
+    double eta = 0.01;  // step per spike, in (0, 1)
   };
 
   explicit spike_scaling_rule(params p, std::string_view name = "spike_scaling");

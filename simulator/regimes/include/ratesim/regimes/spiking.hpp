@@ -32,7 +32,6 @@
 #include <ratesim/simulation.hpp>
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 namespace ratesim {
@@ -54,7 +53,7 @@ class spiking_simulation : public simulation {
   // Spikes of population i so far (in this simulation and the runs it resumes).
   std::uint64_t spike_count(std::size_t population) const;
   // The summed input of population i as the regime holds it now (from its incremental
-  // currents); allocates. A fresh computation from the state agrees within the drift the
+  // currents, with the spikes they have not taken in yet); allocates, changes nothing. A fresh computation from the state agrees within the drift the
   // cadence bounds (tests/test_spiking.cpp).
   vector input(std::size_t population);
 
@@ -87,10 +86,16 @@ class spiking_simulation : public simulation {
   double checked_rate(const spiking_population& model, double rate) const;
   // Folds population s's trace factor into z and recomputes the currents out of it.
   void rebase(spiking_state& s);
-  // e^{(t − t0)/τ_x} for population s now.
-  double factor(const spiking_state& s) const;
-  // The summed input of population s into s.input (external input, bias and currents).
-  void compute_input(spiking_state& s);
+  // e^{(t − t0)/τ_x} for population s at clock step `step`.
+  double factor(const spiking_state& s, step_count step) const;
+  // Refuses (numerical_error) spike probabilities below 0, NaN, or all 0.
+  void check_probabilities(const spiking_state& s) const;
+  // The summed input of population s into s.input (static input, bias and currents); a
+  // `query` leaves the currents as they are (they take pending spikes in column by column
+  // or as one product, depending on when they are read, which would change later bits).
+  void compute_input(spiking_state& s, bool query = false);
+  // Projection k's current with every spike so far, without changing it.
+  vector current_now(std::size_t k) const;
   // The normalised traces x̂ of population s into s.rates.
   void compute_rates(spiking_state& s) const;
   // Writes the traces x = z e^{−(t − t0)/τ_x} into the network's state (for observers,
