@@ -95,10 +95,16 @@ class Rule:
     "sliding_threshold" or "prior" of "priors") names it in `post_variable`; it is then
     called as derivative(W, pre, post, post_state), post_state holding that variable's
     value for each postsynaptic unit.
+
+    A spike-triggered rule (for the regime "spiking") also defines post_spike(W, c, pre,
+    scale): at each spike of postsynaptic unit c it changes row c of W in place, given the
+    presynaptic normalised traces pre (read-only) and the learning-rate scale; its
+    derivative() is then the update's expectation per ms when post holds firing rates.
     """
 
     name = "python"
     constrain = None
+    post_spike = None
     post_variable = ""  # none
 
     def derivative(self, W, pre, post):

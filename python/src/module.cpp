@@ -88,7 +88,8 @@ bool has_optional(const py::object& rule, const char* method) {
 }
 
 // A plasticity rule whose dW/dt comes from a Python object with derivative(W, pre, post),
-// or derivative(W, pre, post, post_state) when it names a `post_variable`.
+// or derivative(W, pre, post, post_state) when it names a `post_variable`; with a
+// post_spike(W, c, pre, scale) method it is spike-triggered too (the spiking regime).
 class python_rule : public plasticity_rule {
  public:
   explicit python_rule(py::object rule) : rule_(std::move(rule)) {
@@ -100,6 +101,7 @@ class python_rule : public plasticity_rule {
           {"connect", "rule", py::repr(rule_).cast<std::string>()});
     name_ = name_of(rule_);
     constrained_ = has_optional(rule_, "constrain");
+    spike_triggered_ = has_optional(rule_, "post_spike");
     if (has_optional(rule_, "post_variable"))
       post_variable_ = py::str(rule_.attr("post_variable")).cast<std::string>();
   }
@@ -112,6 +114,14 @@ class python_rule : public plasticity_rule {
   void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
                             vector_view post_state, matrix_span dWdt) const override {
     call(W, pre, post, post_variable_.empty() ? nullptr : &post_state, dWdt);
+  }
+  bool spike_triggered() const override { return spike_triggered_; }
+  void post_spike(matrix_span W, Eigen::Index c, vector_view pre, double scale) const override {
+    py::gil_scoped_acquire gil;
+    py::array p = vector_view_of(const_cast<double*>(pre.data()), pre.size(), py::none());
+    py::detail::array_proxy(p.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    rule_.attr("post_spike")(matrix_view_of(W.data(), W.rows(), W.cols(), py::none()), c, p,
+                             scale);
   }
   bool has_constraint() const override { return constrained_; }
   void constrain(matrix_span W) const override {
@@ -151,6 +161,7 @@ class python_rule : public plasticity_rule {
   std::string name_;
   std::string post_variable_;
   bool constrained_ = false;
+  bool spike_triggered_ = false;
 };
 
 // An intrinsic rule whose θ, bias and dθ/dt come from a Python object (a

@@ -321,7 +321,7 @@ class Module(unittest.TestCase):
                 undocumented.append(name)
             if isinstance(thing, type) and not issubclass(thing, BaseException):
                 for attribute, member in vars(thing).items():
-                    if attribute.startswith("_") or attribute in ("name", "constrain"):
+                    if attribute.startswith("_") or attribute in ("name", "constrain", "post_spike"):
                         continue
                     if not described(getattr(member, "__doc__", None)):
                         undocumented.append(f"{name}.{attribute}")

@@ -130,19 +130,52 @@ class ExampleFile(unittest.TestCase):
         self.fail("the running simulation wrote no readable spikes")
 
 
-def spiking_network():
+def spiking_network(rule="spike_scaling"):
     rng = np.random.default_rng(5)
     net = ratesim.Network()
     net.add_population("poisson_input", "input", size=12, A=24.0)
     net.add_population("stochastic_wta", "output", size=3, R=0.5)
     W = rng.uniform(1.0, 2.0, size=(3, 12))
     W *= 24.0 / W.sum(axis=1, keepdims=True)
-    net.connect("input", "output", "ff", W, rule="spike_scaling", eta=0.02)
+    net.connect("input", "output", "ff", W, rule=rule,
+                **({"eta": 0.02} if isinstance(rule, str) else {}))
     net.stimulate_patterns("input", rng.uniform(0.5, 10.0, size=(10, 12)), duration=20.0)
     return net
 
 
+class PythonSpikeScaling(ratesim.Rule):
+    """spike_scaling written in Python: W_c += eta scale (pre - W_c) at a spike of c."""
+
+    name = "python_spike_scaling"
+
+    def __init__(self, eta):
+        self.eta = eta
+
+    def derivative(self, W, pre, post):
+        return self.eta * post[:, None] * (pre[None, :] - W)
+
+    def post_spike(self, W, c, pre, scale):
+        W[c] += self.eta * scale * (pre - W[c])
+
+
 class FromPython(unittest.TestCase):
+    def test_a_spike_triggered_rule_in_python_gives_the_builtins_weights(self):
+        weights = []
+        for rule in ("spike_scaling", PythonSpikeScaling(0.02)):
+            net = spiking_network(rule)
+            sim = ratesim.simulation(net, "spiking", dt=DT, seed=8)
+            sim.run(400.0)
+            weights.append(np.array(net.weights("ff")))
+        initial = np.array(spiking_network().weights("ff"))
+        self.assertGreater(np.abs(weights[0] - initial).max(), 1e-3)  # it learned
+        np.testing.assert_allclose(weights[1], weights[0], rtol=1e-13)
+        # A Python rule without post_spike is refused by the regime, naming it.
+        class RateOnly(ratesim.Rule):
+            def derivative(self, W, pre, post):
+                return 0.0 * W
+        with self.assertRaisesRegex(ratesim.UsageError, "has no spike-triggered form"):
+            ratesim.simulation(spiking_network(RateOnly()), "spiking", dt=DT, seed=8)
+
     def test_recorder_monitor_and_record_kind_see_the_same_spikes(self):
         with tempfile.TemporaryDirectory() as d:
             path, kind = os.path.join(d, "spikes.h5"), os.path.join(d, "kind.h5")
