@@ -47,7 +47,9 @@ for path in sys.argv[3:]:  # OpenBLAS forced to a core type: "gemm_peak/openblas
         b["run_name"] = b["run_name"].replace("/openblas/", f"/openblas-{core}/")
         report["benchmarks"].append(b)
 def case(name):  # "em_step/float32/100/real_time" -> "float32/100"; the peaks keep "peak/"
-    parts = [p for p in name.split("/") if p and p != "real_time"]
+    # A named flag argument: "exact_log:1" -> "exact_log", "exact_log:0" -> left out.
+    parts = [p.split(":")[0] if ":" in p else p for p in name.split("/")
+             if p and p != "real_time" and not p.endswith(":0")]
     return "/".join((["peak"] if parts[0] == "gemm_peak" else []) + parts[1:])
 
 ours, gflops = {}, {}

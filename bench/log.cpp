@@ -13,6 +13,7 @@
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -54,6 +55,39 @@ BENCHMARK_CAPTURE(vector_log, scalar, "scalar");
 BENCHMARK_CAPTURE(vector_log, sse2, "sse2");
 BENCHMARK_CAPTURE(vector_log, avx2, "avx2");
 BENCHMARK_CAPTURE(vector_log, avx512, "avx512");
+
+// One step of the incremental ln W cache (detail::log_step) with a weight change like a
+// quasi-static presentation's: w' = w + ε s (y − w) with ε = 0.01, most rows' s tiny (the
+// series serves) and a few winners' large (where |w' − w| / (w' + w) > 1/16 the lane takes
+// the logarithm).
+void log_step(benchmark::State& state, const char* isa) {
+  constexpr std::size_t C = 100;
+  ratesim::random_stream rng(8, 0);
+  std::vector<double> x(n), w(n), dw(n), lw(n);
+  for (double& v : x) v = std::exp(ratesim::uniform(rng, -0.5, 3.0));  // learned W: 0.6 … 20
+  std::vector<double> s(C);
+  for (double& v : s) v = std::exp(ratesim::uniform(rng, -30.0, 0.0));  // posteriors
+  for (std::size_t i = 0; i < n; ++i)  // y_d: 1 … 10
+    dw[i] = s[i % C] * (std::exp(ratesim::uniform(rng, 0.0, 2.3)) - x[i]);
+  const double floor = std::numeric_limits<double>::min();
+  ratesim::detail::log_floored(w.data(), lw.data(), n, floor);
+  bool usable = true;
+  for (auto _ : state) {
+    std::copy(x.begin(), x.end(), w.begin());  // the same step every time
+    if (!ratesim::detail::log_step_as(isa, w.data(), dw.data(), 0.01, lw.data(), n, floor,
+                                      usable)) {
+      state.SkipWithError("not supported by this CPU or its operating system");
+      return;
+    }
+    benchmark::DoNotOptimize(lw.data());
+  }
+  finish(state);
+}
+
+BENCHMARK_CAPTURE(log_step, scalar, "scalar");
+BENCHMARK_CAPTURE(log_step, sse2, "sse2");
+BENCHMARK_CAPTURE(log_step, avx2, "avx2");
+BENCHMARK_CAPTURE(log_step, avx512, "avx512");
 
 void std_log(benchmark::State& state) {
   const auto& x = weights();

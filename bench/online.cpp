@@ -1,5 +1,6 @@
 // Quasi-static online learning: the seed's circuit presented Fashion-MNIST images at
-// C = 100, 400, 1000 (D = 784, A = 900, ε = 0.01), patterns per second. bench/online_numpy.py
+// C = 100, 400, 1000 (D = 784, A = 900, ε = 0.01), patterns per second, with the ln W
+// cache following each step (the default) and computed anew after each (exact_log). bench/online_numpy.py
 // does the same in numpy; `bench/compare.sh online` runs both and prints the ratio.
 //
 //   build/bench/bench_online [images.idx.gz] --benchmark_repetitions=5
@@ -39,13 +40,23 @@ void presentations(benchmark::State& state) {
                .weights = data_mean_weights(input.normalize(X), Eigen::Index(C), 0.5, A, rng),
                .rule = make_rule("synaptic_scaling", {{"tau", 100.0}})});  // ε = 1/100
   net.stimulate("input", std::make_unique<pattern_set>(X, pattern_set::params{}));
-  quasi_static_simulation sim(net);
+  quasi_static_simulation sim(net, {.exact_log = state.range(1) != 0});
   constexpr int batch = 200;
   for (auto _ : state) sim.run_presentations(batch);
   state.SetItemsProcessed(state.iterations() * batch);
 }
 
-BENCHMARK(presentations)->Arg(100)->Arg(400)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Second argument 1: ln W computed anew after every step (exact_log), for the ratio.
+BENCHMARK(presentations)
+    ->ArgNames({"", "exact_log"})
+    ->Args({100, 0})
+    ->Args({100, 1})
+    ->Args({400, 0})
+    ->Args({400, 1})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

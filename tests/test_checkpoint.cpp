@@ -152,6 +152,52 @@ TEST_F(Checkpoint, QuasiStaticRunSplitAnywhereGivesTheSameBits) {
   EXPECT_TRUE(one.state() == split.state());
 }
 
+// The quasi-static regime's ln W cache follows each weight step by a series (not the same
+// bits as ln W), so it is state: a weight changed between runs makes it computed anew,
+// whether the run goes on in the same simulation or from a checkpoint taken after the
+// change; and a damaged cache entry in a checkpoint is an input error naming it.
+TEST_F(Checkpoint, TheLnWCacheFollowsAWeightChangedBetweenRuns) {
+  auto change = [](network& net) { net.weights(0)(2, 3) *= 1.5; };
+  network same;
+  build(same);
+  quasi_static_simulation a(same);
+  a.run_presentations(20);
+  change(same);
+  a.run_presentations(5);
+
+  const std::string path = file("c.h5");
+  {
+    network first;
+    build(first);
+    quasi_static_simulation b(first);
+    b.run_presentations(20);
+    change(first);
+    write_checkpoint(path, b.save());
+  }
+  network resumed;
+  build(resumed);
+  quasi_static_simulation c(resumed);
+  c.restore(read_checkpoint(path));
+  c.run_presentations(5);
+  EXPECT_TRUE(same.state() == resumed.state());
+
+  checkpoint damaged = c.save();
+  const std::string key = "quasi_static.current_cache.ff";
+  ASSERT_TRUE(damaged.has(key));  // 25 steps since the cache was computed anew
+  std::vector<double> values = damaged.numbers(key);
+  values.pop_back();
+  damaged.set(key, values);
+  network other;
+  build(other);
+  quasi_static_simulation d(other);
+  try {
+    d.restore(damaged);
+    ADD_FAILURE() << "a damaged cache was taken";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(Checkpoint, AnotherNetworkOrRegimeIsRefused) {
   network net;
   build(net);

@@ -179,7 +179,7 @@ TEST(Config, MistakesNameThePlaceTheKeyAndWhatWasExpected) {
   // The regime's parameters are checked by the regime.
   expect_contains(error_of(base, {"run.stepr=rk4"}),
                   {"--set run.stepr=rk4", "regime \"quasi_static\": unknown parameter(s) stepr",
-                   "known: batch_size, dt, exact_sparse",
+                   "known: batch_size, dt, exact_log, exact_sparse",
                    "[run] itself takes regime, duration, presentations, epochs"});
   expect_contains(error_of(base, {"run.regime=ode", "run.settle=maybe"}),
                   {"parameter settle must be true or false, got \"maybe\""});

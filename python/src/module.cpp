@@ -892,13 +892,16 @@ PYBIND11_MODULE(_core, m) {
                          fmt::format("{} presentations, batch_size {}, ", sim.presentations(),
                                      sim.options().batch_size));
            })
-      .def(py::init([](network& net, double dt, std::size_t batch_size) {
+      .def(py::init([](network& net, double dt, std::size_t batch_size, bool exact_log) {
              return std::make_unique<quasi_static_simulation>(
-                 net, quasi_static_options{.dt = dt, .batch_size = batch_size});
+                 net, quasi_static_options{
+                          .dt = dt, .batch_size = batch_size, .exact_log = exact_log});
            }),
            py::arg("network"), py::arg("dt") = 1.0, py::arg("batch_size") = 1,
-           py::keep_alive<1, 2>(),
-           "a simulation of `network`, whose structure is fixed from now on")
+           py::arg("exact_log") = false, py::keep_alive<1, 2>(),
+           "a simulation of `network`, whose structure is fixed from now on; exact_log: "
+           "compute ln W of log-weight currents anew after every step instead of following "
+           "each step by a series (within 1e-12 of ln W, recomputed every 1,000 steps)")
       .def("run_presentations",
            counted_run(&quasi_static_simulation::presentations,
                        &quasi_static_simulation::run_presentations, "presentations"),

@@ -391,7 +391,8 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
     quasi_static_simulation* quasi = nullptr;
     if (o.method == "online") {
       owned = std::make_unique<quasi_static_simulation>(
-          net, quasi_static_options{.dt = T, .batch_size = o.batch_size, .ranks = &comm});
+          net, quasi_static_options{
+                   .dt = T, .batch_size = o.batch_size, .exact_log = o.exact_log, .ranks = &comm});
       quasi = static_cast<quasi_static_simulation*>(owned.get());
     } else if (o.method == "ode") {
       auto ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});

@@ -16,11 +16,15 @@ void one_thread_after_fork() { omp_set_num_threads(1); }
 
 }  // namespace
 
+std::size_t piece_items(std::size_t unit) {
+  return std::max<std::size_t>(1, 8192 / std::max<std::size_t>(unit, 1));
+}
+
 namespace detail {
 
 void for_each_piece(std::size_t n, std::size_t unit, void (*call)(void*, std::size_t, std::size_t),
                     void* work) {
-  const std::size_t piece = std::max<std::size_t>(1, 8192 / std::max<std::size_t>(unit, 1));
+  const std::size_t piece = piece_items(unit);
   if (n < 4 * piece || omp_get_max_threads() == 1 || omp_in_parallel()) {
     call(work, 0, n);
     return;

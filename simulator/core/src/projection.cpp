@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -33,7 +35,7 @@ class log_weight_current : public synaptic_current {
     // The floor: a weight that learning drives to 0 (or below) counts as the smallest
     // normal double, ln = −708.4, instead of making the current −inf or NaN.
     log_all(W, log_w_);
-    add_product(log_w_, pre, out);
+    add_product(log_w_, pre, out, partial_);
   }
 
   std::unique_ptr<current_cache> make_cache(Eigen::Index n_post, Eigen::Index n_pre) const override;
@@ -55,49 +57,129 @@ class log_weight_current : public synaptic_current {
                           floor);
   }
 
-  // out += L · pre, blocks of rows shared between the threads (each row's sum is taken
-  // in the same order whichever thread takes it).
-  static void add_product(const matrix& L, vector_view pre, vector_span out) {
+  // out += L · pre by fixed blocks of columns, cut as for_each_piece cuts L's columns (so
+  // each thread reads the columns it updates in the weight passes, which stay in its
+  // core's cache): each block's product into its own column of `partial`, then the blocks
+  // added in order, so the same bits on any number of threads.
+  static void add_product(const matrix& L, vector_view pre, vector_span out, matrix& partial) {
     const auto rows = static_cast<std::size_t>(L.rows());
     const auto columns = static_cast<std::size_t>(L.cols());
-    for_each_piece(rows, columns, [&](std::size_t first, std::size_t n) {
-      const auto r = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
-      out.segment(r, m).noalias() += L.middleRows(r, m) * pre;
+    const std::size_t block = piece_items(rows);
+    const std::size_t blocks = (columns + block - 1) / block;
+    if (partial.rows() != L.rows() || static_cast<std::size_t>(partial.cols()) != blocks)
+      partial.resize(L.rows(), static_cast<Eigen::Index>(blocks));
+    for_each_piece(columns, rows, [&](std::size_t first, std::size_t n) {
+      for (std::size_t j = first / block; j * block < first + n; ++j) {
+        const auto d = static_cast<Eigen::Index>(j * block);
+        const auto m = static_cast<Eigen::Index>(std::min(block, columns - j * block));
+        partial.col(static_cast<Eigen::Index>(j)).noalias() =
+            L.middleCols(d, m) * pre.segment(d, m);
+      }
     });
+    for (std::size_t j = 0; j < blocks; ++j) out += partial.col(static_cast<Eigen::Index>(j));
   }
 
   static constexpr double floor = std::numeric_limits<double>::min();
 
  private:
-  mutable matrix log_w_;  // ln W, scratch of add()
+  mutable matrix log_w_;    // ln W, scratch of add()
+  mutable matrix partial_;  // the column blocks' products, scratch of add()
 };
 
-// ln W kept between evaluations; only changed rows are recomputed. With the nearly one-hot
-// posterior of the quasi-static regime that is a few rows of C per pattern. Every entry is
-// the same function of its weight (detail::log_floored) whichever rows are recomputed, so
-// the cache depends on W alone: where a run is split, or resumed, never changes a bit.
+// ln W kept between evaluations. refresh() recomputes the rows that changed, each entry
+// the same function of its weight (detail::log_floored), so a cache kept that way depends
+// on W alone: where a run is split, or resumed, never changes a bit. step() follows a dense
+// change instead (detail::log_step: ln(w'/w) by a short series, the logarithm itself
+// where the series does not serve), about 1 ulp of drift per step, and computes the whole
+// cache anew exactly every `exact_every` steps, which bounds the drift (below 1e-12 of
+// max(1, |ln W|); tests/test_numerics.cpp, LogCache.*). Such a cache is state: state()
+// gives it to checkpoints, and remember() lets it survive a run's start when W did not
+// change.
 class log_weight_cache : public current_cache {
  public:
+  static constexpr std::int64_t exact_every = 1000;
+
   log_weight_cache(Eigen::Index n_post, Eigen::Index n_pre) : log_w_(n_post, n_pre), row_(n_pre) {}
+
   void refresh(matrix_view W, const std::vector<Eigen::Index>& rows, bool all) override {
     if (all) {
+      if (remembered_ && same_bits(W, seen_)) return;  // nothing changed since remember()
       log_weight_current::log_all(W, log_w_);
-      return;
+      steps_ = 0;
+    } else {
+      for (Eigen::Index c : rows) {
+        row_ = W.row(c).transpose();
+        detail::log_floored(row_.data(), row_.data(), static_cast<std::size_t>(row_.size()),
+                            log_weight_current::floor);
+        log_w_.row(c) = row_.transpose();
+      }
     }
-    for (Eigen::Index c : rows) {
-      row_ = W.row(c).transpose();
-      detail::log_floored(row_.data(), row_.data(), static_cast<std::size_t>(row_.size()),
-                          log_weight_current::floor);
-      log_w_.row(c) = row_.transpose();
-    }
+    remembered_ = false;
   }
+
   void add(vector_view pre, vector_span out) const override {
-    log_weight_current::add_product(log_w_, pre, out);
+    log_weight_current::add_product(log_w_, pre, out, partial_);
+  }
+
+  bool step(matrix_span W, matrix_view dW, double factor, bool& usable) override {
+    if (W.outerStride() != W.rows() || dW.outerStride() != dW.rows()) return false;
+    usable = detail::log_step(W.data(), dW.data(), factor, log_w_.data(),
+                              static_cast<std::size_t>(W.rows()), static_cast<std::size_t>(W.cols()),
+                              log_weight_current::floor);
+    remembered_ = false;
+    if (++steps_ == exact_every) {  // the cadence that bounds the drift
+      log_weight_current::log_all(W, log_w_);
+      steps_ = 0;
+    }
+    return true;
+  }
+
+  void remember(matrix_view W) override {
+    seen_ = W;
+    remembered_ = true;
+  }
+
+  std::vector<double> state(matrix_view W) const override {
+    // exactly ln W, or not W's (a checkpoint is taken between runs, after remember())
+    if (steps_ == 0 || !remembered_ || !same_bits(W, seen_)) return {};
+    std::vector<double> s(log_w_.data(), log_w_.data() + log_w_.size());
+    s.push_back(static_cast<double>(steps_));
+    return s;
+  }
+
+  bool restore(matrix_view W, std::span<const double> state) override {
+    if (state.empty()) {  // computed anew at the next refresh
+      remembered_ = false;
+      return true;
+    }
+    const double steps = state.back();
+    if (static_cast<Eigen::Index>(state.size()) != log_w_.size() + 1 || !(steps >= 1.0) ||
+        !(steps < static_cast<double>(exact_every)) || steps != std::floor(steps))
+      return false;
+    for (double v : state.first(state.size() - 1))
+      if (!std::isfinite(v)) return false;
+    std::copy(state.begin(), state.end() - 1, log_w_.data());
+    steps_ = static_cast<std::int64_t>(steps);
+    remember(W);
+    return true;
   }
 
  private:
-  matrix log_w_;  // ln max(W, floor)
-  vector row_;    // one row, gathered (rows of a column-major W are strided)
+  static bool same_bits(matrix_view W, const matrix& seen) {
+    if (W.rows() != seen.rows() || W.cols() != seen.cols()) return false;
+    for (Eigen::Index d = 0; d < W.cols(); ++d)
+      if (std::memcmp(W.col(d).data(), seen.col(d).data(),
+                      static_cast<std::size_t>(W.rows()) * sizeof(double)) != 0)
+        return false;
+    return true;
+  }
+
+  matrix log_w_;               // ln max(W, floor), up to the drift of the steps since exact
+  mutable matrix partial_;     // scratch of add()
+  vector row_;                 // one row, gathered (rows of a column-major W are strided)
+  std::int64_t steps_ = 0;     // incremental steps since the last exact computation
+  matrix seen_;                // W at remember()
+  bool remembered_ = false;    // W has not changed since remember() unless refresh says so
 };
 
 std::unique_ptr<current_cache> log_weight_current::make_cache(Eigen::Index n_post,

@@ -76,12 +76,7 @@ void quasi_static_simulation::step(double duration) {
       if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
     }
     net_.weight_derivative(k, x, pre, post, dense_dw_[k]);
-    const double* dw = dense_dw_[k].data();
-    for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
-      Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
-      w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
-    });
-    settling_->mark_changed(k);
+    settling_->step_weights(k, W, dense_dw_[k], factor, !options_.exact_log);
   }
 }
 
@@ -217,6 +212,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
     observe(steps_ - T + 1);
   }
   if (!paused()) apply_batch();  // a run ends with every weight step applied
+  settling_->sync();  // the caches at the run's W, kept by the next run if W stays
   finish_run();
 }
 
@@ -240,6 +236,16 @@ void quasi_static_simulation::save_regime(checkpoint& c) const {
       sums.insert(sums.end(), node.begin(), node.end());
     }
   c.set("quasi_static.batch_sums", std::move(sums));
+  // The caches kept incrementally (a log-weight current's ln W between exact
+  // computations), at the W of the run's end (sync()).
+  const auto& projections = net_.projections();
+  for (std::size_t k = 0; k < projections.size(); ++k)
+    if (auto state = settling_->cache_state(k); !state.empty())
+      c.set(cache_key(projections[k]), std::move(state));
+}
+
+std::string quasi_static_simulation::cache_key(const projection& p) {
+  return "quasi_static.current_cache." + p.name();
 }
 
 void quasi_static_simulation::restore_regime(const checkpoint& c) {
@@ -275,6 +281,17 @@ void quasi_static_simulation::restore_regime(const checkpoint& c) {
   if (presentations_ < 0)
     throw input_error(fmt::format("{}: the checkpoint has {} presentations", label_, presentations_));
   pending_ = static_cast<std::size_t>(pending);
+  const auto& projections = net_.projections();
+  for (std::size_t k = 0; k < projections.size(); ++k) {
+    const std::string key = cache_key(projections[k]);
+    std::span<const double> state;
+    if (c.has(key)) state = c.numbers(key);
+    if (!settling_->restore_cache(k, state))
+      throw input_error(fmt::format("{}: the checkpoint's entry {} is damaged ({} values for "
+                                    "a {} × {} cache and its step count)",
+                                    label_, key, state.size(), projections[k].rows(),
+                                    projections[k].cols()));
+  }
 }
 
 void quasi_static_simulation::apply_batch() {

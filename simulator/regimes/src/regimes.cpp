@@ -26,13 +26,14 @@ std::unique_ptr<simulation> ode(network& net, const parameters& values) {
   return sim;
 }
 
-// "quasi_static": dt, batch_size, exact_sparse.
+// "quasi_static": dt, batch_size, exact_sparse, exact_log.
 std::unique_ptr<simulation> quasi_static(network& net, const parameters& values) {
   quasi_static_options o;
   o.dt = values.get("dt", o.dt);
   o.batch_size = static_cast<std::size_t>(
       values.get_whole("batch_size", 1, 1, 1e9, "regime \"quasi_static\""));
   o.exact_sparse = values.get_flag("exact_sparse", o.exact_sparse);
+  o.exact_log = values.get_flag("exact_log", o.exact_log);
   values.require_all_used("regime \"quasi_static\"");
   return std::make_unique<quasi_static_simulation>(net, o);
 }

@@ -1,5 +1,7 @@
 #include "settling.hpp"
 
+#include <ratesim/parallel.hpp>
+
 namespace ratesim {
 
 settling::settling(network& net) : net_(net), order_(net.feedforward_order()) {
@@ -22,22 +24,59 @@ settling::settling(network& net) : net_(net), order_(net.feedforward_order()) {
 
 void settling::mark_all_changed() { std::fill(all_changed_.begin(), all_changed_.end(), 1); }
 
+void settling::refresh(std::size_t k) {
+  if (all_changed_[k] != 0 || !changed_[k].empty()) {
+    const auto W = net_.weights(k);
+    caches_[k]->refresh(W, changed_[k], all_changed_[k] != 0);
+    if (all_changed_[k] != 0)
+      row_min_valid_[k] = false;  // computed again when asked for
+    else if (row_min_valid_[k])
+      for (Eigen::Index c : changed_[k]) row_min_[k][c] = W.row(c).cwiseAbs().minCoeff();
+  }
+  changed_[k].clear();
+  all_changed_[k] = 0;
+}
+
+bool settling::step_weights(std::size_t k, matrix_span W, matrix_view dW, double factor,
+                            bool incremental) {
+  bool usable = false;
+  if (incremental && all_changed_[k] == 0 && changed_[k].empty() &&
+      caches_[k]->step(W, dW, factor, usable)) {
+    row_min_valid_[k] = false;
+    if (!usable) all_changed_[k] = 1;  // checked whole, and computed anew if it goes on
+    return usable;
+  }
+  const double* dw = dW.data();
+  for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
+    Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
+    w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
+  });
+  all_changed_[k] = 1;
+  return false;
+}
+
+void settling::sync() {
+  for (std::size_t k = 0; k < caches_.size(); ++k) {
+    refresh(k);
+    caches_[k]->remember(net_.weights(k));
+  }
+}
+
+std::vector<double> settling::cache_state(std::size_t k) const {
+  return caches_[k]->state(net_.weights(k));
+}
+
+bool settling::restore_cache(std::size_t k, std::span<const double> state) {
+  return caches_[k]->restore(net_.weights(k), state);
+}
+
 void settling::settle() {
   const auto& projections = net_.projections();
   for (std::size_t i : order_) {
     input_[i] = net_.external_input(i);
     net_.add_bias(i, input_[i]);
     for (std::size_t k : incoming_[i]) {
-      if (all_changed_[k] != 0 || !changed_[k].empty()) {
-        const auto W = net_.weights(k);
-        caches_[k]->refresh(W, changed_[k], all_changed_[k] != 0);
-        if (all_changed_[k] != 0)
-          row_min_valid_[k] = false;  // computed again when asked for
-        else if (row_min_valid_[k])
-          for (Eigen::Index c : changed_[k]) row_min_[k][c] = W.row(c).cwiseAbs().minCoeff();
-      }
-      changed_[k].clear();
-      all_changed_[k] = 0;
+      refresh(k);
       caches_[k]->add(rates_[projections[k].pre()], input_[i]);
     }
     const population& pop = net_.get_population(i);

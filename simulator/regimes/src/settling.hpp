@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace ratesim {
@@ -43,7 +44,24 @@ class settling {
   // Every W may have changed (a new run, a restore, a mini-batch, a constraint).
   void mark_all_changed();
 
+  // W += factor · dW for projection k (W = network::weights(k)), its cache following the
+  // change itself (current_cache::step) when the cache can and holds W's present state;
+  // otherwise the plain update, and W marked as changed. Whether the new weights are known
+  // to be finite and usable (then no check of W is needed; else stale(k) says so).
+  bool step_weights(std::size_t projection, matrix_span W, matrix_view dW, double factor,
+                    bool incremental);
+  // Brings every cache to the present W (what settle() does first) and lets it remember W,
+  // so that the next run's start keeps the caches when W did not change (the end of a run).
+  void sync();
+  // Projection k's cache as a checkpoint holds it (current_cache::state; empty when it
+  // is a function of W), and back (false when the values do not fit). Call sync() first.
+  std::vector<double> cache_state(std::size_t projection) const;
+  bool restore_cache(std::size_t projection, std::span<const double> state);
+
  private:
+  // Brings projection k's cache to W, from what was marked as changed.
+  void refresh(std::size_t projection);
+
   network& net_;
   std::vector<std::size_t> order_;
   std::vector<std::vector<std::size_t>> incoming_;  // projections into each population

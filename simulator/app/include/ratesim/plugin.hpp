@@ -21,7 +21,7 @@
 namespace ratesim {
 
 // Bumped whenever plugin_info or the meaning of its fields changes.
-inline constexpr int plugin_abi = 3;
+inline constexpr int plugin_abi = 4;
 
 struct plugin_info {
   int abi;                      // plugin_abi when the plug-in was built

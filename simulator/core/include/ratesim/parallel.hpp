@@ -15,6 +15,11 @@ void for_each_piece(std::size_t n, std::size_t unit, void (*call)(void*, std::si
                     void* work);
 }  // namespace detail
 
+// The items in each piece of for_each_piece(n, unit, …) but the last: work that must not
+// depend on the threads (a sum over columns taken by blocks) can be cut the same way, so
+// that a thread reads in one pass the columns it wrote in another.
+std::size_t piece_items(std::size_t unit);
+
 // Calls work(first, count) for pieces that cover [0, n) once each, where the n items are
 // columns of `unit` elements each (1: single elements). Runs it once, for all of [0, n),
 // on the calling thread when there is little work (threads would cost more than they

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,29 @@ class current_cache {
   virtual void refresh(matrix_view W, const std::vector<Eigen::Index>& rows, bool all) = 0;
   // out += I(W, pre) at the W of the last refresh. Must not allocate.
   virtual void add(vector_view pre, vector_span out) const = 0;
+
+  // Optional, for a cache that can follow a dense change of W itself: W += factor · dW
+  // (the plain update's bits) and the cache brought to the new W incrementally, so no
+  // longer the same bits as refresh() computes but within a drift the cache bounds and
+  // documents (the log-weight cache: within 1e-12 of ln W, computed anew exactly at a fixed
+  // cadence). `usable`: whether every new weight is finite and, for a current that
+  // needs_positive_weights, > 0. False, changing nothing, where the cache cannot (the
+  // default); the caller then updates W and refreshes. W must be the refreshed one.
+  virtual bool step(matrix_span /*W*/, matrix_view /*dW*/, double /*factor*/,
+                    bool& /*usable*/) {
+    return false;
+  }
+  // W now changes only with notice (refresh): the cache may keep a copy of it, so that the
+  // next refresh(all) can tell whether W really changed and, if not, keep what it holds
+  // (an incrementally kept cache would otherwise lose its bits at every run's start).
+  virtual void remember(matrix_view /*W*/) {}
+  // What a checkpoint must hold to continue the cache bit for bit at W: empty when the
+  // cache is a function of W alone (the default; a log-weight cache since its last exact
+  // computation) or does not hold W's present state (W changed since remember(): computed
+  // anew). restore() takes it back at the W it was saved with (empty: computed anew at the
+  // next refresh) and returns false, changing nothing, for values that do not fit.
+  virtual std::vector<double> state(matrix_view /*W*/) const { return {}; }
+  virtual bool restore(matrix_view /*W*/, std::span<const double> state) { return state.empty(); }
 };
 
 // Creates a current for a projection of the given shape (so it can size its buffers once).

@@ -6,6 +6,8 @@
 
 #include <array>
 #include <bit>
+#include <cstring>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -202,24 +204,182 @@ __attribute__((target("avx512f"))) void log_avx512(const double* in, double* out
 
 using kernel = void (*)(const double*, double*, std::size_t, double);
 
+// ---- One step of a logarithm cache that follows its weights (log_step) ----------------
+//
+// ln(w'/w) = 2 atanh(z), z = (w' − w)/(w' + w) = 2 z (1 + z²/3 + … + z¹²/13); w' − w is
+// exact where the series serves (w'/w within (15/17, 17/15), Sterbenz), and the next term,
+// 2 z¹⁵/15, is below 1.1e-19 for |z| <= 1/16. Lanes outside that (and weights below the
+// floor, where the cache holds ln floor) take the logarithm itself. The step applies the
+// weights' update with the plain update's arithmetic, w + factor · dw.
+constexpr double step_z_max = 1.0 / 16;
+constexpr double inverse_odd[7] = {1.0,      1.0 / 3,  1.0 / 5, 1.0 / 7,
+                                   1.0 / 9,  1.0 / 11, 1.0 / 13};
+constexpr double largest = 0x1.fffffffffffffp+1023;
+
+// The reference: one weight, the operations every lane of every width does.
+struct step_lane {
+  double next, log, exact, usable;  // exact, usable: 1 or 0
+};
+inline step_lane step_one(double w, double dw, double factor, double log_w, double floor) {
+  const double next = w + factor * dw;
+  const double z = (next - w) / (next + w);
+  const double t = z * z;
+  double p = inverse_odd[6];
+  for (int k = 5; k >= 0; --k) p = p * t + inverse_odd[k];
+  const double log = log_w + (z + z) * p;
+  const bool series = z <= step_z_max && z >= -step_z_max && w >= floor && next >= floor;
+  return {next, log, series ? 0.0 : 1.0, next > 0.0 && next <= largest ? 1.0 : 0.0};
+}
+
+bool log_step_scalar(double* w, const double* dw, double factor, double* log_w, std::size_t n,
+                     double floor) {
+  bool usable = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    const step_lane s = step_one(w[i], dw[i], factor, log_w[i], floor);
+    w[i] = s.next;
+    log_w[i] = s.exact != 0.0 ? log_one(s.next, floor) : s.log;
+    usable = usable && s.usable != 0.0;
+  }
+  return usable;
+}
+
+// The vector form of step_one over the lanes of one SIMD width: `V` gives the width's
+// element-wise operations (the same roundings as the scalar ones) and its masks; the lanes
+// the series does not serve take `Log` (the same width's logarithm) for the vector. It is
+// the body of one function per instruction set, below: a macro, since compilers refuse a
+// template that passes one instruction set's vectors around outside a function compiled
+// for it (clang: "AVX vector return without 'avx' enabled changes the ABI").
+#define RATESIM_LOG_STEP_VECTORS(V, Log)                                                    \
+  {                                                                                         \
+    using d = V::d;                                                                         \
+    using m = V::m;                                                                         \
+    const d f = V::set(factor), lo = V::set(floor), z_max = V::set(step_z_max),             \
+            z_min = V::set(-step_z_max), zero = V::set(0.0), top = V::set(largest);         \
+    m usable = V::eq(zero, zero);                                                           \
+    std::size_t i = 0;                                                                      \
+    for (; i + V::width <= n; i += V::width) {                                              \
+      const d old = V::load(w + i);                                                         \
+      const d next = V::add(old, V::mul(f, V::load(dw + i)));                               \
+      const d z = V::div(V::sub(next, old), V::add(next, old));                             \
+      const d t = V::mul(z, z);                                                             \
+      d p = V::add(V::mul(V::set(inverse_odd[6]), t), V::set(inverse_odd[5]));              \
+      for (int k = 4; k >= 0; --k) p = V::add(V::mul(p, t), V::set(inverse_odd[k]));        \
+      d log = V::add(V::load(log_w + i), V::mul(V::add(z, z), p));                          \
+      const m series = V::both(V::both(V::le(z, z_max), V::le(z_min, z)),                   \
+                               V::both(V::le(lo, old), V::le(lo, next)));                   \
+      usable = V::both(usable, V::both(V::lt(zero, next), V::le(next, top)));               \
+      V::store(w + i, next);                                                                \
+      if (!V::all(series)) { /* a lane the series does not serve */                         \
+        alignas(64) double exact[V::width];                                                 \
+        Log(w + i, exact, V::width, floor);                                                 \
+        log = V::select(series, log, V::load(exact));                                       \
+      }                                                                                     \
+      V::store(log_w + i, log);                                                             \
+    }                                                                                       \
+    const bool tail = log_step_scalar(w + i, dw + i, factor, log_w + i, n - i, floor);      \
+    return V::all(usable) && tail;                                                          \
+  }
+
+#if defined(__x86_64__)
+struct sse2_ops {
+  using d = __m128d;
+  using m = __m128d;
+  static constexpr std::size_t width = 2;
+  static d set(double x) { return _mm_set1_pd(x); }
+  static d load(const double* p) { return _mm_loadu_pd(p); }
+  static void store(double* p, d x) { _mm_storeu_pd(p, x); }
+  static d add(d a, d b) { return _mm_add_pd(a, b); }
+  static d sub(d a, d b) { return _mm_sub_pd(a, b); }
+  static d mul(d a, d b) { return _mm_mul_pd(a, b); }
+  static d div(d a, d b) { return _mm_div_pd(a, b); }
+  static m eq(d a, d b) { return _mm_cmpeq_pd(a, b); }
+  static m le(d a, d b) { return _mm_cmple_pd(a, b); }
+  static m lt(d a, d b) { return _mm_cmplt_pd(a, b); }
+  static m both(m a, m b) { return _mm_and_pd(a, b); }
+  static bool all(m a) { return _mm_movemask_pd(a) == 3; }
+  static d select(m k, d a, d b) { return _mm_or_pd(_mm_and_pd(k, a), _mm_andnot_pd(k, b)); }
+};
+
+struct avx2_ops {
+  using d = __m256d;
+  using m = __m256d;
+  static constexpr std::size_t width = 4;
+  [[gnu::target("avx2")]] static d set(double x) { return _mm256_set1_pd(x); }
+  [[gnu::target("avx2")]] static d load(const double* p) { return _mm256_loadu_pd(p); }
+  [[gnu::target("avx2")]] static void store(double* p, d x) { _mm256_storeu_pd(p, x); }
+  [[gnu::target("avx2")]] static d add(d a, d b) { return _mm256_add_pd(a, b); }
+  [[gnu::target("avx2")]] static d sub(d a, d b) { return _mm256_sub_pd(a, b); }
+  [[gnu::target("avx2")]] static d mul(d a, d b) { return _mm256_mul_pd(a, b); }
+  [[gnu::target("avx2")]] static d div(d a, d b) { return _mm256_div_pd(a, b); }
+  [[gnu::target("avx2")]] static m eq(d a, d b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
+  [[gnu::target("avx2")]] static m le(d a, d b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
+  [[gnu::target("avx2")]] static m lt(d a, d b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
+  [[gnu::target("avx2")]] static m both(m a, m b) { return _mm256_and_pd(a, b); }
+  [[gnu::target("avx2")]] static bool all(m a) { return _mm256_movemask_pd(a) == 15; }
+  [[gnu::target("avx2")]] static d select(m k, d a, d b) { return _mm256_blendv_pd(b, a, k); }
+};
+
+struct avx512_ops {
+  using d = __m512d;
+  using m = __mmask8;
+  static constexpr std::size_t width = 8;
+  [[gnu::target("avx512f")]] static d set(double x) { return _mm512_set1_pd(x); }
+  [[gnu::target("avx512f")]] static d load(const double* p) { return _mm512_loadu_pd(p); }
+  [[gnu::target("avx512f")]] static void store(double* p, d x) { _mm512_storeu_pd(p, x); }
+  [[gnu::target("avx512f")]] static d add(d a, d b) { return _mm512_add_pd(a, b); }
+  [[gnu::target("avx512f")]] static d sub(d a, d b) { return _mm512_sub_pd(a, b); }
+  [[gnu::target("avx512f")]] static d mul(d a, d b) { return _mm512_mul_pd(a, b); }
+  [[gnu::target("avx512f")]] static d div(d a, d b) { return _mm512_div_pd(a, b); }
+  [[gnu::target("avx512f")]] static m eq(d a, d b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+  [[gnu::target("avx512f")]] static m le(d a, d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+  [[gnu::target("avx512f")]] static m lt(d a, d b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  [[gnu::target("avx512f")]] static m both(m a, m b) { return static_cast<m>(a & b); }
+  [[gnu::target("avx512f")]] static bool all(m a) { return a == 0xFF; }
+  [[gnu::target("avx512f")]] static d select(m k, d a, d b) { return _mm512_mask_blend_pd(k, b, a); }
+};
+#endif
+
+#if defined(__x86_64__)
+bool log_step_sse2(double* w, const double* dw, double factor, double* log_w, std::size_t n,
+                   double floor) RATESIM_LOG_STEP_VECTORS(sse2_ops, log_sse2)
+__attribute__((target("avx2"))) bool log_step_avx2(double* w, const double* dw, double factor,
+                                                   double* log_w, std::size_t n, double floor)
+    RATESIM_LOG_STEP_VECTORS(avx2_ops, log_avx2)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+__attribute__((target("avx512f"))) bool log_step_avx512(double* w, const double* dw,
+                                                       double factor, double* log_w,
+                                                       std::size_t n, double floor)
+    RATESIM_LOG_STEP_VECTORS(avx512_ops, log_avx512)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+#undef RATESIM_LOG_STEP_VECTORS
+
+using step_kernel = bool (*)(double*, const double*, double, double*, std::size_t, double);
+
 struct implementation {
   const char* name;
   kernel run;
+  step_kernel step;
   bool available;
 };
 
 // Every implementation, the widest last; all give the same bits.
 std::array<implementation, 4> implementations() {
 #if defined(__x86_64__)
-  return {{{"scalar", log_scalar, true},
-           {"sse2", log_sse2, true},
-           {"avx2", log_avx2, cpu().avx2},
-           {"avx512", log_avx512, cpu().avx512f}}};
+  return {{{"scalar", log_scalar, log_step_scalar, true},
+           {"sse2", log_sse2, log_step_sse2, true},
+           {"avx2", log_avx2, log_step_avx2, cpu().avx2},
+           {"avx512", log_avx512, log_step_avx512, cpu().avx512f}}};
 #else
-  return {{{"scalar", log_scalar, true},
-           {"sse2", nullptr, false},
-           {"avx2", nullptr, false},
-           {"avx512", nullptr, false}}};
+  return {{{"scalar", log_scalar, log_step_scalar, true},
+           {"sse2", nullptr, nullptr, false},
+           {"avx2", nullptr, nullptr, false},
+           {"avx512", nullptr, nullptr, false}}};
 #endif
 }
 
@@ -248,6 +408,25 @@ void log_floored(const double* in, double* out, std::size_t n, double floor) {
 }
 
 double log_floored(double x, double floor) { return log_one(x, floor); }
+
+bool log_step(double* w, const double* dw, double factor, double* log_w, std::size_t rows,
+              std::size_t columns, double floor) {
+  const step_kernel step = chosen().step;
+  std::atomic<bool> usable = true;
+  ratesim::for_each_piece(columns, rows, [&](std::size_t first, std::size_t count) {
+    const std::size_t at = first * rows;
+    if (!step(w + at, dw + at, factor, log_w + at, count * rows, floor))
+      usable.store(false, std::memory_order_relaxed);
+  });
+  return usable.load();
+}
+
+bool log_step_as(std::string_view isa, double* w, const double* dw, double factor,
+                 double* log_w, std::size_t n, double floor, bool& usable) {
+  for (const implementation& i : implementations())
+    if (i.name == isa && i.available) return usable = i.step(w, dw, factor, log_w, n, floor), true;
+  return false;
+}
 
 const char* log_floored_isa() { return chosen().name; }
 
