@@ -56,26 +56,24 @@ BENCHMARK_CAPTURE(vector_log, sse2, "sse2");
 BENCHMARK_CAPTURE(vector_log, avx2, "avx2");
 BENCHMARK_CAPTURE(vector_log, avx512, "avx512");
 
-// One step of the incremental ln W cache (detail::log_step) with a weight change like a
-// quasi-static presentation's: w' = w + ε s (y − w) with ε = 0.01, most rows' s tiny (the
-// series serves) and a few winners' large (where |w' − w| / (w' + w) > 1/16 the lane takes
-// the logarithm).
+// One step of the incremental ln W cache (detail::log_step) as the quasi-static regime takes
+// it, in synaptic scaling's form: w' = w + (y − w) ε s_c with ε = 0.01, most rows' s tiny
+// (the series serves) and a few winners' large (where |w' − w| / (w' + w) > 1/16 the lane
+// takes the logarithm). C = 100 rows, D = 784 columns; the weights go on learning from one
+// iteration to the next.
 void log_step(benchmark::State& state, const char* isa) {
-  constexpr std::size_t C = 100;
+  constexpr std::size_t C = 100, D = n / C;
   ratesim::random_stream rng(8, 0);
-  std::vector<double> x(n), w(n), dw(n), lw(n);
-  for (double& v : x) v = std::exp(ratesim::uniform(rng, -0.5, 3.0));  // learned W: 0.6 … 20
-  std::vector<double> s(C);
-  for (double& v : s) v = std::exp(ratesim::uniform(rng, -30.0, 0.0));  // posteriors
-  for (std::size_t i = 0; i < n; ++i)  // y_d: 1 … 10
-    dw[i] = s[i % C] * (std::exp(ratesim::uniform(rng, 0.0, 2.3)) - x[i]);
+  std::vector<double> w(n), lw(n), y(D), q(C);
+  for (double& v : w) v = std::exp(ratesim::uniform(rng, -0.5, 3.0));  // learned W: 0.6 … 20
+  for (double& v : y) v = std::exp(ratesim::uniform(rng, 0.0, 2.3));   // y_d: 1 … 10
+  for (double& v : q) v = 0.01 * std::exp(ratesim::uniform(rng, -30.0, 0.0));  // ε s_c
   const double floor = std::numeric_limits<double>::min();
   ratesim::detail::log_floored(w.data(), lw.data(), n, floor);
+  const ratesim::detail::weight_change change{.factor = 1.0, .pre = y.data(), .q = q.data()};
   bool usable = true;
   for (auto _ : state) {
-    std::copy(x.begin(), x.end(), w.begin());  // the same step every time
-    if (!ratesim::detail::log_step_as(isa, w.data(), dw.data(), 0.01, lw.data(), n, floor,
-                                      usable)) {
+    if (!ratesim::detail::log_step_as(isa, w.data(), change, lw.data(), C, D, floor, usable)) {
       state.SkipWithError("not supported by this CPU or its operating system");
       return;
     }

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -192,10 +193,11 @@ TEST_P(LogStepPath, GivesTheSameBitsAsTheScalarReference) {
   for (std::size_t offset = 0; offset < 8; ++offset) {
     auto w = in.w, log_w = in.log_w, w_ref = in.w, log_ref = in.log_w;
     bool usable = false, usable_ref = false;
-    ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data() + offset, in.dw.data() + offset, 0.01,
-                                    log_ref.data() + offset, n - offset, floor_, usable_ref));
-    if (!detail::log_step_as(isa, w.data() + offset, in.dw.data() + offset, 0.01,
-                             log_w.data() + offset, n - offset, floor_, usable))
+    const detail::weight_change change{.factor = 0.01, .dw = in.dw.data() + offset};
+    ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data() + offset, change,
+                                    log_ref.data() + offset, n - offset, 1, floor_, usable_ref));
+    if (!detail::log_step_as(isa, w.data() + offset, change, log_w.data() + offset, n - offset,
+                             1, floor_, usable))
       GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
     EXPECT_EQ(usable, usable_ref);
     EXPECT_FALSE(usable);  // the probes hold weights driven to 0, below, to inf and NaN
@@ -210,6 +212,37 @@ TEST_P(LogStepPath, GivesTheSameBitsAsTheScalarReference) {
   }
 }
 
+// The same in the scaling form, dW/dt = (y_d − W_cd) q_c never formed: every
+// implementation gives the scalar reference's bits, and the weights are the bits of the
+// plain update with synaptic scaling's arithmetic, W + ε ((−W + y) q). 37 rows, so that
+// every column ends in a partial vector.
+TEST_P(LogStepPath, TheScalingFormGivesThePlainUpdatesBits) {
+  const char* isa = GetParam();
+  constexpr Eigen::Index C = 37, D = 60;
+  random_stream rng(45, 0);
+  matrix W(C, D);
+  vector y(D), q(C);
+  for (double& w : W.reshaped()) w = std::exp(uniform(rng, -0.5, 3.0));
+  for (double& v : y) v = std::exp(uniform(rng, 0.0, 2.3));
+  for (double& v : q) v = std::exp(uniform(rng, -30.0, 0.0));  // s_c / τ · T, up to 1
+  matrix L(C, D);
+  detail::log_floored(W.data(), L.data(), static_cast<std::size_t>(W.size()), floor_);
+  const detail::weight_change change{.factor = 0.5, .pre = y.data(), .q = q.data()};
+  matrix w_ref = W, log_ref = L, w = W, log_w = L;
+  bool usable_ref = false, usable = false;
+  ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data(), change, log_ref.data(), C, D, floor_,
+                                  usable_ref));
+  if (!detail::log_step_as(isa, w.data(), change, log_w.data(), C, D, floor_, usable))
+    GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
+  EXPECT_TRUE(usable && usable_ref);
+  const matrix plain =
+      (W.array() + 0.5 * (((-W.array()).rowwise() + y.transpose().array()).colwise() * q.array()))
+          .matrix();
+  EXPECT_TRUE(w_ref == plain);
+  EXPECT_TRUE(w == w_ref);
+  EXPECT_EQ(std::memcmp(log_w.data(), log_ref.data(), sizeof(double) * static_cast<std::size_t>(L.size())), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, LogStepPath, testing::Values("sse2", "avx2", "avx512"),
                          [](const auto& info) { return std::string(info.param); });
 
@@ -220,7 +253,8 @@ TEST(LogStep, OneStepFollowsTheLogarithm) {
   step_inputs in = step_probes();
   const std::size_t n = in.w.size() - 5;  // without the unusable ones
   const auto old = in.w;
-  ASSERT_TRUE(detail::log_step(in.w.data(), in.dw.data(), 0.01, in.log_w.data(), n, 1, floor_));
+  ASSERT_TRUE(detail::log_step(in.w.data(), {.factor = 0.01, .dw = in.dw.data()},
+                               in.log_w.data(), n, 1, floor_));
   double worst = 0.0;
   std::size_t exact = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -288,7 +322,7 @@ TEST(LogCache, StaysWithin1e12OfLnWOverAMillionMnistLikeUpdates) {
     s /= s.sum();
     dW = ((-W.array()).rowwise() + y.transpose().array()).colwise() * s.array();
     bool usable = false;
-    ASSERT_TRUE(cache->step(W, dW, eps, usable));
+    ASSERT_TRUE(cache->step(W, {.factor = eps, .dW = &dW}, usable));
     ASSERT_TRUE(usable);
     if (step % 7 != 0) continue;
     cache->remember(W);  // (state() gives the cache only at the W it remembers)

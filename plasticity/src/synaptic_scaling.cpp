@@ -55,8 +55,28 @@ void synaptic_scaling_rule::derivative_with_post(matrix_view W, vector_view pre,
                                                  vector_view post, vector_view post_state,
                                                  matrix_span dWdt) const {
   if (p_.divide_by.empty()) return derivative(W, pre, post, dWdt);
-  // s_c (y_d − W_cd) / (τ v_c / v̄), v̄ the mean of v over the population. A divisor that
-  // is not finite and > 0 would turn the rule into nonsense (NaN, or anti-Hebbian).
+  // s_c (y_d − W_cd) / (τ v_c / v̄), v̄ the mean of v over the population.
+  check_divisor(post_state);
+  const double mean = post_state.mean();
+  scaling_derivative(W, pre, post.array() * (mean / p_.tau) / post_state.array(), dWdt);
+}
+
+bool synaptic_scaling_rule::scaling_form(vector_view /*pre*/, vector_view post,
+                                         vector_view post_state, vector_span q) const {
+  // The rates derivative() and derivative_with_post() multiply by, with their arithmetic.
+  if (p_.divide_by.empty()) {
+    q = post.array() / p_.tau;
+  } else {
+    check_divisor(post_state);
+    const double mean = post_state.mean();
+    q = post.array() * (mean / p_.tau) / post_state.array();
+  }
+  return true;
+}
+
+void synaptic_scaling_rule::check_divisor(vector_view post_state) const {
+  // A divisor that is not finite and > 0 would turn the rule into nonsense (NaN, or
+  // anti-Hebbian).
   for (Eigen::Index c = 0; c < post_state.size(); ++c)
     if (!(std::isfinite(post_state[c]) && post_state[c] > 0.0))
       throw numerical_error(
@@ -64,8 +84,6 @@ void synaptic_scaling_rule::derivative_with_post(matrix_view W, vector_view pre,
                       "got {} at unit {}",
                       p_.divide_by, post_state[c], c),
           {"rule \"synaptic_scaling\"", "divide_by", fmt::format("{}", post_state[c])});
-  const double mean = post_state.mean();
-  scaling_derivative(W, pre, post.array() * (mean / p_.tau) / post_state.array(), dWdt);
 }
 
 bool synaptic_scaling_rule::step_sparse(matrix_span W, row_minima& row_min, vector_view pre,

@@ -369,6 +369,15 @@ void network::weight_derivative(std::size_t k, const vector& x, vector_view pre,
                                  dWdt);
 }
 
+bool network::scaling_form(std::size_t k, const vector& x, vector_view pre, vector_view post,
+                           vector_span q) const {
+  const projection& p = projs_.at(k);
+  const Eigen::Index at = post_variable_offset_.at(k);
+  return p.rule()->scaling_form(pre, post,
+                                x.segment(std::max<Eigen::Index>(at, 0), at < 0 ? 0 : p.rows()),
+                                q);
+}
+
 void network::set_learning_rate_scale(double scale) {
   if (!(std::isfinite(scale) && scale >= 0.0))
     throw_parameter_error("network", "learning_rate_scale", "finite and >= 0", scale);

@@ -121,11 +121,15 @@ class log_weight_cache : public current_cache {
     log_weight_current::add_product(log_w_, pre, out, partial_);
   }
 
-  bool step(matrix_span W, matrix_view dW, double factor, bool& usable) override {
-    if (W.outerStride() != W.rows() || dW.outerStride() != dW.rows()) return false;
-    usable = detail::log_step(W.data(), dW.data(), factor, log_w_.data(),
-                              static_cast<std::size_t>(W.rows()), static_cast<std::size_t>(W.cols()),
-                              log_weight_current::floor);
+  bool step(matrix_span W, const weight_step& change, bool& usable) override {
+    if (W.outerStride() != W.rows()) return false;
+    const detail::weight_change c{
+        .factor = change.factor,
+        .dw = change.q != nullptr ? nullptr : change.dW->data(),
+        .pre = change.q != nullptr ? change.pre->data() : nullptr,
+        .q = change.q != nullptr ? change.q->data() : nullptr};
+    usable = detail::log_step(W.data(), c, log_w_.data(), static_cast<std::size_t>(W.rows()),
+                              static_cast<std::size_t>(W.cols()), log_weight_current::floor);
     remembered_ = false;
     if (++steps_ == exact_every) {  // the cadence that bounds the drift
       log_weight_current::log_all(W, log_w_);

@@ -22,8 +22,10 @@ quasi_static_simulation::quasi_static_simulation(network& net, quasi_static_opti
   settling_ = std::make_unique<settling>(net_);  // refuses a network with a loop
   period();  // validates the stimuli now rather than at the first run
   check_step_size();
-  for (const auto& p : net_.projections())
+  for (const auto& p : net_.projections()) {
     dense_dw_.push_back(p.plastic() ? matrix(p.rows(), p.cols()) : matrix());
+    scaling_q_.push_back(p.plastic() ? vector(p.rows()) : vector());
+  }
 
   dw_ = vector::Zero(net_.plastic_count());
   if (options_.batch_size > 1) {
@@ -75,8 +77,12 @@ void quasi_static_simulation::step(double duration) {
       row_minima row_min = settling_->row_min(k, W);
       if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
     }
-    net_.weight_derivative(k, x, pre, post, dense_dw_[k]);
-    settling_->step_weights(k, W, dense_dw_[k], factor, !options_.exact_log);
+    weight_step change{.factor = factor, .dW = &dense_dw_[k]};
+    if (net_.scaling_form(k, x, pre, post, scaling_q_[k]))  // dW/dt never formed
+      change = {.factor = factor, .pre = &pre, .q = &scaling_q_[k]};
+    else
+      net_.weight_derivative(k, x, pre, post, dense_dw_[k]);
+    settling_->step_weights(k, W, change, !options_.exact_log);
   }
 }
 

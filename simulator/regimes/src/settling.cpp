@@ -37,19 +37,26 @@ void settling::refresh(std::size_t k) {
   all_changed_[k] = 0;
 }
 
-bool settling::step_weights(std::size_t k, matrix_span W, matrix_view dW, double factor,
+bool settling::step_weights(std::size_t k, matrix_span W, const weight_step& change,
                             bool incremental) {
   bool usable = false;
   if (incremental && all_changed_[k] == 0 && changed_[k].empty() &&
-      caches_[k]->step(W, dW, factor, usable)) {
+      caches_[k]->step(W, change, usable)) {
     row_min_valid_[k] = false;
     if (!usable) all_changed_[k] = 1;  // checked whole, and computed anew if it goes on
     return usable;
   }
-  const double* dw = dW.data();
-  for_each_piece(static_cast<std::size_t>(W.size()), 1, [&](std::size_t first, std::size_t n) {
-    Eigen::Map<vector> w(W.data() + first, static_cast<Eigen::Index>(n));
-    w += factor * Eigen::Map<const vector>(dw + first, static_cast<Eigen::Index>(n));
+  // The plain update, with the arithmetic of the rule's derivative and W + factor · dW/dt.
+  const auto rows = static_cast<std::size_t>(W.rows());
+  for_each_piece(static_cast<std::size_t>(W.cols()), rows, [&](std::size_t first, std::size_t n) {
+    const auto d = static_cast<Eigen::Index>(first), m = static_cast<Eigen::Index>(n);
+    auto w = W.middleCols(d, m).array();
+    if (change.q != nullptr)
+      w += change.factor * (((-w).rowwise() + change.pre->segment(d, m).transpose().array())
+                                .colwise() *
+                            change.q->array());
+    else
+      w += change.factor * change.dW->middleCols(d, m).array();
   });
   all_changed_[k] = 1;
   return false;

@@ -44,11 +44,12 @@ class settling {
   // Every W may have changed (a new run, a restore, a mini-batch, a constraint).
   void mark_all_changed();
 
-  // W += factor · dW for projection k (W = network::weights(k)), its cache following the
-  // change itself (current_cache::step) when the cache can and holds W's present state;
-  // otherwise the plain update, and W marked as changed. Whether the new weights are known
-  // to be finite and usable (then no check of W is needed; else stale(k) says so).
-  bool step_weights(std::size_t projection, matrix_span W, matrix_view dW, double factor,
+  // W += factor · dW/dt for projection k (W = network::weights(k)), its cache following
+  // the change itself (current_cache::step) when `incremental`, the cache can and it holds
+  // W's present state; otherwise the plain update, and W marked as changed. Whether the new
+  // weights are known to be finite and usable (then no check of W is needed; else
+  // stale(k) says so).
+  bool step_weights(std::size_t projection, matrix_span W, const weight_step& change,
                     bool incremental);
   // Brings every cache to the present W (what settle() does first) and lets it remember W,
   // so that the next run's start keeps the caches when W did not change (the end of a run).

@@ -34,10 +34,16 @@ class synaptic_scaling_rule : public plasticity_rule {
   std::string_view post_variable() const override { return p_.divide_by; }
   void derivative_with_post(matrix_view W, vector_view pre, vector_view post,
                             vector_view post_state, matrix_span dWdt) const override;
+  // q = s/τ (or s v̄ / (τ v) with divide_by): dW/dt = (y − W) · q.
+  bool scaling_form(vector_view pre, vector_view post, vector_view post_state,
+                    vector_span q) const override;
   bool step_sparse(matrix_span W, row_minima& row_min, vector_view pre, vector_view post,
                    double factor, std::vector<Eigen::Index>& changed) const override;
 
  private:
+  // Refuses a divide_by variable that is not finite and > 0 (numerical_error).
+  void check_divisor(vector_view post_state) const;
+
   params p_;
 };
 

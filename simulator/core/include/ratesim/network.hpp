@@ -142,6 +142,10 @@ class network {
   // populations, and the post variable it reads (rule.hpp: post_variable) from x.
   void weight_derivative(std::size_t projection, const vector& x, vector_view pre,
                          vector_view post, matrix_span dWdt) const;
+  // Whether projection k's rule has the scaling form dW/dt = (pre − W) · q at these rates
+  // and the post variable in x (plasticity_rule::scaling_form), and q if so.
+  bool scaling_form(std::size_t projection, const vector& x, vector_view pre, vector_view post,
+                    vector_span q) const;
   // The external input of population i: what its stimulus presents (zero without one).
   // The simulation writes the stimulus's pattern here; the state must be laid out.
   vector_span external_input(std::size_t population);

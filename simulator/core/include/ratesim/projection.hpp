@@ -45,6 +45,16 @@ class synaptic_current {
                                                           Eigen::Index n_pre) const;
 };
 
+// A dense weight step W += factor · dW/dt, for current_cache::step: dW/dt given whole (dW),
+// or, where q is given, in the scaling form (pre_d − W_cd) · q_c
+// (plasticity_rule::scaling_form), which is then never formed.
+struct weight_step {
+  double factor = 1.0;
+  const matrix* dW = nullptr;   // n_post × n_pre
+  const vector* pre = nullptr;  // n_pre, with q
+  const vector* q = nullptr;    // n_post
+};
+
 // What a synaptic current keeps between evaluations at slowly changing weights. The one who
 // changes W says which rows changed; the cache then gives the same input current as
 // synaptic_current::add at the new W, bit for bit, recomputing only those rows.
@@ -57,15 +67,14 @@ class current_cache {
   // out += I(W, pre) at the W of the last refresh. Must not allocate.
   virtual void add(vector_view pre, vector_span out) const = 0;
 
-  // Optional, for a cache that can follow a dense change of W itself: W += factor · dW
+  // Optional, for a cache that can follow a dense change of W itself: W += factor · dW/dt
   // (the plain update's bits) and the cache brought to the new W incrementally, so no
   // longer the same bits as refresh() computes but within a drift the cache bounds and
   // documents (the log-weight cache: within 1e-12 of ln W, computed anew exactly at a fixed
   // cadence). `usable`: whether every new weight is finite and, for a current that
   // needs_positive_weights, > 0. False, changing nothing, where the cache cannot (the
   // default); the caller then updates W and refreshes. W must be the refreshed one.
-  virtual bool step(matrix_span /*W*/, matrix_view /*dW*/, double /*factor*/,
-                    bool& /*usable*/) {
+  virtual bool step(matrix_span /*W*/, const weight_step& /*change*/, bool& /*usable*/) {
     return false;
   }
   // W now changes only with notice (refresh): the cache may keep a copy of it, so that the

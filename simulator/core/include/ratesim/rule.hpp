@@ -73,6 +73,15 @@ class plasticity_rule {
     derivative(W, pre, post, dWdt);
   }
 
+  // Optional: whether dW/dt at these rates has the scaling form (pre_d − W_cd) · q_c,
+  // computed with derivative_with_post()'s arithmetic bit for bit (synaptic scaling), and
+  // q (one value per postsynaptic unit) if so. The quasi-static regime then steps W
+  // without forming dW/dt (and its ln W cache in the same pass). Must not allocate.
+  virtual bool scaling_form(vector_view /*pre*/, vector_view /*post*/,
+                            vector_view /*post_state*/, vector_span /*q*/) const {
+    return false;
+  }
+
   // Optional exact fast path of the quasi-static regime: W += factor · dW/dt, where
   // dW/dt is what derivative() computes, bit for bit, but skipping rows that provably keep
   // every bit (a postsynaptic rate so small that every change rounds away). `row_min`

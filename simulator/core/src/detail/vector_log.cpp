@@ -220,8 +220,8 @@ constexpr double largest = 0x1.fffffffffffffp+1023;
 struct step_lane {
   double next, log, exact, usable;  // exact, usable: 1 or 0
 };
-inline step_lane step_one(double w, double dw, double factor, double log_w, double floor) {
-  const double next = w + factor * dw;
+inline step_lane step_one(double w, double dwdt, double factor, double log_w, double floor) {
+  const double next = w + factor * dwdt;
   const double z = (next - w) / (next + w);
   const double t = z * z;
   double p = inverse_odd[6];
@@ -231,11 +231,14 @@ inline step_lane step_one(double w, double dw, double factor, double log_w, doub
   return {next, log, series ? 0.0 : 1.0, next > 0.0 && next <= largest ? 1.0 : 0.0};
 }
 
-bool log_step_scalar(double* w, const double* dw, double factor, double* log_w, std::size_t n,
-                     double floor) {
+// One segment of n weights: dW/dt = dw[i], or, where q is given, (y − w[i]) · q[i] (the
+// scaling form, the arithmetic of synaptic_scaling_rule::derivative).
+bool log_step_scalar(double* w, const double* dw, const double* q, double y, double factor,
+                     double* log_w, std::size_t n, double floor) {
   bool usable = true;
   for (std::size_t i = 0; i < n; ++i) {
-    const step_lane s = step_one(w[i], dw[i], factor, log_w[i], floor);
+    const double dwdt = q != nullptr ? (y - w[i]) * q[i] : dw[i];
+    const step_lane s = step_one(w[i], dwdt, factor, log_w[i], floor);
     w[i] = s.next;
     log_w[i] = s.exact != 0.0 ? log_one(s.next, floor) : s.log;
     usable = usable && s.usable != 0.0;
@@ -259,7 +262,9 @@ bool log_step_scalar(double* w, const double* dw, double factor, double* log_w, 
     std::size_t i = 0;                                                                      \
     for (; i + V::width <= n; i += V::width) {                                              \
       const d old = V::load(w + i);                                                         \
-      const d next = V::add(old, V::mul(f, V::load(dw + i)));                               \
+      const d dwdt = q != nullptr ? V::mul(V::sub(V::set(y), old), V::load(q + i))         \
+                                  : V::load(dw + i);                                        \
+      const d next = V::add(old, V::mul(f, dwdt));                                          \
       const d z = V::div(V::sub(next, old), V::add(next, old));                             \
       const d t = V::mul(z, z);                                                             \
       d p = V::add(V::mul(V::set(inverse_odd[6]), t), V::set(inverse_odd[5]));              \
@@ -276,7 +281,9 @@ bool log_step_scalar(double* w, const double* dw, double factor, double* log_w, 
       }                                                                                     \
       V::store(log_w + i, log);                                                             \
     }                                                                                       \
-    const bool tail = log_step_scalar(w + i, dw + i, factor, log_w + i, n - i, floor);      \
+    const bool tail = log_step_scalar(w + i, q != nullptr ? nullptr : dw + i,              \
+                                      q != nullptr ? q + i : nullptr, y, factor, log_w + i, \
+                                      n - i, floor);                                        \
     return V::all(usable) && tail;                                                          \
   }
 
@@ -340,16 +347,19 @@ struct avx512_ops {
 #endif
 
 #if defined(__x86_64__)
-bool log_step_sse2(double* w, const double* dw, double factor, double* log_w, std::size_t n,
-                   double floor) RATESIM_LOG_STEP_VECTORS(sse2_ops, log_sse2)
-__attribute__((target("avx2"))) bool log_step_avx2(double* w, const double* dw, double factor,
-                                                   double* log_w, std::size_t n, double floor)
+bool log_step_sse2(double* w, const double* dw, const double* q, double y, double factor,
+                   double* log_w, std::size_t n, double floor)
+    RATESIM_LOG_STEP_VECTORS(sse2_ops, log_sse2)
+__attribute__((target("avx2"))) bool log_step_avx2(double* w, const double* dw, const double* q,
+                                                   double y, double factor, double* log_w,
+                                                   std::size_t n, double floor)
     RATESIM_LOG_STEP_VECTORS(avx2_ops, log_avx2)
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 __attribute__((target("avx512f"))) bool log_step_avx512(double* w, const double* dw,
+                                                       const double* q, double y,
                                                        double factor, double* log_w,
                                                        std::size_t n, double floor)
     RATESIM_LOG_STEP_VECTORS(avx512_ops, log_avx512)
@@ -359,7 +369,8 @@ __attribute__((target("avx512f"))) bool log_step_avx512(double* w, const double*
 #endif
 #undef RATESIM_LOG_STEP_VECTORS
 
-using step_kernel = bool (*)(double*, const double*, double, double*, std::size_t, double);
+using step_kernel = bool (*)(double*, const double*, const double*, double, double, double*,
+                             std::size_t, double);
 
 struct implementation {
   const char* name;
@@ -409,22 +420,40 @@ void log_floored(const double* in, double* out, std::size_t n, double floor) {
 
 double log_floored(double x, double floor) { return log_one(x, floor); }
 
-bool log_step(double* w, const double* dw, double factor, double* log_w, std::size_t rows,
+namespace {
+
+// The weights of columns [first, first + count) of a rows × columns matrix.
+bool step_columns(step_kernel step, double* w, const weight_change& change, double* log_w,
+                  std::size_t rows, std::size_t first, std::size_t count, double floor) {
+  const std::size_t at = first * rows;
+  if (change.q == nullptr)
+    return step(w + at, change.dw + at, nullptr, 0.0, change.factor, log_w + at, count * rows,
+                floor);
+  bool usable = true;
+  for (std::size_t d = first; d < first + count; ++d)
+    usable = step(w + d * rows, nullptr, change.q, change.pre[d], change.factor,
+                  log_w + d * rows, rows, floor) && usable;
+  return usable;
+}
+
+}  // namespace
+
+bool log_step(double* w, const weight_change& change, double* log_w, std::size_t rows,
               std::size_t columns, double floor) {
   const step_kernel step = chosen().step;
   std::atomic<bool> usable = true;
   ratesim::for_each_piece(columns, rows, [&](std::size_t first, std::size_t count) {
-    const std::size_t at = first * rows;
-    if (!step(w + at, dw + at, factor, log_w + at, count * rows, floor))
+    if (!step_columns(step, w, change, log_w, rows, first, count, floor))
       usable.store(false, std::memory_order_relaxed);
   });
   return usable.load();
 }
 
-bool log_step_as(std::string_view isa, double* w, const double* dw, double factor,
-                 double* log_w, std::size_t n, double floor, bool& usable) {
+bool log_step_as(std::string_view isa, double* w, const weight_change& change, double* log_w,
+                 std::size_t rows, std::size_t columns, double floor, bool& usable) {
   for (const implementation& i : implementations())
-    if (i.name == isa && i.available) return usable = i.step(w, dw, factor, log_w, n, floor), true;
+    if (i.name == isa && i.available)
+      return usable = step_columns(i.step, w, change, log_w, rows, 0, columns, floor), true;
   return false;
 }
 

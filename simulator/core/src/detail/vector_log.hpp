@@ -19,22 +19,31 @@ void log_floored(const double* in, double* out, std::size_t n, double floor);
 // ratesim's random distributions use, ratesim/random.hpp).
 double log_floored(double x, double floor);
 
+// A weight step W += factor · dW/dt, with dW/dt given whole (`dw`, one value per weight,
+// column-major) or, where dw is null, in the scaling form (pre_d − W_cd) · q_c of synaptic
+// scaling (`pre` one value per column, `q` one per row), which is then never formed.
+struct weight_change {
+  double factor = 1.0;
+  const double* dw = nullptr;
+  const double* pre = nullptr;
+  const double* q = nullptr;
+};
+
 // One step of a cache of logarithms that follows its weights (the quasi-static regime's
-// ln W between exact recomputations): for i < n, w[i] += factor · dw[i] (the plain
-// update's bits), and log_w[i], ln max(w, floor) of the old weight up to the cache's drift,
-// follows by ln(w'/w) = 2 atanh((w' − w)/(w' + w)), a series to the 13th power, where
+// ln W between exact recomputations), for a column-major rows × columns matrix w: w +=
+// factor · dW/dt (the plain update's bits, w + factor · dw, or w + factor · ((pre − w) q)),
+// and log_w, ln max(w, floor) of the old weight up to the cache's drift, follows by
+// ln(w'/w) = 2 atanh((w' − w)/(w' + w)), a series to the 13th power, where
 // |(w' − w)/(w' + w)| <= 1/16 and both weights are >= floor (an error below 1e-19 besides
-// the roundings, about 1 ulp of ln w per step); elsewhere log_w[i] = log_floored(w') exactly.
-// The same bits on every implementation and number of threads. Returns whether every new
-// weight is finite and > 0.
-// The arrays are column-major rows × columns matrices, shared between the threads by
-// columns as for_each_piece cuts them.
-bool log_step(double* w, const double* dw, double factor, double* log_w, std::size_t rows,
+// the roundings, about 1 ulp of ln w per step); elsewhere log_w = log_floored(w') exactly.
+// The same bits on every implementation and number of threads (shared by columns as
+// for_each_piece cuts them). Returns whether every new weight is finite and > 0.
+bool log_step(double* w, const weight_change& change, double* log_w, std::size_t rows,
               std::size_t columns, double floor);
-// The same with a given implementation (one thread); false if this machine lacks it,
+// The same with a given implementation, on one thread; false if this machine lacks it,
 // else `usable` is what log_step returns.
-bool log_step_as(std::string_view isa, double* w, const double* dw, double factor,
-                 double* log_w, std::size_t n, double floor, bool& usable);
+bool log_step_as(std::string_view isa, double* w, const weight_change& change, double* log_w,
+                 std::size_t rows, std::size_t columns, double floor, bool& usable);
 
 // Which implementation log_floored uses here: "avx512", "avx2", "sse2" or "scalar". The
 // first call chooses; it throws parameter_error if RATESIM_LOG names an unknown

@@ -87,7 +87,8 @@ class quasi_static_simulation : public simulation {
 
   quasi_static_options options_;
   std::unique_ptr<settling> settling_;
-  std::vector<matrix> dense_dw_;  // per plastic projection, for the dense step
+  std::vector<matrix> dense_dw_;   // per plastic projection, for the dense step
+  std::vector<vector> scaling_q_;  // per plastic projection: q of a rule's scaling form
   step_count presentations_ = 0;
   std::size_t pending_ = 0;           // presentations of the open mini-batch (its next slot)
   vector dw_;                         // dθ/dt and dW/dt of one presentation, sized once
