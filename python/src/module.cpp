@@ -889,8 +889,9 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__",
            [](quasi_static_simulation& sim) {
              return repr(sim, "QuasiStaticSimulation",
-                         fmt::format("{} presentations, batch_size {}, ", sim.presentations(),
-                                     sim.options().batch_size));
+                         fmt::format("{} presentations, batch_size {}, {}", sim.presentations(),
+                                     sim.options().batch_size,
+                                     sim.options().exact_log ? "exact_log, " : ""));
            })
       .def(py::init([](network& net, double dt, std::size_t batch_size, bool exact_log) {
              return std::make_unique<quasi_static_simulation>(

@@ -292,6 +292,11 @@ class Module(unittest.TestCase):
             "<ratesim.QuasiStaticSimulation: 10 presentations, batch_size 2, t = 10 ms (10 steps "
             "of 1 ms); 2 populations, 1 projections>",
         )
+        exact, _, _ = circuit(tau=50.0)
+        self.assertIn(
+            "0 presentations, batch_size 1, exact_log, t = 0 ms",
+            repr(ratesim.QuasiStaticSimulation(exact, exact_log=True)),
+        )
         ode = ratesim.Network()
         ode.add_population("rate_population", "u", size=2)
         self.assertIn("OdeSimulation: euler, t = 0 ms", repr(ratesim.OdeSimulation(ode, stepper="euler")))

@@ -5,9 +5,8 @@
 #include <ratesim/parallel.hpp>
 
 #include <array>
-#include <bit>
-#include <cstring>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <string_view>
@@ -218,7 +217,8 @@ constexpr double largest = 0x1.fffffffffffffp+1023;
 
 // The reference: one weight, the operations every lane of every width does.
 struct step_lane {
-  double next, log, exact, usable;  // exact, usable: 1 or 0
+  double next, log;
+  bool exact, usable;  // the lane takes the logarithm; the new weight is finite and > 0
 };
 inline step_lane step_one(double w, double dwdt, double factor, double log_w, double floor) {
   const double next = w + factor * dwdt;
@@ -228,7 +228,7 @@ inline step_lane step_one(double w, double dwdt, double factor, double log_w, do
   for (int k = 5; k >= 0; --k) p = p * t + inverse_odd[k];
   const double log = log_w + (z + z) * p;
   const bool series = z <= step_z_max && z >= -step_z_max && w >= floor && next >= floor;
-  return {next, log, series ? 0.0 : 1.0, next > 0.0 && next <= largest ? 1.0 : 0.0};
+  return {next, log, !series, next > 0.0 && next <= largest};
 }
 
 // One segment of n weights: dW/dt = dw[i], or, where q is given, (y − w[i]) · q[i] (the
@@ -240,8 +240,8 @@ bool log_step_scalar(double* w, const double* dw, const double* q, double y, dou
     const double dwdt = q != nullptr ? (y - w[i]) * q[i] : dw[i];
     const step_lane s = step_one(w[i], dwdt, factor, log_w[i], floor);
     w[i] = s.next;
-    log_w[i] = s.exact != 0.0 ? log_one(s.next, floor) : s.log;
-    usable = usable && s.usable != 0.0;
+    log_w[i] = s.exact ? log_one(s.next, floor) : s.log;
+    usable = usable && s.usable;
   }
   return usable;
 }
