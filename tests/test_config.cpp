@@ -7,6 +7,7 @@
 #include <ratesim/projection.hpp>
 #include <ratesim/stimulus.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -208,7 +209,7 @@ TEST(Config, UnknownComponentsAreErrorsListingTheKnownOnes) {
     ADD_FAILURE() << "no error";
   } catch (const lookup_error& e) {
     EXPECT_STREQ(e.what(),
-                 "unknown weight initialiser \"zeros\"; known: constant, data_mean, uniform");
+                 "unknown weight initialiser \"zeros\"; known: constant, data_mean, file, uniform");
   }
   const std::string with_record =
       base + "\n[output]\nfile = \"unused.h5\"\n[[record]]\nwhat = \"rate\"\npopulation = \"output\"\n";
@@ -219,7 +220,7 @@ TEST(Config, UnknownComponentsAreErrorsListingTheKnownOnes) {
   zeros.replace(zeros.find("init = \"data_mean\""), 18, "init = \"zeros\"");
   expect_contains(error_of(zeros),
                   {"test.toml:22:", "projection.ff.weights.init",
-                   "unknown weight initialiser \"zeros\"; known: constant, data_mean, uniform"});
+                   "unknown weight initialiser \"zeros\"; known: constant, data_mean, file, uniform"});
   expect_contains(error_of(with_record),
                   {"test.toml:32:", "record[0].what",
                    "unknown record kind \"rate\"; known: spikes, variable, weight_sums, weights"});
@@ -251,6 +252,44 @@ TEST(Config, BadDataFromAStimulusFileIsAnInputError) {
   } catch (const data_error& e) {
     expect_contains(e.what(), {"test.toml:", "stimulus of \"input\"", "/nonexistent.idx"});
   }
+}
+
+TEST(Config, TheFileInitialiserReadsOneRowPerPostsynapticUnit) {
+  // A CSV file of 4 rows (post) of 16 values (pre), written here with known values.
+  const fs::path csv = fs::temp_directory_path() / fmt::format("ratesim-w0-{}.csv", ::getpid());
+  matrix expected(4, 16);
+  {
+    std::ofstream out(csv);
+    for (int c = 0; c < 4; ++c)
+      for (int d = 0; d < 16; ++d) {
+        expected(c, d) = 1.0 + 0.25 * c + d / 64.0;
+        out << fmt::format("{}{}", expected(c, d), d == 15 ? "\n" : ",");
+      }
+  }
+  auto with = [&](const std::string& weights) {
+    std::string text = base;
+    text.replace(text.find("{ init = \"data_mean\", noise = 0.5, row_sum = 48.0 }"), 51, weights);
+    return text;
+  };
+  auto e = experiment::parse(with(fmt::format("{{ init = \"file\", path = \"{}\" }}", csv.string())),
+                             "test.toml");
+  EXPECT_EQ(matrix(e->net().weights("ff")), expected);
+  // row_sum rescales each row, as for the other initialisers.
+  e = experiment::parse(
+      with(fmt::format("{{ init = \"file\", path = \"{}\", row_sum = 48.0 }}", csv.string())),
+      "test.toml");
+  EXPECT_NEAR(e->net().weights("ff").row(2).sum(), 48.0, 1e-12);
+  // Another shape is bad data, naming both shapes.
+  std::string wrong = with(fmt::format("{{ init = \"file\", path = \"{}\" }}", csv.string()));
+  wrong.replace(wrong.find("size = 4"), 8, "size = 5");
+  try {
+    experiment::parse(wrong, "test.toml");
+    ADD_FAILURE() << "no error";
+  } catch (const data_error& e) {
+    expect_contains(e.what(), {"file", "4 x 16 weights, the projection needs 5 x 16"});
+  }
+  expect_contains(error_of(with("{ init = \"file\" }")), {"file", "path is required"});
+  fs::remove(csv);
 }
 
 TEST(Config, RecordsGoToTheOutputFile) {

@@ -32,9 +32,11 @@
 #include <type_traits>
 
 #include "interrupt.hpp"
+#include "recipe.hpp"
 
 namespace py = pybind11;
 using namespace ratesim;
+using ratesim::python::recorder;
 
 namespace {
 
@@ -261,22 +263,17 @@ class python_observer : public observer {
   step_count every_ = 1;
 };
 
-// The HDF5 recorder as Python sees it: it also keeps the names of what it records (the
-// groups of the file, e.g. "output/rate"), for its repr.
-class recorder : public hdf5_recorder {
- public:
-  using hdf5_recorder::hdf5_recorder;
-  std::vector<std::string> recorded;
-};
-
 // Binds a recorder method that records something of a projection on a schedule; `group`
 // names the recording ({} is the projection).
 auto projection_recording(void (hdf5_recorder::*what)(std::string, schedule),
-                          std::string_view group) {
-  return [what, group](recorder& r, const std::string& projection, double every,
-                       step_count every_steps, double start, double stop) {
+                          std::string_view group, std::string_view kind) {
+  return [what, group, kind](recorder& r, const std::string& projection, double every,
+                             step_count every_steps, double start, double stop) {
     (r.*what)(projection, make_schedule(every, every_steps, start, stop));
     r.recorded.push_back(fmt::format(fmt::runtime(group), projection));
+    r.record_tables.push_back(fmt::format("what = \"{}\"\nprojection = {}\n{}", kind,
+                                          toml_quote(projection),
+                                          python::schedule_toml(every, every_steps, start, stop)));
   };
 }
 
@@ -349,9 +346,16 @@ void run_from_python(simulation& sim, const py::object& progress, step_count tot
                      const std::function<void(step_count)>& go_on) {
   const progress_report reporting(progress, total, unit);
   const py::object& report = reporting.report;
-  python::run_interruptibly(
-      sim, first, [&] { go_on(total - done()); },
-      report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
+  python::run_log log(sim);  // in the files of recorders that keep what a rerun needs
+  try {
+    python::run_interruptibly(
+        sim, first, [&] { go_on(total - done()); },
+        report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
+  } catch (...) {
+    log.done();  // the part that ran (a KeyboardInterrupt stops between steps)
+    throw;
+  }
+  log.done();
 }
 
 // Binds a run of n `unit`s, as `run` does them and `count` counts them.
@@ -414,22 +418,6 @@ std::string repr(const network& net) {
 // What a file written from Python keeps as its config when no experiment file gave one: a
 // TOML description of what ran (not yet enough to rerun it: the populations' and rules'
 // parameters and the stimuli's data are not kept).
-std::string python_run_description(simulation& sim) {
-  std::string stimuli;
-  for (const auto& slot : sim.net().stimuli())
-    stimuli += fmt::format("{}{{ target = \"{}\", duration = {} }}", stimuli.empty() ? "" : ", ",
-                           sim.net().get_population(slot.target).name(), slot.source->duration());
-  return fmt::format(
-      "# Run from Python (ratesim {}), no experiment file: a description of what ran.\n"
-      "[run]\n"
-      "simulation = \"{}\"\n"
-      "dt = {}  # [ms]\n"
-      "attached_at = {}  # [ms], the simulated time when the recorder was attached\n\n"
-      "[network]\n"
-      "stimuli = [{}]  # durations [ms] of a presentation\n"
-      "structure = \"\"\"\n{}\"\"\"\n",
-      version, sim.label(), sim.dt(), sim.time(), stimuli, sim.net().describe_structure());
-}
 
 // `kind` e.g. "OdeSimulation", `details` what the regime adds.
 std::string repr(simulation& sim, std::string_view kind, const std::string& details) {
@@ -655,12 +643,18 @@ PYBIND11_MODULE(_core, m) {
                       "holds every population's variables and every plastic weight. Build it "
                       "(add_population, connect, stimulate_*), then hand it to a simulation, "
                       "which fixes its structure.")
-      .def(py::init<>(), "an empty network")
+      .def(py::init([] {
+             auto net = std::make_unique<network>();
+             python::new_network(*net);
+             return net;
+           }),
+           "an empty network")
       .def("__repr__", [](const network& net) { return repr(net); })
       .def(
           "add_population",
           [](network& net, const std::string& model, const std::string& name, py::kwargs kw) {
             net.add(population_models().get(model)(name, to_parameters(kw)));
+            python::added_population(net, model, name, kw);
           },
           py::arg("model"), py::arg("name"),
           "Adds a population of a registered model (ratesim.population_models()) with its "
@@ -677,11 +671,15 @@ PYBIND11_MODULE(_core, m) {
             for (py::ssize_t i = 0; i < weights.shape(0); ++i)
               for (py::ssize_t j = 0; j < weights.shape(1); ++j) W(i, j) = weights.at(i, j);
             connection c{.name = name, .weights = std::move(W), .current = current};
-            if (py::isinstance<py::str>(rule))
+            const bool named = py::isinstance<py::str>(rule);
+            if (named)
               c.rule = make_rule(rule.cast<std::string>(), to_parameters(kw));
             else if (!rule.is_none())
               c.rule = std::make_unique<python_rule>(rule);
             net.connect(pre, post, std::move(c));
+            python::connected(net, name, pre, post, current,
+                              named ? rule.cast<std::string>() : std::string(),
+                              !named && !rule.is_none(), kw);
           },
           py::arg("pre"), py::arg("post"), py::arg("name"), py::arg("weights"),
           py::arg("current") = "log_weight", py::arg("rule") = py::none(),
@@ -695,6 +693,7 @@ PYBIND11_MODULE(_core, m) {
           [](network& net, const std::string& population, py::object rule, py::kwargs kw) {
             if (py::isinstance<py::str>(rule)) {
               net.adapt(population, make_intrinsic_rule(rule.cast<std::string>(), to_parameters(kw)));
+              python::adapted(net, population, rule.cast<std::string>(), kw);
             } else {
               if (!kw.empty())
                 throw parameter_error(
@@ -702,6 +701,7 @@ PYBIND11_MODULE(_core, m) {
                     "ratesim.IntrinsicRule takes its parameters in its constructor",
                     {"adapt", py::str(kw.begin()->first).cast<std::string>(), ""});
               net.adapt(population, std::make_unique<python_intrinsic_rule>(rule));
+              python::adapted(net, population, "", kw);
             }
           },
           py::arg("population"), py::arg("rule"),
@@ -723,6 +723,7 @@ PYBIND11_MODULE(_core, m) {
                                           .ordering = shuffle ? pattern_set::order::shuffled
                                                               : pattern_set::order::sequential,
                                           .seed = seed}));
+            python::stimulated_with_patterns(net, target, duration, shuffle, seed);
           },
           py::arg("target"), py::arg("patterns"), py::arg("duration") = 1.0,
           py::arg("shuffle") = false, py::arg("seed") = 0,
@@ -736,6 +737,7 @@ PYBIND11_MODULE(_core, m) {
             random_stream generator(rng, stream_id("stimulus." + target));
             net.stimulate(target, stimulus_sources().get(source)(
                                       {net.get_population(target), generator}, values));
+            python::stimulated(net, target, source, rng, kw);
           },
           py::arg("target"), py::arg("source"), py::kw_only(), py::arg("rng") = 1,
           "Drives population `target` with a registered stimulus source "
@@ -748,6 +750,7 @@ PYBIND11_MODULE(_core, m) {
              const py::array_t<double, py::array::forcecast>& value) {
             vector v = Eigen::Map<const vector>(value.data(), value.size());
             net.stimulate(target, std::make_unique<constant_input>(v));
+            python::stimulated_constant(net, target, value);
           },
           py::arg("target"), py::arg("value"),
           "Drives population `target` with a constant external input (one value per unit).")
@@ -789,6 +792,10 @@ PYBIND11_MODULE(_core, m) {
             return out;
           },
           py::arg("population"), "The output rates of a population (a copy).")
+      .def("fingerprint", &network::fingerprint,
+           "A hash (below 2^53) of everything that can change between runs: the state, every "
+           "projection's weights and the learning-rate scale. A Recorder's file keeps it at "
+           "both ends of every run, for `ratesim rerun` (docs/python.md, \"Rerunning\").")
       .def("set_learning_rate_scale", &network::set_learning_rate_scale, py::arg("scale"),
            "Multiplies every plastic projection's dW/dt by `scale` from now on (a learning-rate "
            "schedule).");
@@ -829,9 +836,10 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "attach",
           [](simulation& sim, observer& o) {
-            auto* r = dynamic_cast<recorder*>(&o);
-            if (r != nullptr && r->config().empty()) r->set_config(python_run_description(sim));
-            sim.attach(o);
+            if (auto* r = dynamic_cast<recorder*>(&o))
+              python::attach(sim, *r);
+            else
+              sim.attach(o);
           },
           py::arg("observer"), py::keep_alive<1, 2>(),
           "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
@@ -869,14 +877,24 @@ PYBIND11_MODULE(_core, m) {
            })
       .def(py::init([](network& net, const std::string& stepper, double dt, double abs_tol,
                        double rel_tol) {
-             return std::make_unique<ode_simulation>(
+             auto sim = std::make_unique<ode_simulation>(
                  net,
                  ode_options{.stepper = stepper, .dt = dt, .abs_tol = abs_tol, .rel_tol = rel_tol});
+             python::new_simulation(
+                 *sim, "ode",
+                 fmt::format("stepper = {}\ndt = {}\nabs_tol = {}\nrel_tol = {}\n",
+                             toml_quote(stepper), dt, abs_tol, rel_tol));
+             return sim;
            }),
            py::arg("network"), py::arg("stepper") = "rk4", py::arg("dt") = 0.1,
            py::arg("abs_tol") = 1e-8, py::arg("rel_tol") = 1e-8, py::keep_alive<1, 2>(),
            "a simulation of `network`, whose structure is fixed from now on")
-      .def("settle", &ode_simulation::settle,
+      .def(
+          "settle",
+          [](ode_simulation& sim) {
+            sim.settle();
+            python::settled(sim);
+          },
            "Moves every population to its fixed point for the present input (a clean start); "
            "the network must be feedforward.");
 
@@ -894,9 +912,13 @@ PYBIND11_MODULE(_core, m) {
                                      sim.options().exact_log ? "exact_log, " : ""));
            })
       .def(py::init([](network& net, double dt, std::size_t batch_size, bool exact_log) {
-             return std::make_unique<quasi_static_simulation>(
+             auto sim = std::make_unique<quasi_static_simulation>(
                  net, quasi_static_options{
                           .dt = dt, .batch_size = batch_size, .exact_log = exact_log});
+             python::new_simulation(*sim, "quasi_static",
+                                    fmt::format("dt = {}\nbatch_size = {}\nexact_log = {}\n", dt,
+                                                batch_size, exact_log));
+             return sim;
            }),
            py::arg("network"), py::arg("dt") = 1.0, py::arg("batch_size") = 1,
            py::arg("exact_log") = false, py::keep_alive<1, 2>(),
@@ -953,8 +975,13 @@ PYBIND11_MODULE(_core, m) {
           [](recorder& r, const std::string& pop, const std::string& var, double every,
              step_count every_steps, double start, double stop,
              std::optional<std::vector<std::size_t>> units) {
+            std::string table = fmt::format("what = \"variable\"\npopulation = {}\nvariable = {}\n{}",
+                                            toml_quote(pop), toml_quote(var),
+                                            python::schedule_toml(every, every_steps, start, stop));
+            if (units) table += fmt::format("units = [{}]\n", fmt::join(*units, ", "));
             r.record(pop, var, make_schedule(every, every_steps, start, stop), std::move(units));
             r.recorded.push_back(pop + "/" + var);
+            r.record_tables.push_back(std::move(table));
           },
           py::arg("population"), py::arg("variable") = "rate", py::arg("every") = 0.0,
           py::arg("every_steps") = 0, py::arg("start") = 0.0,
@@ -963,12 +990,13 @@ PYBIND11_MODULE(_core, m) {
           "an intrinsic rule's such as 'bias') "
           "every `every` ms or every `every_steps` steps, from `start` to `stop` [ms], for the "
           "unit indices `units` (all when None). Give everything before attaching.")
-      .def("record_weights", projection_recording(&hdf5_recorder::record_weights, "{}/weights"),
+      .def("record_weights", projection_recording(&hdf5_recorder::record_weights, "{}/weights", "weights"),
            py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
            py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
            "Records snapshots of a projection's W, [n, n_post, n_pre], on a schedule (as record).")
       .def("record_weight_sums",
-           projection_recording(&hdf5_recorder::record_weight_sums, "metrics/weight_sum_{}"),
+           projection_recording(&hdf5_recorder::record_weight_sums, "metrics/weight_sum_{}",
+                                "weight_sums"),
            py::arg("projection"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
            py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
            "Records sum_d W_cd for every postsynaptic unit c (the metric weight_sum_<projection>).")
@@ -977,6 +1005,9 @@ PYBIND11_MODULE(_core, m) {
           [](recorder& r, const std::string& pop, double start, double stop) {
             r.record_spikes(pop, make_schedule(0.0, 0, start, stop));
             r.recorded.push_back("spikes/" + pop);
+            r.record_tables.push_back(fmt::format("what = \"spikes\"\npopulation = {}\n{}",
+                                                  toml_quote(pop),
+                                                  python::schedule_toml(0.0, 0, start, stop)));
           },
           py::arg("population"), py::arg("start") = 0.0,
           py::arg("stop") = std::numeric_limits<double>::infinity(),
@@ -991,6 +1022,9 @@ PYBIND11_MODULE(_core, m) {
             record_kinds().get(what)({r, net, make_schedule(every, every_steps, start, stop)},
                                      values);
             r.recorded.push_back(what);
+            r.record_tables.push_back(
+                fmt::format("what = {}\n{}{}", toml_quote(what), python::keyword_toml(kw),
+                            python::schedule_toml(every, every_steps, start, stop)));
           },
           py::arg("network"), py::arg("what"), py::arg("every") = 0.0, py::arg("every_steps") = 0,
           py::arg("start") = 0.0, py::arg("stop") = std::numeric_limits<double>::infinity(),
@@ -1060,7 +1094,9 @@ PYBIND11_MODULE(_core, m) {
       "simulation",
       [](network& net, const std::string& regime, py::kwargs kw) {
         const parameters values = to_parameters(kw);
-        return regimes().get(regime)(net, values);
+        auto sim = regimes().get(regime)(net, values);
+        python::new_simulation(*sim, regime, python::keyword_toml(kw));
+        return sim;
       },
       py::arg("network"), py::arg("regime"), py::keep_alive<0, 1>(),
       "A simulation of `network` in a registered regime (ratesim.regimes(): 'ode', "

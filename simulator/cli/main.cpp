@@ -21,6 +21,7 @@
 #include <ratesim/mixture/poisson_mixture.hpp>
 #include <ratesim/output_file.hpp>
 #include <ratesim/plugin.hpp>
+#include <ratesim/rerun.hpp>
 #include <ratesim/signals.hpp>
 #include <ratesim/version.hpp>
 
@@ -220,6 +221,47 @@ int run_experiment(run_command& c) {
   return 0;
 }
 
+struct rerun_command {
+  std::string file, output;
+  std::vector<std::string> plugins;
+  bool overwrite = false, quiet = false;
+};
+
+void add_rerun(CLI::App& app, rerun_command& c) {
+  auto* rerun = app.add_subcommand(
+      "rerun", "Run again what an output file says ran (of ratesim run, or of a Recorder from "
+               "Python), to the same bits; docs/python.md");
+  rerun->add_option("file", c.file, "the output file to rerun")->required();
+  rerun->add_option("-o,--output", c.output, "the file to write the rerun's traces to")
+      ->required();
+  rerun->add_flag("--overwrite", c.overwrite, "replace --output if it exists");
+  rerun->add_option("--plugin", c.plugins,
+                    "load a plug-in the run used (repeatable)")
+      ->allow_extra_args(false);
+  rerun->add_flag("-q,--quiet", c.quiet, "no progress bar");
+}
+
+int rerun_file(const rerun_command& c) {
+  for (const auto& p : c.plugins) ratesim::load_plugin(p);
+  const ratesim::rerun_plan plan(c.file);
+  auto e = plan.build(c.output, c.overwrite);
+  ratesim::stop_signals signals;
+  std::optional<ratesim::cli::progress_bar> bar;
+  if (!c.quiet && ::isatty(STDERR_FILENO)) bar.emplace(e->total_steps());
+  if (!plan.run(*e, bar ? &*bar : nullptr, &signals.flag())) {
+    const int signal = signals.caught();
+    std::fprintf(stderr, "ratesim: rerun stopped at t = %g ms; %s keeps what was recorded\n",
+                 e->sim().time(), c.output.c_str());
+    return 128 + signal;
+  }
+  std::printf("reran %s: %lld steps, t = %g ms%s%s%s\n", c.file.c_str(),
+              static_cast<long long>(e->sim().steps()), e->sim().time(),
+              plan.calls().empty() ? "" : ", the same bits at the end of every run",
+              e->recorder() ? "; recorded to " : "",
+              e->recorder() ? e->recorder()->path().c_str() : "");
+  return 0;
+}
+
 // Reports an error and gives the exit code. Under MPI a rank that fails cannot simply
 // return (the others would wait for it for ever): it names itself and ends the whole job
 // with that code (MPI_Abort).
@@ -288,9 +330,13 @@ int main(int argc, char** argv) {
   add_run(app, run);
   ratesim::cli::sweep_command sweep;
   add_sweep(app, sweep);
+  rerun_command rerun;
+  add_rerun(app, rerun);
   if (argc > 1 && argv[1][0] != '-' && std::string_view(argv[1]) != "fit" &&
-      std::string_view(argv[1]) != "run" && std::string_view(argv[1]) != "sweep") {
-    std::fprintf(stderr, "ratesim: unknown command \"%s\"; known: fit, run, sweep (see --help)\n",
+      std::string_view(argv[1]) != "run" && std::string_view(argv[1]) != "sweep" &&
+      std::string_view(argv[1]) != "rerun") {
+    std::fprintf(stderr,
+                 "ratesim: unknown command \"%s\"; known: fit, run, rerun, sweep (see --help)\n",
                  argv[1]);
     return exit_usage;
   }
@@ -312,6 +358,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("fit")) return run_fit(fit, argc, argv);
     if (app.got_subcommand("run")) return run_experiment(run);
     if (app.got_subcommand("sweep")) return ratesim::cli::run_sweep(sweep, this_program(argv[0]));
+    if (app.got_subcommand("rerun")) return rerun_file(rerun);
   } catch (const ratesim::input_error& e) {
     return fail(exit_input, e);
   } catch (const ratesim::parameter_error& e) {

@@ -12,5 +12,9 @@ matrix constant(const weight_context& context, const parameters& values);
 // The mean of the rates the presynaptic population settles to under its stimulus's
 // patterns, plus `noise`, rows rescaled to `row_sum` (required).
 matrix data_mean(const weight_context& context, const parameters& values);
+// W read from `path` (a file as `ratesim fit` reads images: IDX, FILE.h5:/dataset, .npy,
+// FILE.npz:NAME or .csv), one row of the file per postsynaptic unit; rows rescaled to
+// `row_sum` if given.
+matrix file(const weight_context& context, const parameters& values);
 
 }  // namespace ratesim::initializers

@@ -10,6 +10,7 @@ registry<weight_initializer>& weight_initializers() {
       {"uniform", &initializers::uniform},
       {"constant", &initializers::constant},
       {"data_mean", &initializers::data_mean},
+      {"file", &initializers::file},
   });
   return entries;
 }

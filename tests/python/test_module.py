@@ -166,9 +166,17 @@ class Module(unittest.TestCase):
             with h5py.File(path, "r") as f:
                 described = tomllib.loads(f.attrs["config"])
                 self.assertEqual(f.attrs["structure"], structure)
-            self.assertEqual(described["run"], {"simulation": "quasi_static_simulation", "dt": 0.5, "attached_at": 2.0})
-            self.assertEqual(described["network"]["structure"], structure)
-            self.assertEqual(described["network"]["stimuli"], [{"target": "input", "duration": 1.0}])
+                self.assertEqual(f.attrs["seed"], 1)
+                self.assertEqual(f.attrs["rerunnable"],
+                                 "no: the simulation had run 4 steps (t = 2 ms) before the recorder was attached")
+            # An experiment file's description (docs/python.md, "Rerunning").
+            self.assertEqual(described["run"], {"regime": "quasi_static", "dt": 0.5, "duration": 0.0})
+            self.assertEqual(described["population"]["input"],
+                             {"model": "feedforward_inhibition", "size": 16, "A": 48.0})
+            self.assertEqual(described["projection"]["ff"]["rule"], {"name": "synaptic_scaling", "tau": 50})
+            self.assertEqual(described["stimulus"]["input"]["source"], "file")
+            self.assertEqual(described["record"], [{"what": "variable", "population": "output",
+                                                    "variable": "rate", "every": 1}])
             with h5py.File(given, "r") as f:  # a config given is kept as given
                 self.assertEqual(f.attrs["config"], "[run]\nx = 1\n")
                 self.assertEqual(f.attrs["seed"], 9)
@@ -375,7 +383,7 @@ class Registries(unittest.TestCase):
     def test_the_tables_list_the_builtins(self):
         self.assertEqual(ratesim.regimes(), ["ode", "quasi_static", "spiking"])
         self.assertEqual(ratesim.stimulus_sources(), ["bars", "constant", "file"])
-        self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "uniform"])
+        self.assertEqual(ratesim.weight_initializers(), ["constant", "data_mean", "file", "uniform"])
         self.assertEqual(ratesim.record_kinds(), ["spikes", "variable", "weight_sums", "weights"])
 
     def test_describe_lists_parameters_with_defaults_and_units(self):

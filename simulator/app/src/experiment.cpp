@@ -619,6 +619,19 @@ std::string read_text(const std::string& path) {
 
 }  // namespace
 
+std::string toml_quote(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\')
+      out += fmt::format("\\{}", c);
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  return out + "\"";
+}
+
 std::unique_ptr<experiment> experiment::parse(std::string_view text, const std::string& source,
                                               const config_overrides& overrides) {
   return experiment_builder(parse_config(text, source, overrides), source).build();

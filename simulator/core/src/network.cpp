@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 
 namespace ratesim {
 
@@ -376,6 +377,32 @@ bool network::scaling_form(std::size_t k, const vector& x, vector_view pre, vect
   return p.rule()->scaling_form(pre, post,
                                 x.segment(std::max<Eigen::Index>(at, 0), at < 0 ? 0 : p.rows()),
                                 q);
+}
+
+namespace {
+
+// FNV-1a over 64-bit words: a change anywhere changes the hash (with overwhelming
+// probability); not a cryptographic hash.
+void mix(std::uint64_t& h, const double* values, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t word;
+    std::memcpy(&word, values + i, sizeof word);
+    h = (h ^ word) * 0x100000001b3ULL;
+  }
+}
+
+}  // namespace
+
+std::uint64_t network::fingerprint() const {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  const vector& x = state();
+  mix(h, x.data(), static_cast<std::size_t>(x.size()));
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const auto W = weights(k);
+    mix(h, W.data(), static_cast<std::size_t>(W.size()));
+  }
+  mix(h, &learning_rate_scale_, 1);
+  return h >> 11;
 }
 
 void network::set_learning_rate_scale(double scale) {

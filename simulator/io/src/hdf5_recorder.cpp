@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <system_error>
@@ -69,6 +70,8 @@ struct hdf5_recorder::entry {
 
 struct hdf5_recorder::file {
   h5::handle id;
+  h5::handle runs;  // /inputs/runs, when a rerun record was kept
+  std::vector<std::pair<h5::handle, const kept_array*>> inputs;  // to fill once in SWMR mode
 };
 
 hdf5_recorder::hdf5_recorder(std::string path, options opts)
@@ -365,6 +368,32 @@ void hdf5_recorder::make_file(const network& net, double dt) {
         run_id_ = h5::read_string_attribute(made->id.get(), "run_id", context);
     }
     const hid_t root = made->id.get();
+    if (fresh && rerun_) {
+      for (const auto& [name, value] : rerun_->attributes)
+        h5::write_attribute(root, name, value, context);
+      for (const kept_array& a : rerun_->arrays) {
+        const auto cols = static_cast<hsize_t>(a.cols);
+        const std::string path = "inputs/" + a.name;
+        h5::create_groups(root, path.substr(0, path.rfind('/')), context);
+        made->inputs.emplace_back(
+            h5::create_extendible(
+                root, path, {cols},
+                std::clamp<hsize_t>((std::size_t{1} << 16) / (8 * std::max<hsize_t>(cols, 1)), 1,
+                                    4096),
+                options_.compression, context),
+            &a);
+      }
+      h5::create_groups(root, "inputs", context);
+      made->runs = h5::create_extendible(root, "inputs/runs", {4}, 64, 0, context);
+      h5::write_attribute(made->runs.get(), "columns",
+                          std::string("first step, end step, network fingerprint at the first, "
+                                      "at the end (docs/python.md)"),
+                          context);
+    } else if (!fresh && H5Aexists(root, "rerunnable") > 0) {
+      h5::check(H5Adelete(root, "rerunnable"), context, "replacing the attribute rerunnable");
+      h5::write_attribute(root, "rerunnable",
+                          std::string("no: another run appended samples to the file"), context);
+    }
     if (std::any_of(entries_.begin(), entries_.end(),
                     [](const entry& e) { return e.what == entry::kind::spikes; }))
       h5::write_sonata_attributes(root, context);  // a SONATA spike file too
@@ -443,6 +472,21 @@ void hdf5_recorder::make_file(const network& net, double dt) {
       }
     }
     h5::check(H5Fstart_swmr_write(root), context, "starting SWMR writing");
+    // The arrays a rerun needs, written in SWMR mode like samples (a failure of a large
+    // write is then abandoned as theirs are).
+    for (auto& [dataset, a] : made->inputs) {
+      errno = 0;
+      try {
+        h5::append(dataset.get(), a->data, static_cast<hsize_t>(a->rows), context);
+        h5::check(H5Dflush(dataset.get()), context, "writing /inputs");
+      } catch (const error&) {
+        const int err = errno;
+        throw error(fmt::format("{}: writing /inputs/{} failed ({}); the file was not made",
+                                context, a->name, err != 0 ? std::strerror(err) : "an I/O error"));
+      }
+    }
+    made->inputs.clear();
+    rerun_.reset();  // its arrays need not live any longer
     if (fresh) claim_->commit();
   } catch (...) {
     if (made->id) h5::abandon(made->id.get());  // nothing half-made reaches the disk
@@ -638,6 +682,27 @@ void hdf5_recorder::spikes(step_count step, std::size_t population,
     }
     e.buffered += units.size();
     if (e.buffered >= e.buffer_rows) write_out(e, e.buffered / e.buffer_rows * e.buffer_rows);
+  }
+}
+
+void hdf5_recorder::log_run(step_count first, step_count end, std::uint64_t before,
+                            std::uint64_t after) {
+  if (!file_ || !file_->runs) return;
+  if (!failure_.empty()) throw error(failure_);
+  const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
+  const double row[4] = {static_cast<double>(first), static_cast<double>(end),
+                         static_cast<double>(before), static_cast<double>(after)};
+  h5::quiet_errors quiet;
+  errno = 0;
+  try {
+    h5::append(file_->runs.get(), row, 1, context);
+    h5::check(H5Dflush(file_->runs.get()), context, "flushing /inputs/runs");
+  } catch (const error&) {
+    const std::string reason = h5::abandon(file_->id.get());
+    failure_ = fmt::format("{}: writing /inputs/runs failed ({}); nothing more is written to the "
+                           "file",
+                           context, reason);
+    throw error(failure_);
   }
 }
 

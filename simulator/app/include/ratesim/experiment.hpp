@@ -41,6 +41,10 @@ struct config_overrides {
   std::vector<std::string> set;
 };
 
+// `text` as a TOML basic string, quoted and escaped (for --set values and experiment
+// files written by code).
+std::string toml_quote(std::string_view text);
+
 class experiment {
  public:
   // Reads `path`, applies `overrides`, then builds everything.

@@ -178,6 +178,12 @@ class network {
   void set_learning_rate_scale(double scale);
   double learning_rate_scale() const { return learning_rate_scale_; }
 
+  // A hash of everything a user can change between runs (the state vector, every
+  // projection's weights, the learning-rate scale), below 2^53 so that a double holds it
+  // exactly. Python keeps it at both ends of each recorded run, so that a rerun can tell
+  // whether the file's description still says what ran (docs/python.md, "Rerunning").
+  std::uint64_t fingerprint() const;
+
   // ---- Checkpoints ------------------------------------------------------------------
 
   // Adds to `c` what of the rest of a run the network holds: "network.state" (the whole

@@ -84,6 +84,28 @@ class hdf5_recorder : public observer {
   // (Python describes a run built in Python this way).
   const std::string& config() const { return options_.config; }
   void set_config(std::string text) { options_.config = std::move(text); }
+  void set_seed(std::uint64_t seed) { options_.seed = seed; }
+
+  // What a rerun of a run built in Python needs (`ratesim rerun`, docs/python.md,
+  // "Rerunning"), kept in the file this recorder makes: `arrays` as /inputs/<name>
+  // (row-major `rows` x `cols` doubles, compressed like the samples; the memory must live
+  // until the recorder is attached), `attributes` as text attributes at /, and the
+  // dataset /inputs/runs that log_run fills. Give it before the recorder is attached. A
+  // recorder appending to an existing file keeps none of it, and marks a file that had it
+  // as no longer rerunnable (attribute rerunnable).
+  struct kept_array {
+    std::string name;
+    const double* data;
+    std::size_t rows, cols;
+  };
+  struct rerun_record {
+    std::vector<kept_array> arrays;
+    std::vector<std::pair<std::string, std::string>> attributes;
+  };
+  void keep_for_rerun(rerun_record r) { rerun_ = std::move(r); }
+  // Appends the row [first step, end step, fingerprint at first, fingerprint at end]
+  // (network::fingerprint) to /inputs/runs, at once; nothing without keep_for_rerun.
+  void log_run(step_count first, step_count end, std::uint64_t before, std::uint64_t after);
 
   // Resuming from a checkpoint: the recorder will append to its existing file, and first
   // cut every recording back to the samples it had when the checkpoint was taken
@@ -131,6 +153,7 @@ class hdf5_recorder : public observer {
   std::optional<std::vector<std::pair<std::string, std::uint64_t>>> resume_rows_;
   std::string failure_;  // why writing failed; nothing is written after a failure
   std::string run_id_, resume_run_id_;
+  std::optional<rerun_record> rerun_;
   void check_existing(const std::string& context) const;
 };
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -181,7 +182,14 @@ std::string abandon(hid_t file) {
   const std::string reason = err != 0 ? std::strerror(err) : "an I/O error";
   void* vfd = nullptr;
   if (H5Fget_vfd_handle(file, H5P_DEFAULT, &vfd) >= 0 && vfd != nullptr) {
-    const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    // /dev/null takes writes at any offset, whatever the file-size limit. A file not yet
+    // in SWMR mode is truncated when closed, which /dev/null refuses (HDF5 then crashes
+    // when it ends, closing the file again): it gets an anonymous file in memory, which
+    // takes the truncation (its writes are metadata, made before any large one).
+    unsigned intent = 0;
+    const bool swmr = H5Fget_intent(file, &intent) >= 0 && (intent & H5F_ACC_SWMR_WRITE) != 0;
+    int null = swmr ? -1 : ::memfd_create("ratesim-abandoned", MFD_CLOEXEC);
+    if (null < 0) null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) {
       ::dup2(null, *static_cast<int*>(vfd));
       ::close(null);

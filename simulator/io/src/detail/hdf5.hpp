@@ -77,7 +77,7 @@ handle open_file(const std::string& path, std::string_view context);
 handle open_file_for_reading(const std::string& path, std::string_view context);
 
 // After a write to `file` failed (a full disk, a file-size limit, an I/O error): points the
-// file's descriptor at /dev/null, so that nothing HDF5 does from now on (closing datasets
+// file's descriptor at /dev/null (before SWMR mode, an anonymous file in memory), so that nothing HDF5 does from now on (closing datasets
 // and the file flushes their caches) reaches the disk or can fail halfway, which would
 // leave HDF5 to crash when it closes what is left at exit. The file on disk stays as the
 // last successful flush left it, like the file of a killed process. Returns the system's
