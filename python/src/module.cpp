@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <cmath>
 #include <optional>
 #include <type_traits>
@@ -1053,17 +1054,28 @@ PYBIND11_MODULE(_core, m) {
   m.def(
       "describe",
       [](const std::string& kind, const std::string& name) {
-        const std::vector<parameter_doc>* docs = nullptr;
-        if (kind == "population")
-          docs = &population_models().docs(name);
-        else if (kind == "rule")
-          docs = &plasticity_rules().docs(name);
-        else if (kind == "intrinsic")
-          docs = &intrinsic_rules().docs(name);
-        else
-          throw parameter_error(fmt::format(
-              "describe: kind must be \"population\", \"rule\" or \"intrinsic\", got \"{}\"",
-              kind));
+        // Every registry, by the name an experiment file gives its kind.
+        using lookup = std::function<const std::vector<parameter_doc>&(const std::string&)>;
+        static const std::vector<std::pair<std::string, lookup>> kinds{
+            {"population", [](const std::string& n) -> const auto& { return population_models().docs(n); }},
+            {"rule", [](const std::string& n) -> const auto& { return plasticity_rules().docs(n); }},
+            {"intrinsic", [](const std::string& n) -> const auto& { return intrinsic_rules().docs(n); }},
+            {"regime", [](const std::string& n) -> const auto& { return regimes().docs(n); }},
+            {"stimulus", [](const std::string& n) -> const auto& { return stimulus_sources().docs(n); }},
+            {"weights", [](const std::string& n) -> const auto& { return weight_initializers().docs(n); }},
+            {"record", [](const std::string& n) -> const auto& { return record_kinds().docs(n); }},
+            {"stepper", [](const std::string& n) -> const auto& { return steppers().docs(n); }},
+            {"current", [](const std::string& n) -> const auto& { return synaptic_currents().docs(n); }},
+        };
+        auto it = std::find_if(kinds.begin(), kinds.end(), [&](const auto& k) { return k.first == kind; });
+        if (it == kinds.end()) {
+          std::vector<std::string> known;
+          for (const auto& k : kinds) known.push_back(k.first);
+          throw parameter_error(fmt::format("describe: unknown kind \"{}\"; known: {}", kind,
+                                            fmt::join(known, ", ")),
+                                {"describe", "kind", kind});
+        }
+        const std::vector<parameter_doc>* docs = &it->second(name);
         py::list out;
         for (const parameter_doc& d : *docs)
           out.append(py::dict(py::arg("name") = d.name,
@@ -1074,10 +1086,12 @@ PYBIND11_MODULE(_core, m) {
         return out;
       },
       py::arg("kind"), py::arg("name"),
-      "The parameters of a population model (kind='population'), plasticity rule "
-      "(kind='rule') or intrinsic rule (kind='intrinsic'), as registered beside its factory: a list of dicts with name, default "
-      "(as text; None: required), units ('ms', '1' for dimensionless, '' for a name) and "
-      "meaning. Empty for a component registered without them (a plug-in's, so far).");
+      "The parameters of a registered component, as registered beside its factory: kind "
+      "'population', 'rule', 'intrinsic', 'regime', 'stimulus' (a stimulus source), "
+      "'weights' (a weight initialiser), 'record' (a record kind), 'stepper' or 'current' "
+      "(these two take none), and its name, e.g. describe('stimulus', 'bars'). A list of dicts "
+      "with name, default (as text; None: required), units ('ms', '1' for dimensionless, '' "
+      "for a name) and meaning. Empty for a component registered without them.");
   m.def(
       "regimes", [] { return regimes().names(); },
       "The names of the registered regimes (for ratesim.simulation).");

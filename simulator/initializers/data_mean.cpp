@@ -10,7 +10,7 @@ namespace ratesim::initializers {
 matrix data_mean(const weight_context& context, const parameters& values) {
   const std::string label = "data_mean";
   const double row_sum = row_sum_parameter(values, label);
-  const double noise = values.get("noise", 0.5);
+  const double noise = values.get("noise", data_mean_noise);
   values.require_all_used(label);
   if (!context.patterns)
     throw parameter_error(fmt::format("{} needs a stimulus of patterns on \"{}\"", label,

@@ -12,9 +12,10 @@ std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters
   const std::string label = "bars";
   // The components (2 side × side²) and the samples (samples × side²) are generated in
   // memory: at most 10^8 values each, 800 MB.
-  const double side = values.get_whole("side", 5, 1, 256, label), bar = values.get("bar", 10.0),
-               background = values.get("background", 1.0),
-               samples = values.get_whole("samples", 1000, 1, 1e8, label);
+  using d = bars_defaults;
+  const double side = values.get_whole("side", d::side, 1, 256, label),
+               bar = values.get("bar", d::bar), background = values.get("background", d::background),
+               samples = values.get_whole("samples", d::samples, 1, 1e8, label);
   const pattern_set::params p = pattern_parameters(values, label);
   values.require_all_used(label);
   if (samples * side * side > 1e8)

@@ -10,6 +10,9 @@ namespace ratesim::stimuli {
 std::unique_ptr<stimulus> file(const stimulus_context& context, const parameters& values);
 // Samples of the bars test's Poisson mixture: `side`, `bar`, `background`, `samples`.
 std::unique_ptr<stimulus> bars(const stimulus_context& context, const parameters& values);
+struct bars_defaults {
+  static constexpr double side = 5, bar = 10.0, background = 1.0, samples = 1000;
+};
 // `value`: one number for every unit, or an array with one per unit.
 std::unique_ptr<stimulus> constant(const stimulus_context& context, const parameters& values);
 

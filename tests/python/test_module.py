@@ -4,6 +4,7 @@ recorders, experiments, errors. Run with PYTHONPATH=<build>/python."""
 import contextlib
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -411,10 +412,52 @@ class Registries(unittest.TestCase):
             net.add_population("softmax_competition", "z", size=4)
             documented = sorted(d["name"] for d in ratesim.describe("rule", name))
             self.assertEqual(documented, known(lambda: net.connect("output", "z", "p", np.ones((4, 4)), rule=name, misspelt=1.0)), name)
+        # The same for every other registry: stimulus sources, weight initialisers, record
+        # kinds and regimes (each given what it requires, so that the misspelt one is what
+        # it rejects).
+        required = {("stimulus", "file"): {"images": "x.npy"}, ("stimulus", "constant"): {"value": 1.0},
+                    ("weights", "uniform"): {"low": 1.0, "high": 2.0}, ("weights", "constant"): {"value": 1.0},
+                    ("weights", "data_mean"): {"row_sum": 10.0}, ("weights", "file"): {"path": "x.npy"},
+                    ("record", "variable"): {"population": "output"}, ("record", "spikes"): {"population": "output"},
+                    ("record", "weights"): {"projection": "ff"}, ("record", "weight_sums"): {"projection": "ff"}}
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        makers = {
+            "stimulus": (ratesim.stimulus_sources, lambda name, kw: circuit()[0].stimulate("input", name, **kw)),
+            "weights": (ratesim.weight_initializers,
+                        lambda name, kw: ratesim.initial_weights(circuit()[0], "input", "output", name, **kw)),
+            "record": (ratesim.record_kinds,
+                       lambda name, kw: ratesim.Recorder(os.path.join(folder.name, "r.h5")).record_kind(
+                           circuit()[0], name, **kw)),
+            "regime": (ratesim.regimes, lambda name, kw: ratesim.simulation(circuit()[0], name, **kw)),
+        }
+        for kind, (names, make) in makers.items():
+            for name in names():
+                with self.subTest(kind=kind, name=name):
+                    docs = ratesim.describe(kind, name)
+                    self.assertTrue(all(d["meaning"] for d in docs))
+                    kw = dict(required.get((kind, name), {}), misspelt=1.0)
+                    self.assertEqual(sorted(d["name"] for d in docs), known(lambda: make(name, kw)))
+        self.assertEqual(ratesim.describe("stepper", "rk4"), [])  # no parameters
         with self.assertRaisesRegex(ratesim.UnknownNameError, 'unknown plasticity rule "covariance"'):
             ratesim.describe("rule", "covariance")
-        with self.assertRaisesRegex(ratesim.ParameterError, "kind must be"):
-            ratesim.describe("current", "linear")
+        with self.assertRaisesRegex(ratesim.ParameterError, "unknown kind \"model\"; known: population, rule"):
+            ratesim.describe("model", "linear")
+
+    def test_docs_config_names_every_registered_parameter(self):
+        # One source of truth: what describe() lists (from the C++ registries) is what the
+        # experiment-file reference documents, name by name.
+        with open(os.path.join(SOURCE, "docs", "config.md")) as f:
+            reference = f.read()
+        registries = {"population": ratesim.population_models, "rule": ratesim.rules,
+                      "intrinsic": ratesim.intrinsic_rules, "regime": ratesim.regimes,
+                      "stimulus": ratesim.stimulus_sources, "weights": ratesim.weight_initializers,
+                      "record": ratesim.record_kinds}
+        for kind, names in registries.items():
+            for name in names():
+                missing = [d["name"] for d in ratesim.describe(kind, name)
+                           if not re.search(f"`{re.escape(d['name'])}[` ]", reference)]
+                self.assertTrue(f"`{name}`" in reference and not missing, f"{kind} {name}: {missing}")
 
     def test_a_regime_by_name_is_the_regime_class(self):
         def run(make):

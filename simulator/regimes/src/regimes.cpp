@@ -53,7 +53,26 @@ std::unique_ptr<simulation> spiking(network& net, const parameters& values) {
 
 registry<regime_factory>& regimes() {
   static registry<regime_factory> table = [] {
-    registry<regime_factory> r("regime", {{"ode", &ode}, {"quasi_static", &quasi_static}});
+    registry<regime_factory> r("regime");
+    const ode_options ode_defaults;
+    r.add("ode", &ode,
+          {{"dt", fmt::format("{}", ode_defaults.dt), "ms",
+            "the clock step: the step of euler and rk4, the largest of dopri5"},
+           {"stepper", fmt::format("\"{}\"", ode_defaults.stepper), "",
+            "the odeint stepper, by name (euler, rk4, dopri5)"},
+           {"abs_tol", fmt::format("{}", ode_defaults.abs_tol), "1", "dopri5's absolute tolerance"},
+           {"rel_tol", fmt::format("{}", ode_defaults.rel_tol), "1", "dopri5's relative tolerance"},
+           {"settle", "true", "", "start at the fixed point of the first input (feedforward)"}});
+    const quasi_static_options qs;
+    r.add("quasi_static", &quasi_static,
+          {{"dt", fmt::format("{}", qs.dt), "ms",
+            "the clock resolution; a pattern's duration is a multiple"},
+           {"batch_size", fmt::format("{}", qs.batch_size), "1",
+            "presentations whose weight steps are summed, computed with the same weights"},
+           {"exact_sparse", qs.exact_sparse ? "true" : "false", "",
+            "skip weight rows whose update rounds away (the same bits either way)"},
+           {"exact_log", qs.exact_log ? "true" : "false", "",
+            "compute ln W anew after every step instead of following it by a series"}});
     r.add("spiking", &spiking,
           {{"dt", fmt::format("{}", spiking_options{}.dt), "ms", "clock resolution"},
            {"seed", "the experiment's seed", "",

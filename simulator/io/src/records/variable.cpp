@@ -19,9 +19,10 @@ void variable(const record_context& context, const parameters& values) {
   const std::string pop = population_parameter(values, label),
                     var = values.get("variable", "rate");
   std::optional<std::vector<std::size_t>> units;
+  const std::vector<double> picked = values.get_numbers("units");  // asked for even when absent
   if (values.contains("units")) {
     units.emplace();
-    for (double u : values.get_numbers("units")) {
+    for (double u : picked) {
       if (!(u >= 0 && u == std::floor(u) && u <= 1e9))
         throw parameter_error(label + ": units: expected unit indices (whole numbers >= 0)",
                               {label, "units", ""});
