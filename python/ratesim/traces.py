@@ -9,11 +9,14 @@
 
 Files are opened as SWMR readers, so a file that a simulation is still writing, or one
 left by a run that was killed, opens too. Spikes (the spiking regime) are kept in SONATA's spike layout, /spikes/<population>/
-timestamps and node_ids, which other SONATA readers read too. Command line: python3 -m
-ratesim.traces FILE. Layout: docs/hdf5-layout.md.
+timestamps and node_ids, which other SONATA readers read too. to_nwb(FILE, OUT) exports a
+run to Neurodata Without Borders with pynwb, when it is installed. Command line: python3 -m
+ratesim.traces FILE [--nwb OUT.nwb]. Layout: docs/hdf5-layout.md.
 """
 
 import argparse
+import datetime
+import os
 import sys
 
 import h5py
@@ -130,6 +133,59 @@ def check_layout(run):
     return problems
 
 
+def to_nwb(path, out, overwrite=False):
+    """Writes the run in `path` to the NWB file `out` with pynwb (an optional dependency;
+    ImportError without it). Each recorded quantity becomes a TimeSeries in the file's
+    acquisition, named by its group with '.' for '/' ('output.rate', 'ff.weights',
+    'metrics.weight_sum_ff'), timestamps in seconds as NWB asks, the data and its units as
+    recorded; the spikes of each population become units of the Units table (one per
+    unit that fired, with columns population and node_id), spike times in seconds. The
+    run's configuration is the file's notes, its run_id the identifier and its creation time
+    the session start. `out` is written whole or not at all; an existing one only with
+    overwrite=True."""
+    try:
+        import pynwb
+    except ImportError:
+        raise ImportError("ratesim.traces.to_nwb needs pynwb (pip install pynwb; Debian 12 does not "
+                          "package it)") from None
+    if os.path.exists(out) and not overwrite:
+        raise FileExistsError(f"{out}: exists (overwrite=True replaces it)")
+    with open_run(path) as run:
+        created = _text(run.attrs.get("created", "1970-01-01T00:00:00Z"))
+        nwb = pynwb.NWBFile(
+            session_description=f"a simulation by ratesim {_text(run.attrs.get('ratesim_version'))} "
+                                f"({os.path.basename(path)})",
+            identifier=_text(run.attrs.get("run_id", os.path.basename(path))),
+            session_start_time=datetime.datetime.fromisoformat(created.replace("Z", "+00:00")),
+            notes=_text(run.attrs.get("config", "")),
+        )
+        fired = spike_populations(run)
+        for name in names(run):
+            if _holds_spikes(run[name]):
+                continue
+            t, data = read(run, name)
+            nwb.add_acquisition(pynwb.TimeSeries(
+                name=name.replace("/", "."), data=data, timestamps=t / 1000.0,
+                unit=_text(run[name]["data"].attrs.get("units", "")) or "n.a.",
+                description=f"ratesim recording {name} (docs/hdf5-layout.md)"))
+        if fired:
+            nwb.add_unit_column(name="population", description="the spiking population")
+            nwb.add_unit_column(name="node_id", description="the unit's index in its population")
+            for population in fired:
+                t, ids = read(run, f"{SPIKES}/{population}")
+                for unit in np.unique(ids):
+                    nwb.add_unit(spike_times=t[ids == unit] / 1000.0, population=population,
+                                 node_id=int(unit))
+    partial = f"{out}.partial"
+    try:
+        with pynwb.NWBHDF5IO(partial, "w") as io:
+            io.write(nwb)
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
 def _holds_spikes(group):
     return isinstance(group, h5py.Group) and "timestamps" in group and "node_ids" in group
 
@@ -169,7 +225,17 @@ def main(argv):
         "and time span) and checks it against the documented layout (docs/hdf5-layout.md).",
     )
     parser.add_argument("file", metavar="FILE.h5", help="a file written by ratesim")
+    parser.add_argument("--nwb", metavar="OUT.nwb",
+                        help="also export the run to an NWB file (needs pynwb; see to_nwb)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --nwb file")
     args = parser.parse_args(argv[1:])
+    if args.nwb:
+        try:
+            to_nwb(args.file, args.nwb, overwrite=args.overwrite)
+        except (ImportError, FileExistsError, OSError, ValueError) as e:
+            print(f"ratesim.traces: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.nwb}")
     try:
         run = open_run(args.file)
     except (OSError, ValueError) as e:

@@ -17,6 +17,7 @@ import numpy as np
 import ratesim
 from ratesim import traces
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 CLI = os.environ.get("RATESIM_CLI", "build/ratesim")
 SOURCE = os.environ.get("RATESIM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.join(SOURCE, "examples", "spiking.toml")
@@ -96,6 +97,51 @@ class ExampleFile(unittest.TestCase):
         self.assertEqual(listed.returncode, 0, listed.stderr)
         self.assertIn(f"spikes/output: {spikes['output'][0].size} spikes", listed.stdout)
         self.assertIn(f"spikes/input: {spikes['input'][0].size} spikes", listed.stdout)
+
+    def test_a_run_exports_to_nwb(self):
+        run_example(self.path, "--set", "run.presentations=10", "--set",
+                    'record=[{what = "spikes", population = "output"}, '
+                    '{population = "output", variable = "rate", every = 5.0}]')
+        out = os.path.join(self.dir.name, "spiking.nwb")
+        try:
+            import pynwb  # the real one, where it is installed
+        except ImportError:
+            # Without pynwb: a message that says what is missing, exit 2, no file.
+            missing = subprocess.run([sys.executable, "-m", "ratesim.traces", self.path, "--nwb", out],
+                                     capture_output=True, text=True)
+            self.assertEqual(missing.returncode, 2)
+            self.assertIn("needs pynwb", missing.stderr)
+            self.assertFalse(os.path.exists(out))
+            # The mapping, with a stand-in that checks the arguments as pynwb does.
+            sys.path.insert(0, os.path.join(HERE, "fake_pynwb"))
+            self.addCleanup(sys.path.remove, os.path.join(HERE, "fake_pynwb"))
+            import pynwb
+            self.addCleanup(sys.modules.pop, "pynwb")
+        traces.to_nwb(self.path, out)
+        with self.assertRaises(FileExistsError):
+            traces.to_nwb(self.path, out)
+        with traces.open_run(self.path) as run:
+            t, rates = traces.read(run, "output/rate")
+            spikes, config, run_id = traces.spikes(run)["output"], run.attrs["config"], run.attrs["run_id"]
+        if hasattr(pynwb, "written"):  # the stand-in
+            nwb = pynwb.written[-1]
+            units = nwb.units
+        else:
+            io = pynwb.NWBHDF5IO(out, "r")
+            self.addCleanup(io.close)
+            nwb = io.read()
+            units = nwb.units.to_dataframe().to_dict("records")
+        self.assertEqual((nwb.identifier, nwb.notes), (run_id, config))
+        series = nwb.acquisition["output.rate"]
+        np.testing.assert_array_equal(np.asarray(series.timestamps), t / 1000.0)  # seconds
+        np.testing.assert_array_equal(np.asarray(series.data), rates)
+        self.assertEqual(series.unit, "1")
+        fired = np.unique(spikes[1])
+        self.assertEqual(len(units), fired.size)
+        for unit in units:
+            self.assertEqual(unit["population"], "output")
+            np.testing.assert_array_equal(np.asarray(unit["spike_times"]),
+                                          spikes[0][spikes[1] == unit["node_id"]] / 1000.0)
 
     def test_a_run_killed_with_sigkill_keeps_every_flushed_spike(self):
         child = run_example(self.path, "--set", "run.presentations=1000000", background=True)
