@@ -299,6 +299,10 @@ void add_sweep(CLI::App& app, ratesim::cli::sweep_command& c) {
       ->capture_default_str();
   sweep->add_option("--checkpoint-every", c.checkpoint_every,
                     "simulated time between each run's checkpoints [ms] (0: only when stopped)");
+  sweep->add_option("--metric", c.metrics,
+                    "a recording whose last sample, averaged, goes into the summary, e.g. "
+                    "metrics/weight_sum_ff (repeatable)")
+      ->allow_extra_args(false);
   sweep->add_flag("-q,--quiet", c.quiet, "no line per run");
 }
 

@@ -1,6 +1,7 @@
 #include "sweep.hpp"
 
 #include <ratesim/comm.hpp>
+#include <ratesim/data.hpp>
 #include <ratesim/error.hpp>
 #include <ratesim/experiment.hpp>
 #include <ratesim/plugin.hpp>
@@ -249,12 +250,25 @@ class sweeper {
     }
   }
 
+  // The mean of the last sample of recording `group` in run r's file (--metric), or why
+  // there is none.
+  std::string last_mean(const run& r, const std::string& group) const {
+    try {
+      const matrix samples = read_images(fmt::format("{}:/{}/data", file(r, ".h5").string(), group));
+      return fmt::format("{}", samples.col(samples.cols() - 1).mean());
+    } catch (const std::exception&) {
+      return "(none)";
+    }
+  }
+
   // summary.csv and summary.md from the status files.
   int summarise() const {
     std::string csv, md;
     std::vector<std::string> head;
     for (const axis& a : axes_) head.push_back(a.key);
-    for (const char* h : {"status", "detail", "seconds", "output", "log"}) head.push_back(h);
+    for (const char* h : {"status", "detail", "seconds"}) head.push_back(h);
+    for (const std::string& m : c_.metrics) head.push_back(m + " (last, mean)");
+    for (const char* h : {"output", "log"}) head.push_back(h);
     auto quote = [](const std::string& s) {
       if (s.find_first_of(",\"\n") == std::string::npos) return s;
       std::string q = "\"";
@@ -285,7 +299,9 @@ class sweeper {
         std::error_code ec;
         if (fs::file_size(file(r, ".ckpt.h5"), ec) > 0 && !ec) detail = "checkpoint kept";
       }
-      row.insert(row.end(), {status, detail, seconds, r.name + ".h5", r.name + ".log"});
+      row.insert(row.end(), {status, detail, seconds});
+      for (const std::string& m : c_.metrics) row.push_back(status == "done" ? last_mean(r, m) : "");
+      row.insert(row.end(), {r.name + ".h5", r.name + ".log"});
       add(row);
     }
     write_text(dir_ / "summary.csv", csv);

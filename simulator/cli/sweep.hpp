@@ -28,6 +28,9 @@ struct sweep_command {
   int jobs = 1;                 // local processes at a time (without MPI)
   double checkpoint_every = 0;  // [ms] passed to every run; 0: checkpoints only on stops
   bool quiet = false;
+  // Recordings whose last sample goes into the summary, averaged over its values: a group
+  // of the runs' files, e.g. "metrics/weight_sum_ff" or "output/rate".
+  std::vector<std::string> metrics;
 };
 
 // Runs the sweep; `self` is this program (/proc/self/exe). Returns the exit code: 0 when

@@ -89,7 +89,7 @@ class Sweep(unittest.TestCase):
             f.write(CONFIG)
         # The reference: every run once, never stopped, over local processes.
         cls.reference = f"{cls.folder}/reference"
-        p = sweep(cls.folder, cls.reference)
+        p = sweep(cls.folder, cls.reference, "--metric", "ff/weights", "--metric", "output/rate")
         assert p.returncode == 0, p.stderr
 
     @classmethod
@@ -117,6 +117,13 @@ class Sweep(unittest.TestCase):
         self.assertFalse(np.array_equal(a, b))
         with open(f"{self.reference}/summary.md") as f:
             self.assertEqual(len(f.read().strip().splitlines()), 2 + 8)
+        # --metric: the mean of a recording's last sample (here W, whose rows synaptic
+        # scaling keeps at 40 over 25 inputs), or (none) for what a run did not record.
+        for row in summary(self.reference):
+            W = final_weights(f"{self.reference}/{row['output']}")
+            self.assertAlmostEqual(float(row["ff/weights (last, mean)"]), W[-1].mean(), delta=1e-14)
+            self.assertAlmostEqual(W[-1].mean(), 1.6, delta=1e-12)
+            self.assertEqual(row["output/rate (last, mean)"], "(none)")
 
     @unittest.skipUnless(MPI, "this build has no MPI")
     def test_eight_runs_over_two_ranks(self):
