@@ -182,7 +182,18 @@ void add_run(CLI::App& app, run_command& c) {
   run->add_flag("-q,--quiet", c.quiet, "no progress bar");
 }
 
+// `ratesim run` and `rerun` are one process: under mpirun each rank would run the whole
+// experiment into the same files.
+void one_process(const char* command) {
+  if (ratesim::world().size() > 1)
+    throw ratesim::usage_error(fmt::format(
+        "{}: an experiment runs in one process, not under mpirun or srun ({} ranks): share "
+        "runs out with `ratesim sweep`, or fit data-parallel with `ratesim fit` (docs/mpi.md)",
+        command, ratesim::world().size()));
+}
+
 int run_experiment(run_command& c) {
+  one_process("run");
   for (const auto& p : c.plugins) ratesim::load_plugin(p);
   if (c.config.empty() && c.resume.empty())
     throw ratesim::usage_error("run: give an experiment file, or --resume CHECKPOINT");
@@ -242,6 +253,7 @@ void add_rerun(CLI::App& app, rerun_command& c) {
 }
 
 int rerun_file(const rerun_command& c) {
+  one_process("rerun");
   for (const auto& p : c.plugins) ratesim::load_plugin(p);
   const ratesim::rerun_plan plan(c.file);
   auto e = plan.build(c.output, c.overwrite);

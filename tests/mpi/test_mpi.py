@@ -258,6 +258,15 @@ class DataParallelOnline(unittest.TestCase):
         self.assertRegex(p.stderr, r"rank [0-2] of 3: .*truncated")
         self.assertLess(time.monotonic() - start, 60)
 
+    def test_run_and_rerun_are_refused_under_two_ranks(self):
+        config = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "keck2012.toml")
+        for command in (["run", config], ["rerun", "x.h5", "-o", "y.h5"]):
+            p = subprocess.run(["mpirun", "-np", "2", "--oversubscribe", RATESIM, *command, "-q"],
+                               capture_output=True, text=True, env=ENV, timeout=120, cwd=self.folder)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("an experiment runs in one process, not under mpirun", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.folder, "keck2012.h5")))
+
     def test_ode_is_refused_under_two_ranks(self):
         p = fit(self.folder, 2, "--method", "ode", "--epochs", "1", check=False)
         self.assertEqual(p.returncode, 2, p.stderr)
