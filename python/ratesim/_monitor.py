@@ -39,7 +39,8 @@ class Monitor(_core.Recorder):
     def __init__(self, flush_every=256):
         # A folder of its own: the file is made when a simulation attaches the monitor.
         folder = tempfile.mkdtemp(prefix="ratesim-monitor-", dir=_scratch_folder())
-        super().__init__(os.path.join(folder, "samples.h5"), flush_every=flush_every, compression=0)
+        super().__init__(os.path.join(folder, "samples.h5"), flush_every=flush_every, compression=0,
+                         keep_inputs=False)
         # Runs once the recorder, and with it the open file, is gone.
         weakref.finalize(self, _remove, folder)
 

@@ -943,9 +943,10 @@ PYBIND11_MODULE(_core, m) {
       "Streams traces (and the spiking regime's spikes, record_spikes) to an HDF5 file "
       "(layout: docs/hdf5-layout.md; read it with ratesim.traces). mode is 'create' (an existing file is an error), 'overwrite' or "
       "'append'; samples are written every flush_every samples, gzip level `compression`; "
-      "`config` and `seed` are kept at / to describe the run (without `config`, a description of "
-      "what ran, made when a simulation attaches it; the network's structure is kept at / "
-      "too).")
+      "`config` and `seed` are kept at / to describe the run. Without `config`, the file keeps "
+      "what `ratesim rerun` needs to run it again (docs/python.md, \"Rerunning\"): the network "
+      "as an experiment file says it, the arrays Python gave (weights, patterns; "
+      "keep_inputs=False leaves them out, and the file then cannot be rerun) and each run.")
       .def("__repr__",
            [](const recorder& r) {
              return fmt::format("<ratesim.Recorder \"{}\": {}>", r.path(),
@@ -954,7 +955,8 @@ PYBIND11_MODULE(_core, m) {
                                     : fmt::format("{}", fmt::join(r.recorded, ", ")));
            })
       .def(py::init([](const std::string& path, const std::string& mode, std::size_t flush_every,
-                       int compression, const std::string& config, std::uint64_t seed) {
+                       int compression, const std::string& config, std::uint64_t seed,
+                       bool keep_inputs) {
              hdf5_recorder::options o{.flush_every = flush_every,
                                       .compression = compression,
                                       .config = config,
@@ -966,10 +968,13 @@ PYBIND11_MODULE(_core, m) {
              else if (mode != "create")
                throw parameter_error(fmt::format(
                    "Recorder: mode must be create, overwrite or append, got \"{}\"", mode));
-             return std::make_unique<recorder>(path, o);
+             auto r = std::make_unique<recorder>(path, o);
+             r->keep_inputs = keep_inputs;
+             return r;
            }),
            py::arg("path"), py::arg("mode") = "create", py::arg("flush_every") = 256,
            py::arg("compression") = 1, py::arg("config") = "", py::arg("seed") = 0,
+           py::arg("keep_inputs") = true,
            "a recorder writing to `path`; the file is made when a simulation attaches it")
       .def(
           "record",

@@ -218,8 +218,9 @@ void settled(const simulation& sim) {
 }
 
 void attach(simulation& sim, recorder& r) {
-  if (!r.config().empty() || r.made_with.mode == hdf5_recorder::file_mode::append) {
-    sim.attach(r);  // the user's own description, or a file that has its own
+  if (!r.config().empty() || !r.keep_inputs ||
+      r.made_with.mode == hdf5_recorder::file_mode::append) {
+    sim.attach(r);  // the user's own description, none wanted, or a file that has its own
     return;
   }
   auto s = simulations().find(&sim);

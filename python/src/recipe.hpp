@@ -33,6 +33,7 @@ class recorder : public hdf5_recorder {
  public:
   recorder(const std::string& path, const options& o) : hdf5_recorder(path, o), made_with(o) {}
   options made_with;
+  bool keep_inputs = true;  // what a rerun needs (false: a Monitor's scratch file)
   std::vector<std::string> recorded;
   std::vector<std::string> record_tables;  // the body of each [[record]]
 };

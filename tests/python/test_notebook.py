@@ -104,8 +104,11 @@ class Notebook(unittest.TestCase):
         # Cell 4: going on from there, to a round number.
         sim.run_presentations(4000 - stopped_at % 1000 + 1000)
 
-        # Cell 5: the monitor holds what the file holds, bit for bit.
+        # Cell 5: the monitor holds what the file holds, bit for bit (and, a scratch file,
+        # none of what a rerun needs).
         t, rates = monitor["output/rate"]
+        with h5py.File(monitor.path, "r", swmr=True) as f:
+            self.assertNotIn("inputs", f)
         with h5py.File(self.path("session.h5"), "r", swmr=True) as f:
             np.testing.assert_array_equal(f["output/rate/time"][()], t)
             np.testing.assert_array_equal(f["output/rate/data"][()], rates)
@@ -213,6 +216,21 @@ class Notebook(unittest.TestCase):
                 self.assertEqual(refused.returncode, 2, refused.stderr)
                 self.assertIn("cannot be rerun: ", refused.stderr)
                 self.assertIn(why, refused.stderr)
+
+    def test_a_recorder_without_inputs_makes_a_file_of_traces_only(self):
+        net = circuit()
+        sim = ratesim.QuasiStaticSimulation(net)
+        recorder = ratesim.Recorder(self.path("lean.h5"), keep_inputs=False)
+        recorder.record("output", "rate")
+        sim.attach(recorder)
+        sim.run_presentations(10)
+        del sim, recorder
+        with h5py.File(self.path("lean.h5"), "r") as f:
+            self.assertNotIn("inputs", f)
+            self.assertEqual(f["output/rate/data"].shape, (11, 8))
+        refused = rerun(self.path("lean.h5"), self.path("again.h5"))
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("holds no experiment to rerun", refused.stderr)
 
     def test_a_run_before_the_recorder_came_is_named(self):
         net = circuit()
