@@ -187,15 +187,24 @@ TEST_F(Checkpoint, TheLnWCacheFollowsAWeightChangedBetweenRuns) {
   std::vector<double> values = damaged.numbers(key);
   values.pop_back();
   damaged.set(key, values);
-  network other;
-  build(other);
-  quasi_static_simulation d(other);
+  // Refused, into a simulation that has run: it stays as it was (the network had already
+  // taken the checkpoint's state when the cache's entry was found damaged), and goes on
+  // with the bits it would have had.
+  damaged.set_integer("simulation.steps", 10);
+  damaged.set("network.state", std::vector<double>(static_cast<std::size_t>(resumed.state().size()), 1.0));
+  const vector state = resumed.state();
+  const step_count steps = c.steps();
   try {
-    d.restore(damaged);
+    c.restore(damaged);
     ADD_FAILURE() << "a damaged cache was taken";
   } catch (const input_error& e) {
     EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
   }
+  EXPECT_TRUE(resumed.state() == state);
+  EXPECT_EQ(c.steps(), steps);
+  a.run_presentations(7);
+  c.run_presentations(7);
+  EXPECT_TRUE(same.state() == resumed.state());
 }
 
 TEST_F(Checkpoint, AnotherNetworkOrRegimeIsRefused) {

@@ -104,6 +104,18 @@ checkpoint simulation::save() const {
 }
 
 void simulation::restore(const checkpoint& c) {
+  // All or nothing: a refusal found halfway (a damaged entry of the regime's, after the
+  // network took its state) puts back what was there.
+  const checkpoint before = save();
+  try {
+    restore_from(c);
+  } catch (...) {
+    restore_from(before);
+    throw;
+  }
+}
+
+void simulation::restore_from(const checkpoint& c) {
   if (c.text("simulation.regime") != label_)
     throw usage_error(fmt::format("{}: the checkpoint is of a {}", label_,
                                   c.text("simulation.regime")));

@@ -65,7 +65,8 @@ class simulation {
   // Takes a checkpoint back into a simulation of the same regime, clock step and network
   // structure; the next run_steps() goes on bit for bit as the saved run would have (the
   // stimuli present their patterns anew).
-  // Observers attached now or later see only steps after the restored one.
+  // Observers attached now or later see only steps after the restored one. A checkpoint
+  // refused (another structure, a damaged entry) leaves the simulation as it was.
   void restore(const checkpoint& c);
 
  protected:
@@ -106,6 +107,8 @@ class simulation {
   bool paused_ = false;
 
  private:
+  void restore_from(const checkpoint& c);  // restore()'s work, which may stop halfway
+
   std::vector<observer*> observers_;
   std::vector<step_count> last_observed_;  // per observer; -1 before the first
   step_count seen_until_ = -1;  // the step new observers count as seen (restore)
