@@ -647,6 +647,35 @@ class Monitoring(unittest.TestCase):
         self.assertFalse(os.path.exists(path))
 
 
+    def test_a_rule_that_raises_leaves_what_was_recorded_before_it_in_the_file(self):
+        class Failing(ratesim.Rule):
+            calls = 0
+
+            def derivative(self, W, pre, post):
+                Failing.calls += 1
+                if Failing.calls > 40:
+                    raise ValueError("the rule gave up")
+                return np.zeros_like(W)
+
+        for regime in ("quasi_static", "ode"):
+            with self.subTest(regime=regime), tempfile.TemporaryDirectory() as d:
+                Failing.calls = 0
+                net, _, _ = circuit(rule=Failing())
+                sim = (ratesim.QuasiStaticSimulation(net) if regime == "quasi_static"
+                       else ratesim.OdeSimulation(net, stepper="euler", dt=0.5))
+                out = ratesim.Recorder(os.path.join(d, "run.h5"), flush_every=10**6)
+                out.record("output", "rate")
+                sim.attach(out)
+                with self.assertRaisesRegex(ValueError, "the rule gave up"):
+                    sim.run(100.0)
+                # Flushed as the run ended, though far fewer than flush_every samples.
+                with traces.open_run(out.path) as run:
+                    t, _ = traces.read(run, "output/rate")
+                self.assertGreater(t.size, 10)
+                self.assertLess(t[-1], 100.0)
+                del sim, out
+
+
 class PythonObservers(unittest.TestCase):
     def test_an_observer_in_python_sees_what_a_recorder_records(self):
         net, _, _ = circuit(tau=50.0)

@@ -47,7 +47,7 @@ void ode_simulation::run_steps(step_count n) {
     const auto started = clock::now();
     try {
       integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
-    } catch (const numerical_error&) {
+    } catch (...) {  // a numerical error, or a rule written in Python that raised
       finish_run();  // what was recorded up to here reaches the files
       throw;
     }

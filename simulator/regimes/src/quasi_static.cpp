@@ -208,7 +208,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
       }
       steps_ += T;
       if (changed) check_state();
-    } catch (const numerical_error&) {
+    } catch (...) {  // a numerical error, or a rule written in Python that raised
       finish_run();  // what was recorded up to here reaches the files
       throw;
     }

@@ -514,7 +514,7 @@ void spiking_simulation::run_steps(step_count n) {
         due = next_observation();
       }
     }
-  } catch (const numerical_error&) {
+  } catch (...) {  // a numerical error, or a rule written in Python that raised
     sync_state();
     finish_run();  // what was recorded up to here reaches the files
     throw;
