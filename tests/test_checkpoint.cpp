@@ -207,6 +207,39 @@ TEST_F(Checkpoint, TheLnWCacheFollowsAWeightChangedBetweenRuns) {
   EXPECT_TRUE(same.state() == resumed.state());
 }
 
+// network::fingerprint, which `ratesim rerun` compares: the same for the same state, and
+// changed by any change a user can make, even changes that cancel under a weak hash.
+TEST_F(Checkpoint, TheFingerprintSeesEveryChange) {
+  auto fresh = [] {
+    auto net = std::make_unique<network>();
+    build(*net);
+    net->state();
+    return net;
+  };
+  auto a = fresh(), b = fresh();
+  const std::uint64_t same = a->fingerprint();
+  EXPECT_EQ(b->fingerprint(), same);
+  EXPECT_LT(same, std::uint64_t{1} << 53);
+  b->weights("ff")(1, 2) *= 2.0;  // an exponent bit
+  EXPECT_NE(b->fingerprint(), same);
+  b = fresh();
+  {
+    vector& x = b->state();  // two sign flips, which xor-and-multiply hashes cancel
+    x[0] = -x[0];
+    x[1] = -x[1];
+  }
+  EXPECT_NE(b->fingerprint(), same);
+  b = fresh();
+  {
+    vector& x = b->state();
+    x[x.size() - 1] = std::nextafter(x[x.size() - 1], 10.0);  // the last bit
+  }
+  EXPECT_NE(b->fingerprint(), same);
+  b = fresh();
+  b->set_learning_rate_scale(0.5);
+  EXPECT_NE(b->fingerprint(), same);
+}
+
 TEST_F(Checkpoint, AnotherNetworkOrRegimeIsRefused) {
   network net;
   build(net);

@@ -67,10 +67,19 @@ bool sigint_deferral::deliver() {
   return PyErr_CheckSignals() != 0;
 }
 
+namespace {
+// Simulations running now; read and changed with the GIL held.
+std::set<const simulation*>& running_now() {
+  static std::set<const simulation*> running;
+  return running;
+}
+}  // namespace
+
+bool running(const simulation& sim) { return running_now().count(&sim) > 0; }
+
 void run_interruptibly(simulation& sim, const std::function<void()>& first,
                        const std::function<void()>& go_on, const std::function<void()>& report) {
-  // Simulations running now; read and changed with the GIL held.
-  static std::set<const simulation*> running;
+  auto& running = running_now();
   if (!running.insert(&sim).second)
     throw usage_error(
         "this simulation is running already (in another thread, or it was "
@@ -80,7 +89,7 @@ void run_interruptibly(simulation& sim, const std::function<void()>& first,
     ~done() {
       sim.pause_on(nullptr);
       sim.pause_at(observer::never);
-      running.erase(&sim);
+      running_now().erase(&sim);
     }
   } cleanup{sim};
   sigint_deferral sigint;

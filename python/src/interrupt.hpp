@@ -48,5 +48,7 @@ class sigint_deferral {
 void run_interruptibly(simulation& sim, const std::function<void()>& first,
                        const std::function<void()>& go_on,
                        const std::function<void()>& report = {});
+// Whether `sim` is in run_interruptibly now (call with the GIL held).
+bool running(const simulation& sim);
 
 }  // namespace ratesim::python

@@ -347,16 +347,19 @@ void run_from_python(simulation& sim, const py::object& progress, step_count tot
                      const std::function<void(step_count)>& go_on) {
   const progress_report reporting(progress, total, unit);
   const py::object& report = reporting.report;
-  python::run_log log(sim);  // in the files of recorders that keep what a rerun needs
+  // Each call is logged in the files of recorders that keep what a rerun needs; a call
+  // refused because the simulation is running already is not.
+  std::optional<python::run_log> log;
+  if (!python::running(sim)) log.emplace(sim);
   try {
     python::run_interruptibly(
         sim, first, [&] { go_on(total - done()); },
         report.is_none() ? std::function<void()>{} : [&] { report(done(), total); });
   } catch (...) {
-    log.done();  // the part that ran (a KeyboardInterrupt stops between steps)
+    if (log) log->done();  // the part that ran (a KeyboardInterrupt stops between steps)
     throw;
   }
-  log.done();
+  if (log) log->done();
 }
 
 // Binds a run of n `unit`s, as `run` does them and `count` counts them.
@@ -416,9 +419,6 @@ std::string repr(const network& net) {
   return out + ">";
 }
 
-// What a file written from Python keeps as its config when no experiment file gave one: a
-// TOML description of what ran (not yet enough to rerun it: the populations' and rules'
-// parameters and the stimuli's data are not kept).
 
 // `kind` e.g. "OdeSimulation", `details` what the regime adds.
 std::string repr(simulation& sim, std::string_view kind, const std::string& details) {
@@ -844,8 +844,10 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("observer"), py::keep_alive<1, 2>(),
           "Lets an observer (a ratesim.Recorder) see the network on its schedule from now on, "
-          "the current state included. A Recorder made without `config` keeps a description "
-          "of the run (the regime, dt, the network's structure, the stimuli) as its config.")
+          "the current state included. A Recorder made without `config` keeps what `ratesim "
+          "rerun` needs to run it again: the network as an experiment file says it, the arrays "
+          "Python gave, and each run (docs/python.md, \"Rerunning\"). Attach it before the "
+          "first run.")
       .def(
           "save_checkpoint",
           [](const simulation& sim, const std::string& path) {
@@ -884,7 +886,8 @@ PYBIND11_MODULE(_core, m) {
              python::new_simulation(
                  *sim, "ode",
                  fmt::format("stepper = {}\ndt = {}\nabs_tol = {}\nrel_tol = {}\n",
-                             toml_quote(stepper), dt, abs_tol, rel_tol));
+                             toml_quote(stepper), dt, abs_tol, rel_tol),
+                 false);
              return sim;
            }),
            py::arg("network"), py::arg("stepper") = "rk4", py::arg("dt") = 0.1,
@@ -1114,7 +1117,11 @@ PYBIND11_MODULE(_core, m) {
       [](network& net, const std::string& regime, py::kwargs kw) {
         const parameters values = to_parameters(kw);
         auto sim = regimes().get(regime)(net, values);
-        python::new_simulation(*sim, regime, python::keyword_toml(kw));
+        // The ode regime settles unless told not to; the description says which.
+        py::dict rest(kw);
+        std::optional<bool> settle;
+        if (regime == "ode") settle = rest.attr("pop")("settle", true).cast<bool>();
+        python::new_simulation(*sim, regime, python::keyword_toml(rest), settle);
         return sim;
       },
       py::arg("network"), py::arg("regime"), py::keep_alive<0, 1>(),

@@ -1,6 +1,7 @@
 #include "recipe.hpp"
 
 #include <ratesim/experiment.hpp>
+#include <ratesim/regimes/quasi_static.hpp>
 #include <ratesim/regimes/spiking.hpp>
 #include <ratesim/stimulus.hpp>
 #include <ratesim/version.hpp>
@@ -32,9 +33,10 @@ struct network_recipe {
 
 struct simulation_recipe {
   std::string regime, lines;   // [run]
-  std::optional<bool> settle;  // OdeSimulation: whether settle() came before any run
+  std::optional<bool> settle;  // ode: whether it settles before any run
   bool ran = false;
   std::vector<recorder*> recorders;  // attached with a run log (kept alive by the simulation)
+  std::vector<std::uint64_t> stimuli;  // stimulus_generations when they were attached
 };
 
 // Keyed by the objects' addresses; an entry is made anew whenever an object is made
@@ -55,6 +57,21 @@ network_recipe* recipe_of(const network& net) {
 
 void cannot_rerun(network_recipe& r, std::string why) {
   if (r.why_not.empty()) r.why_not = std::move(why);
+}
+
+// A name an experiment file and its --set paths can hold: no '.', which splits the paths.
+void check_name(network_recipe& r, const char* what, const std::string& name) {
+  if (name.find('.') != std::string::npos)
+    cannot_rerun(r, fmt::format("the {} \"{}\" has a '.' in its name, which splits an experiment "
+                                "file's keys",
+                                what, name));
+}
+
+// A seed an experiment file can hold (whole numbers up to 2^53).
+void check_seed(network_recipe& r, std::uint64_t seed) {
+  if (seed > (std::uint64_t{1} << 53))
+    cannot_rerun(r, fmt::format("the seed {} is above 2^53, the largest an experiment file takes",
+                                seed));
 }
 
 // A number as TOML reads it back to the same double.
@@ -105,7 +122,7 @@ std::string schedule_toml(double every, step_count every_steps, double start, do
   return out;
 }
 
-std::string keyword_toml(const py::kwargs& kw) {
+std::string keyword_toml(const py::dict& kw) {
   std::string out;
   for (const auto& [key, value] : kw) {
     const std::string k = py::str(key);
@@ -123,8 +140,10 @@ void new_network(const network& net) { networks()[&net] = {}; }
 
 void added_population(const network& net, const std::string& model, const std::string& name,
                       const py::kwargs& kw) {
-  if (auto* r = recipe_of(net))
+  if (auto* r = recipe_of(net)) {
+    check_name(*r, "population", name);
     r->populations.push_back({name, fmt::format("model = {}\n{}", toml_quote(model), keyword_toml(kw))});
+  }
 }
 
 void adapted(const network& net, const std::string& population, const std::string& rule,
@@ -149,6 +168,7 @@ void connected(const network& net, const std::string& name, const std::string& p
     cannot_rerun(*r, fmt::format("projection \"{}\" learns by a rule written in Python "
                                  "(register it in a plug-in to rerun)",
                                  name));
+  check_name(*r, "projection", name);
   std::string lines = fmt::format("pre = {}\npost = {}\ncurrent = {}\n", toml_quote(pre),
                                   toml_quote(post), toml_quote(current));
   if (!rule.empty())
@@ -172,11 +192,13 @@ void set_stimulus(network_recipe& r, const std::string& target, std::string line
 
 void stimulated_with_patterns(const network& net, const std::string& target, double duration,
                               bool shuffle, std::uint64_t seed) {
-  if (auto* r = recipe_of(net))
+  if (auto* r = recipe_of(net)) {
+    check_seed(*r, seed);
     set_stimulus(*r, target,
                  fmt::format("source = \"file\"\nduration = {}\norder = \"{}\"\nseed = {}\n",
                              number_toml(duration), shuffle ? "shuffled" : "sequential", seed),
                  true);
+  }
 }
 
 void stimulated(const network& net, const std::string& target, const std::string& source,
@@ -188,6 +210,7 @@ void stimulated(const network& net, const std::string& target, const std::string
                                  "file has one",
                                  *r->seed, rng));
   r->seed = rng;
+  check_seed(*r, rng);
   set_stimulus(*r, target, fmt::format("source = {}\n{}", toml_quote(source), keyword_toml(kw)),
                false);
 }
@@ -202,9 +225,9 @@ void stimulated_constant(const network& net, const std::string& target,
   set_stimulus(*r, target, fmt::format("source = \"constant\"\nvalue = [{}]\n", values), false);
 }
 
-void new_simulation(const simulation& sim, const std::string& regime, std::string lines) {
-  simulation_recipe s{.regime = regime, .lines = std::move(lines)};
-  if (regime == "ode" && s.lines.find("settle =") == std::string::npos) s.settle = false;
+void new_simulation(const simulation& sim, const std::string& regime, std::string lines,
+                    std::optional<bool> settle) {
+  simulation_recipe s{.regime = regime, .lines = std::move(lines), .settle = settle};
   // A regime that draws random numbers takes the experiment's seed unless [run] gives one;
   // Python's default is the regime's own.
   if (regime == "spiking" && s.lines.find("seed =") == std::string::npos)
@@ -217,10 +240,19 @@ void settled(const simulation& sim) {
   if (it != simulations().end() && it->second.settle && !it->second.ran) it->second.settle = true;
 }
 
+std::vector<std::uint64_t> stimulus_generations(const network& net) {
+  std::vector<std::uint64_t> out;
+  for (const auto& slot : net.stimuli()) out.push_back(slot.generation);
+  return out;
+}
+
 void attach(simulation& sim, recorder& r) {
+  if (!r.config().empty() && r.keep_inputs &&
+      r.made_with.mode != hdf5_recorder::file_mode::append)  // the user's own description
+    r.keep_for_rerun({{}, {{"rerunnable", "no: the Recorder was given its own config"}}});
   if (!r.config().empty() || !r.keep_inputs ||
       r.made_with.mode == hdf5_recorder::file_mode::append) {
-    sim.attach(r);  // the user's own description, none wanted, or a file that has its own
+    sim.attach(r);  // none wanted, or a file that has its own (append marks it)
     return;
   }
   auto s = simulations().find(&sim);
@@ -235,14 +267,16 @@ void attach(simulation& sim, recorder& r) {
   if (why.empty()) why = order_problem(n->populations, "populations");
   if (why.empty()) why = order_problem(n->projections, "projections");
 
-  const std::string file = std::filesystem::absolute(r.path()).string();
+  const std::string file = std::filesystem::absolute(r.path()).lexically_normal().string();
+  std::string shown = file;  // in a comment: one line
+  std::replace_if(shown.begin(), shown.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }, '?');
   std::string text = fmt::format(
       "# Built and run from Python (ratesim {}). Rerun it with\n"
       "#   ratesim rerun {} --output AGAIN.h5\n"
       "# (docs/python.md, \"Rerunning\"): the arrays Python gave are in the file, under /inputs.\n"
       "{}"
       "seed = {}\n",
-      version, file, why.empty() ? "" : fmt::format("# It cannot be rerun: {}.\n", why),
+      version, shown, why.empty() ? "" : fmt::format("# It cannot be rerun: {}.\n", why),
       n && n->seed ? *n->seed : 1);
   std::vector<hdf5_recorder::kept_array> arrays;
   std::vector<matrix> transposed;  // W as rows of the file (n_post × n_pre, row-major)
@@ -278,7 +312,7 @@ void attach(simulation& sim, recorder& r) {
   }
   if (s != simulations().end()) {
     text += fmt::format("\n[run]\nregime = {}\n{}", toml_quote(s->second.regime), s->second.lines);
-    if (s->second.settle) text += fmt::format("settle = {}\n", *s->second.settle ? "true" : "false");
+    if (s->second.settle) text += fmt::format("settle = {}\n", *s->second.settle);
     text += "duration = 0.0  # each run's length is in /inputs/runs, which ratesim rerun follows\n";
   }
   text += fmt::format("\n[output]\nfile = {}\nmode = \"create\"\nflush_every = {}\ncompression = {}\n",
@@ -290,9 +324,20 @@ void attach(simulation& sim, recorder& r) {
                     {{"rerunnable", why.empty() ? std::string("yes") : "no: " + why},
                      {"rerun_inputs", why.empty() ? inputs : std::string()}}});
   r.set_config(std::move(text));
-  if (r.made_with.seed == 0 && n) r.set_seed(n->seed ? *n->seed : 1);
-  sim.attach(r);
-  if (s != simulations().end() && why.empty()) s->second.recorders.push_back(&r);
+  const std::uint64_t seed = r.made_with.seed;
+  if (seed == 0 && n) r.set_seed(n->seed ? *n->seed : 1);
+  try {
+    sim.attach(r);
+  } catch (...) {  // refused: the next attach starts afresh (the arrays' memory is gone then)
+    r.forget_rerun();
+    r.set_config("");
+    r.set_seed(seed);
+    throw;
+  }
+  if (s != simulations().end() && why.empty()) {
+    s->second.recorders.push_back(&r);
+    s->second.stimuli = stimulus_generations(sim.net());
+  }
 }
 
 run_log::run_log(simulation& sim) : sim_(sim) {
@@ -303,14 +348,31 @@ run_log::run_log(simulation& sim) : sim_(sim) {
   if (recorders_.empty()) return;
   first_ = sim.steps();
   before_ = sim.net().fingerprint();
+  // A stimulus replaced since the recorders came: a start that cannot follow any end.
+  if (stimulus_generations(sim.net()) != s->second.stimuli)
+    before_ = (before_ + 1) & ((std::uint64_t{1} << 53) - 1);
 }
 
 void run_log::done() {
   if (recorders_.empty()) return;
   const std::uint64_t after = sim_.net().fingerprint();
+  int ending = 0;  // completed
+  if (sim_.paused()) {
+    const auto* q = dynamic_cast<const quasi_static_simulation*>(&sim_);
+    ending = q && q->pending() > 0 ? 2 : 1;
+  }
   const auto rs = std::move(recorders_);
   recorders_.clear();
-  for (recorder* r : rs) r->log_run(first_, sim_.steps(), before_, after);
+  for (recorder* r : rs) {
+    try {
+      r->log_run(first_, sim_.steps(), before_, after, ending);
+    } catch (const std::exception& e) {  // the file keeps its traces; only a rerun is lost
+      if (PyErr_WarnEx(PyExc_RuntimeWarning,
+                       fmt::format("ratesim: {} (the file cannot be rerun)", e.what()).c_str(),
+                       1) < 0)
+        PyErr_Clear();  // warnings as errors: the run's own outcome comes first
+    }
+  }
 }
 
 }  // namespace ratesim::python

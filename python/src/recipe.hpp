@@ -19,6 +19,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,7 @@ class recorder : public hdf5_recorder {
 // The body of a [[record]] table for a schedule (every, every_steps, start, stop).
 std::string schedule_toml(double every, step_count every_steps, double start, double stop);
 // `key = value` lines of keyword arguments (numbers, strings, flags).
-std::string keyword_toml(const py::kwargs& kw);
+std::string keyword_toml(const py::dict& kw);
 
 // ---- Building calls (each after the call succeeded) ---------------------------------
 void new_network(const network& net);
@@ -62,8 +63,10 @@ void stimulated_constant(const network& net, const std::string& target,
                          const py::array_t<double, py::array::forcecast>& value);
 
 // ---- Simulations ----------------------------------------------------------------------
-// A simulation of `net` in `regime`, with [run]'s other lines `lines` (TOML).
-void new_simulation(const simulation& sim, const std::string& regime, std::string lines);
+// A simulation in `regime`, with [run]'s other lines `lines` (TOML) and, for the ode
+// regime, whether it settles first (`settle`; settled() turns it on).
+void new_simulation(const simulation& sim, const std::string& regime, std::string lines,
+                    std::optional<bool> settle = std::nullopt);
 // OdeSimulation.settle() was called (before any run: the description says settle = true).
 void settled(const simulation& sim);
 
@@ -84,5 +87,9 @@ class run_log {
   step_count first_ = 0;
   std::uint64_t before_ = 0;
 };
+
+// The stimuli's identities (stimulus_slot::generation): a stimulus replaced between runs
+// is a change no description holds.
+std::vector<std::uint64_t> stimulus_generations(const network& net);
 
 }  // namespace ratesim::python

@@ -254,9 +254,11 @@ class sweeper {
   // there is none.
   std::string last_mean(const run& r, const std::string& group) const {
     try {
-      const matrix samples = read_images(fmt::format("{}:/{}/data", file(r, ".h5").string(), group));
-      return fmt::format("{}", samples.col(samples.cols() - 1).mean());
-    } catch (const std::exception&) {
+      const std::string spec = fmt::format("{}:/{}/data", file(r, ".h5").string(), group);
+      const std::size_t n = count_examples(spec);
+      if (n == 0) return "(none)";
+      return fmt::format("{}", read_images(spec, n - 1, 1).mean());  // the last sample only
+    } catch (const error&) {  // not recorded, or not finite
       return "(none)";
     }
   }

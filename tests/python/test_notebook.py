@@ -146,8 +146,9 @@ class Notebook(unittest.TestCase):
             self.assertIn('rule = { name = "synaptic_scaling", tau = 100 }', config)
             self.assertEqual(f["inputs/patterns/input"].shape, (500, 16))
             runs = f["inputs/runs"][()]
-            self.assertEqual(runs.shape, (3, 4))  # three calls, the interrupted one included
+            self.assertEqual(runs.shape, (3, 5))  # three calls, the interrupted one included
             self.assertEqual(list(runs[:, 0]), [0, 3000, stopped_at])
+            self.assertEqual(list(runs[:, 4]), [0, 1, 0])  # the second ended paused (Ctrl-C)
 
         # A new shell: the file runs again, to the same bits.
         done = rerun(self.path("session.h5"), self.path("again.h5"))
@@ -158,14 +159,99 @@ class Notebook(unittest.TestCase):
         self.assertIn("ff/weights/data", original)
         for name in original:
             np.testing.assert_array_equal(original[name], again[name], err_msg=name)
+        with h5py.File(self.path("again.h5"), "r") as f:  # the rerun says it is one
+            self.assertTrue(f.attrs["rerunnable"].startswith("no: it is a rerun of "))
 
-        # Never over the file it reruns; an existing output only with --overwrite.
-        refused = rerun(self.path("session.h5"), self.path("session.h5"))
-        self.assertEqual(refused.returncode, 2)
-        self.assertIn("another file than the one rerun", refused.stderr)
+        # Never over the file it reruns (by any name); an existing output only with
+        # --overwrite.
+        os.symlink(self.path("session.h5"), self.path("link.h5"))
+        for same in ("session.h5", "link.h5", "./session.h5", "../" + os.path.basename(self.folder.name) + "/session.h5"):
+            refused = subprocess.run([CLI, "rerun", "session.h5", "--output", same, "-q"],
+                                     capture_output=True, text=True, cwd=self.folder.name)
+            self.assertEqual(refused.returncode, 2, same)
+            self.assertIn("another file than the one rerun", refused.stderr)
         refused = rerun(self.path("session.h5"), self.path("again.h5"))
         self.assertEqual(refused.returncode, 2, refused.stderr)
         self.assertEqual(datasets(self.path("again.h5")).keys(), again.keys())
+
+    def assert_reruns(self, name):
+        done = rerun(self.path(name), self.path("again-" + name))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        original, again = datasets(self.path(name)), datasets(self.path("again-" + name))
+        self.assertEqual(sorted(original), sorted(again))
+        for key in original:
+            np.testing.assert_array_equal(original[key], again[key], err_msg=key)
+
+    def test_mini_batches_regimes_by_name_and_stimuli_by_name_rerun(self):
+        rng = np.random.default_rng(2)
+        # A file name TOML must quote.
+        images = self.path('we"ird \\ name.npy')
+        np.save(images, bars(4, 60, rng))
+        for case in ("batches", "ode by name", "bars", "file source"):
+            with self.subTest(case=case):
+                net = circuit()
+                if case == "bars":
+                    net.stimulate("input", "bars", rng=9, side=4, samples=50, duration=1.0, order="shuffled")
+                if case == "file source":
+                    net.stimulate("input", "file", images=images, duration=2.0, order="shuffled", seed=4)
+                sim = (ratesim.QuasiStaticSimulation(net, batch_size=4) if case == "batches"
+                       else ratesim.simulation(net, "ode", stepper="euler", dt=0.25) if case == "ode by name"
+                       else ratesim.simulation(net, "quasi_static", batch_size=1))
+                name = case.replace(" ", "_") + ".h5"
+                recorder = ratesim.Recorder(self.path(name))
+                recorder.record("output", "rate", every=2.0)
+                recorder.record_weights("ff", every=20.0)
+                sim.attach(recorder)
+                sim.run(22.0)  # mini-batches of 4: each call ends with one applied
+                sim.run(18.0)
+                del sim, recorder
+                self.assert_reruns(name)
+
+    def test_a_call_stopped_inside_a_mini_batch_is_named(self):
+        net = circuit()
+        sim = ratesim.QuasiStaticSimulation(net, batch_size=4)
+        recorder = ratesim.Recorder(self.path("open.h5"))
+        recorder.record("output", "rate")
+        sim.attach(recorder)
+
+        def stop(done, total):  # as Ctrl-C would, inside a mini-batch
+            if done >= 5 and done % 4 != 0:
+                raise KeyboardInterrupt
+
+        with self.assertRaises(KeyboardInterrupt):
+            sim.run_presentations(10**6, progress=stop)
+        del sim, recorder
+        refused = rerun(self.path("open.h5"), self.path("again.h5"))
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn("with a mini-batch open", refused.stderr)
+
+    def test_a_stimulus_replaced_or_a_dotted_name_is_named(self):
+        net = circuit()
+        sim = ratesim.QuasiStaticSimulation(net)
+        recorder = ratesim.Recorder(self.path("replaced.h5"))
+        recorder.record("output", "rate")
+        sim.attach(recorder)
+        sim.run_presentations(5)
+        net.stimulate_patterns("input", np.ones((3, 16)))
+        sim.run_presentations(5)
+        del sim, recorder
+        refused = rerun(self.path("replaced.h5"), self.path("again.h5"))
+        self.assertEqual(refused.returncode, 2, refused.stderr)
+        self.assertIn("stimuli", refused.stderr)
+
+        net = ratesim.Network()
+        net.add_population("feedforward_inhibition", "in.put", size=4, A=8.0)
+        net.add_population("softmax_competition", "out", size=2)
+        net.connect("in.put", "out", "ff", np.ones((2, 4)), rule="synaptic_scaling")
+        net.stimulate_patterns("in.put", np.ones((3, 4)))
+        sim = ratesim.QuasiStaticSimulation(net)
+        recorder = ratesim.Recorder(self.path("dotted.h5"))
+        recorder.record("out", "rate")
+        sim.attach(recorder)
+        sim.run_presentations(3)
+        del sim, recorder
+        with h5py.File(self.path("dotted.h5"), "r") as f:
+            self.assertIn('population "in.put" has a \'.\' in its name', f.attrs["rerunnable"])
 
     def test_weights_changed_between_runs_make_a_file_that_says_it_cannot_be_rerun(self):
         net = circuit()
@@ -272,7 +358,7 @@ class Notebook(unittest.TestCase):
         self.assertIn("refused:", done.stdout)
         self.assertEqual(os.listdir(self.folder.name), [])
 
-    def test_the_ode_regime_settled_and_interrupted_reruns_too(self):
+    def test_the_ode_regime_settled_and_split_into_calls_reruns_too(self):
         net = circuit()
         sim = ratesim.OdeSimulation(net, stepper="rk4", dt=0.1)
         sim.settle()

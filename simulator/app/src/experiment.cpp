@@ -655,6 +655,24 @@ std::unique_ptr<experiment> experiment::resume(const checkpoint& from,
 
 experiment::~experiment() = default;
 
+bool experiment::run_steps(step_count steps, observer* progress, const std::atomic<int>* stop) {
+  if (steps < 0 || steps > total_steps_ - sim_->steps())
+    throw usage_error(fmt::format("experiment: {} steps from step {} go past its end, step {}",
+                                  steps, sim_->steps(), total_steps_));
+  if (recorder_ && !recorder_attached_) {
+    sim_->attach(*recorder_);
+    recorder_attached_ = true;
+  }
+  if (progress) sim_->attach(*progress);
+  sim_->pause_on(stop);
+  struct unpause {
+    simulation& sim;
+    ~unpause() { sim.pause_on(nullptr); }
+  } guard{*sim_};
+  sim_->run_steps(steps);
+  return !sim_->paused();
+}
+
 checkpoint experiment::save() {
   checkpoint c = sim_->save();
   c.set("config", effective_);

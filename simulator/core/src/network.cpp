@@ -381,13 +381,20 @@ bool network::scaling_form(std::size_t k, const vector& x, vector_view pre, vect
 
 namespace {
 
-// FNV-1a over 64-bit words: a change anywhere changes the hash (with overwhelming
-// probability); not a cryptographic hash.
+// SplitMix64's finaliser: every bit of z moves every bit of the result.
+std::uint64_t avalanche(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Each word avalanched into the running hash, so that changes do not cancel (as sign
+// flips would under xor-and-multiply); not a cryptographic hash.
 void mix(std::uint64_t& h, const double* values, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     std::uint64_t word;
     std::memcpy(&word, values + i, sizeof word);
-    h = (h ^ word) * 0x100000001b3ULL;
+    h = avalanche(h ^ word);
   }
 }
 

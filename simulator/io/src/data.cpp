@@ -347,6 +347,10 @@ idx_array shape_of(const std::string& spec) {
 
 matrix read_images(const std::string& spec) { return images_of(spec, read_any(spec)); }
 
+matrix read_images(const std::string& spec, std::size_t first, std::size_t count) {
+  return images_of(spec, read_any(spec, rows{first, count}));
+}
+
 std::vector<int> read_labels(const std::string& spec) {
   return labels_of(spec, read_any(spec), 0);
 }

@@ -384,13 +384,13 @@ void hdf5_recorder::make_file(const network& net, double dt) {
             &a);
       }
       h5::create_groups(root, "inputs", context);
-      made->runs = h5::create_extendible(root, "inputs/runs", {4}, 64, 0, context);
+      made->runs = h5::create_extendible(root, "inputs/runs", {5}, 64, 0, context);
       h5::write_attribute(made->runs.get(), "columns",
                           std::string("first step, end step, network fingerprint at the first, "
-                                      "at the end (docs/python.md)"),
+                                      "at the end, how the run ended: 0 completed, 1 paused, 2 "
+                                      "paused with a mini-batch open (docs/python.md)"),
                           context);
-    } else if (!fresh && H5Aexists(root, "rerunnable") > 0) {
-      h5::check(H5Adelete(root, "rerunnable"), context, "replacing the attribute rerunnable");
+    } else if (!fresh && !resume_rows_) {  // a resumed run goes on with the same description
       h5::write_attribute(root, "rerunnable",
                           std::string("no: another run appended samples to the file"), context);
     }
@@ -686,12 +686,12 @@ void hdf5_recorder::spikes(step_count step, std::size_t population,
 }
 
 void hdf5_recorder::log_run(step_count first, step_count end, std::uint64_t before,
-                            std::uint64_t after) {
-  if (!file_ || !file_->runs) return;
-  if (!failure_.empty()) throw error(failure_);
+                            std::uint64_t after, int ending) {
+  if (!file_ || !file_->runs || !failure_.empty()) return;
   const std::string context = fmt::format("hdf5_recorder \"{}\"", path_);
-  const double row[4] = {static_cast<double>(first), static_cast<double>(end),
-                         static_cast<double>(before), static_cast<double>(after)};
+  const double row[5] = {static_cast<double>(first), static_cast<double>(end),
+                         static_cast<double>(before), static_cast<double>(after),
+                         static_cast<double>(ending)};
   h5::quiet_errors quiet;
   errno = 0;
   try {

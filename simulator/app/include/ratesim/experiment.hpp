@@ -77,6 +77,11 @@ class experiment {
   // it too. Writes checkpoints as `control` asks, and one when it stops early. Returns
   // true when the run is complete, false when it stopped (control.stop or stop_at).
   bool run(observer* progress = nullptr, const run_control& control = {});
+  // The next `steps` clock steps as one run of the simulation's own, ending as a run ends
+  // (the quasi-static regime applies an open mini-batch), as a call from Python does:
+  // `ratesim rerun` replays the calls so. No checkpoints; `stop` (non-zero) stops it, and
+  // then it returns false.
+  bool run_steps(step_count steps, observer* progress, const std::atomic<int>* stop);
   // Everything needed to go on from the current step: the simulation's checkpoint, the
   // configuration and the recorder's sample counts.
   checkpoint save();

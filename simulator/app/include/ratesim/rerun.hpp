@@ -24,26 +24,30 @@ class rerun_plan {
   // Reads `file`. A file that says it cannot be rerun (attribute rerunnable), holds no
   // configuration, or whose runs were changed from Python between calls is a usage_error
   // that says why.
-  explicit rerun_plan(std::string file);
+  explicit rerun_plan(const std::string& file);
 
   // The experiment, writing its traces to `output` (refused when it is the file itself;
   // an existing one only with `overwrite`).
   std::unique_ptr<experiment> build(const std::string& output, bool overwrite) const;
-  // Runs `e` (from build) as the file's runs went, checking the fingerprints; a rerun
-  // that does not reproduce them is an error naming the step. `stop` as in run_control:
-  // returns false when stopped.
+  // Runs `e` (from build) as the file's runs went, one run per call, checking the
+  // fingerprints; a rerun that does not reproduce them is an error naming the step. `stop`
+  // as in run_control: returns false when stopped.
   bool run(experiment& e, observer* progress, const std::atomic<int>* stop) const;
 
+  // How a run call from Python ended (/inputs/runs, column 5).
+  enum class ending { completed = 0, paused = 1, paused_in_a_mini_batch = 2 };
   // The run calls, as [first step, end step) with the fingerprints at both ends; empty
   // for a file of `ratesim run` (one run of the whole experiment).
   struct call {
     step_count first, end;
     std::uint64_t before, after;
+    ending how;
   };
   const std::vector<call>& calls() const { return calls_; }
 
  private:
   std::string file_, config_;
+  double dt_ = 0.0;  // the file's clock step [ms]
   std::vector<std::pair<std::string, std::string>> inputs_;  // key, dataset
   std::vector<call> calls_;
 };

@@ -16,6 +16,8 @@ namespace ratesim {
 
 // Images: 2 dimensions [N, D] or 3 [N, rows, cols], in any of the formats above.
 matrix read_images(const std::string& spec);
+// Only images [first, first + count), read as read_labeled reads a part.
+matrix read_images(const std::string& spec, std::size_t first, std::size_t count);
 // Labels: 1 dimension [N] of non-negative integers (a CSV file of one column).
 std::vector<int> read_labels(const std::string& spec);
 

@@ -91,8 +91,8 @@ class hdf5_recorder : public observer {
   // (row-major `rows` x `cols` doubles, compressed like the samples; the memory must live
   // until the recorder is attached), `attributes` as text attributes at /, and the
   // dataset /inputs/runs that log_run fills. Give it before the recorder is attached. A
-  // recorder appending to an existing file keeps none of it, and marks a file that had it
-  // as no longer rerunnable (attribute rerunnable).
+  // recorder appending to an existing file (but for a resumed run) keeps none of it, and
+  // marks the file as no longer rerunnable (attribute rerunnable).
   struct kept_array {
     std::string name;
     const double* data;
@@ -103,9 +103,13 @@ class hdf5_recorder : public observer {
     std::vector<std::pair<std::string, std::string>> attributes;
   };
   void keep_for_rerun(rerun_record r) { rerun_ = std::move(r); }
-  // Appends the row [first step, end step, fingerprint at first, fingerprint at end]
-  // (network::fingerprint) to /inputs/runs, at once; nothing without keep_for_rerun.
-  void log_run(step_count first, step_count end, std::uint64_t before, std::uint64_t after);
+  void forget_rerun() { rerun_.reset(); }
+  // Appends the row [first step, end step, fingerprint at first, fingerprint at end,
+  // how the run ended] (network::fingerprint; 0 completed, 1 paused, 2 paused with a
+  // mini-batch open) to /inputs/runs, at once; nothing without keep_for_rerun, or once
+  // writing the file has failed (the failure was reported then).
+  void log_run(step_count first, step_count end, std::uint64_t before, std::uint64_t after,
+               int ending);
 
   // Resuming from a checkpoint: the recorder will append to its existing file, and first
   // cut every recording back to the samples it had when the checkpoint was taken

@@ -53,6 +53,8 @@ class quasi_static_simulation : public simulation {
   void run_presentations(step_count n);
   // Presentations done so far.
   step_count presentations() const { return presentations_; }
+  // Presentations of the open mini-batch (0 between mini-batches).
+  std::size_t pending() const { return pending_; }
   const quasi_static_options& options() const { return options_; }
 
  private:
