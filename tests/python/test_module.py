@@ -455,9 +455,13 @@ class Registries(unittest.TestCase):
                       "record": ratesim.record_kinds}
         for kind, names in registries.items():
             for name in names():
+                # Each parameter close after a mention of its component (where the reference
+                # lists the component's parameters), not just anywhere.
+                places = [m.end() for m in re.finditer(f"`{re.escape(name)}`", reference)]
                 missing = [d["name"] for d in ratesim.describe(kind, name)
-                           if not re.search(f"`{re.escape(d['name'])}[` ]", reference)]
-                self.assertTrue(f"`{name}`" in reference and not missing, f"{kind} {name}: {missing}")
+                           if not any(re.search(f"`{re.escape(d['name'])}[` ]", reference[at:at + 700])
+                                      for at in places)]
+                self.assertTrue(places and not missing, f"{kind} {name}: {missing}")
 
     def test_a_regime_by_name_is_the_regime_class(self):
         def run(make):
