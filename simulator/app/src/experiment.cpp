@@ -659,10 +659,7 @@ bool experiment::run_steps(step_count steps, observer* progress, const std::atom
   if (steps < 0 || steps > total_steps_ - sim_->steps())
     throw usage_error(fmt::format("experiment: {} steps from step {} go past its end, step {}",
                                   steps, sim_->steps(), total_steps_));
-  if (recorder_ && !recorder_attached_) {
-    sim_->attach(*recorder_);
-    recorder_attached_ = true;
-  }
+  start_recording();
   if (progress) sim_->attach(*progress);
   sim_->pause_on(stop);
   struct unpause {
@@ -671,6 +668,13 @@ bool experiment::run_steps(step_count steps, observer* progress, const std::atom
   } guard{*sim_};
   sim_->run_steps(steps);
   return !sim_->paused();
+}
+
+void experiment::start_recording() {
+  if (recorder_ && !recorder_attached_) {  // makes the output file: nothing is refused after it
+    sim_->attach(*recorder_);
+    recorder_attached_ = true;
+  }
 }
 
 checkpoint experiment::save() {
@@ -708,10 +712,7 @@ bool experiment::run(observer* progress, const run_control& control) {
   if (!control.checkpoint.empty())
     checkpoint_file.emplace(control.checkpoint, output_file::existing::replace,
                             fmt::format("checkpoint \"{}\"", control.checkpoint));
-  if (recorder_ && !recorder_attached_) {  // makes the output file: nothing is refused after it
-    sim_->attach(*recorder_);
-    recorder_attached_ = true;
-  }
+  start_recording();
   if (progress) sim_->attach(*progress);
   sim_->pause_on(control.stop);
   struct unpause {  // the simulation may outlive this run

@@ -405,6 +405,7 @@ std::uint64_t network::fingerprint() const {
   const vector& x = state();
   mix(h, x.data(), static_cast<std::size_t>(x.size()));
   for (std::size_t k = 0; k < projs_.size(); ++k) {
+    if (projs_[k].plastic()) continue;  // in the state already
     const auto W = weights(k);
     mix(h, W.data(), static_cast<std::size_t>(W.size()));
   }

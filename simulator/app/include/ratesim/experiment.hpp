@@ -90,6 +90,8 @@ class experiment {
 
  private:
   experiment() = default;
+  // Attaches the recorder before the first run (it makes its file then).
+  void start_recording();
   friend class experiment_builder;
 
   std::unique_ptr<network> net_;
