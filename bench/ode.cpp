@@ -1,7 +1,8 @@
 // The ODE regime: the whole circuit (feedforward inhibition, softmax layer, plastic
 // log-weight projection with synaptic scaling) integrated at C = 100, D = 784 on
 // Fashion-MNIST images, each presented for T = 1 ms, τ_y = τ_h = τ_u = 1 ms, τ_W = 100 ms.
-// Steps per second of euler and rk4 (dt = 0.1 ms) and dopri5 (clock step 0.1 ms,
+// Steps per second of euler (its ln W cache following each step, and with exact_log ln W
+// computed anew at every step) and rk4 (dt = 0.1 ms) and dopri5 (clock step 0.1 ms,
 // tolerances 1e-6). bench/ode_brian2.py does the euler case in Brian2 (Cython);
 // `bench/compare.sh ode` runs both and prints the ratio.
 //
@@ -24,7 +25,7 @@ using namespace ratesim;
 constexpr double A = 900.0;
 constexpr Eigen::Index N = 200;  // images presented in order
 
-void steps(benchmark::State& state, const std::string& stepper) {
+void steps(benchmark::State& state, const std::string& stepper, bool exact_log = false) {
   const matrix X = bench::fashion_mnist().leftCols(N);
   const auto C = static_cast<std::size_t>(state.range(0));
   const auto D = static_cast<std::size_t>(X.rows());
@@ -38,7 +39,8 @@ void steps(benchmark::State& state, const std::string& stepper) {
                .weights = data_mean_weights(input.normalize(X), Eigen::Index(C), 0.5, A, rng),
                .rule = make_rule("synaptic_scaling", {{"tau", 100.0}})});
   net.stimulate("input", std::make_unique<pattern_set>(X, pattern_set::params{.duration = 1.0}));
-  ode_simulation sim(net, {.stepper = stepper, .dt = 0.1, .abs_tol = 1e-6, .rel_tol = 1e-6});
+  ode_simulation sim(net, {.stepper = stepper, .dt = 0.1, .abs_tol = 1e-6, .rel_tol = 1e-6,
+                           .exact_log = exact_log});
   sim.settle();
   constexpr step_count batch = 100;
   for (auto _ : state) sim.run_steps(batch);
@@ -46,6 +48,7 @@ void steps(benchmark::State& state, const std::string& stepper) {
 }
 
 BENCHMARK_CAPTURE(steps, euler, std::string("euler"))->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(steps, euler_exact_log, std::string("euler"), true)->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(steps, rk4, std::string("rk4"))->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(steps, dopri5, std::string("dopri5"))->Arg(100)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -238,6 +238,86 @@ TEST(Regimes, ThreadsDoNotChangeABit) {
   omp_set_num_threads(threads_before);
 }
 
+// The ODE regime's euler keeps a log-weight current's ln W as the quasi-static regime
+// does: following each weight step by a series, computed anew every 1,000 steps. Against
+// euler with ln W computed anew at every step (exact_log), over 2,500 steps (two exact
+// recomputations and the drift between them) of a circuit that learns, with a weight
+// changed between runs and a learning-rate scale: the same trajectory within 1e-12
+// relative; runs split anywhere give the same bits; and the cache is checkpoint state.
+struct ode_euler_case {
+  testing::circuit_params p{.D = 100, .C = 20, .A = 150.0, .tau_W = 20.0};
+  matrix patterns;
+  ode_euler_case() {
+    random_stream rng(21, 0);
+    patterns = testing::random_patterns(p.D, 30, rng);
+  }
+  void build(network& net) const {
+    random_stream init(22, 0);
+    testing::build_circuit(net, p, init);
+    net.adapt("output", make_intrinsic_rule("homeostasis", {{"tau", 50.0}}));
+    net.stimulate("input", std::make_unique<pattern_set>(patterns,
+                                                         pattern_set::params{.duration = 1.0}));
+  }
+  // Runs of the given lengths, with W(2, 3) doubled and the learning rate halved after the
+  // first.
+  vector run(bool exact_log, const std::vector<step_count>& runs) const {
+    network net;
+    build(net);
+    ode_simulation sim(net, {.stepper = "euler", .dt = 0.1, .exact_log = exact_log});
+    sim.settle();
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      sim.run_steps(runs[i]);
+      if (i == 0) {
+        net.weights("ff")(2, 3) *= 2.0;
+        net.set_learning_rate_scale(0.5);
+      }
+    }
+    return net.state();
+  }
+};
+
+TEST(Regimes, OdeEulerFollowsLnWWithinRoundingOfExactLogarithms) {
+  const ode_euler_case c;
+  const vector exact = c.run(true, {1200, 1300});
+  const vector cached = c.run(false, {1200, 1300});
+  ASSERT_EQ(exact.size(), cached.size());
+  const double worst = ((cached - exact).array().abs() /
+                        exact.array().abs().max(1e-300)).maxCoeff();
+  EXPECT_LE(worst, 1e-12);
+  // The weights learned (so the series had steps to follow).
+  network start;
+  c.build(start);
+  const auto W0 = start.weights("ff");
+  const auto n = static_cast<Eigen::Index>(W0.size());
+  EXPECT_GT((exact.tail(n) - Eigen::Map<const vector>(W0.data(), n)).cwiseAbs().maxCoeff(), 0.05);
+  // Split anywhere (across the exact recomputations too): the same bits as unsplit.
+  EXPECT_TRUE(cached == c.run(false, {1200, 1, 998, 2, 299}));
+}
+
+TEST(Regimes, OdeEulerLnWCacheIsCheckpointState) {
+  const ode_euler_case c;
+  network net;
+  c.build(net);
+  ode_simulation sim(net, {.stepper = "euler", .dt = 0.1});
+  sim.settle();
+  sim.run_steps(1234);  // 234 steps past an exact recomputation
+  const checkpoint saved = sim.save();
+  ASSERT_TRUE(saved.has("ode.current_cache.ff"));
+  EXPECT_EQ(saved.numbers("ode.current_cache.ff").size(), 20u * 100u + 1u);
+  EXPECT_EQ(saved.numbers("ode.current_cache.ff").back(), 234.0);
+  // A damaged entry is refused by name, and the simulation is left as it was.
+  checkpoint damaged = saved;
+  damaged.set("ode.current_cache.ff", std::vector<double>{1.0, 2.0});
+  const vector before = net.state();
+  try {
+    sim.restore(damaged);
+    ADD_FAILURE() << "a damaged cache entry was accepted";
+  } catch (const input_error& e) {
+    EXPECT_NE(std::string(e.what()).find("ode.current_cache.ff"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(net.state() == before);
+}
+
 // The circuit with homeostasis on the output layer, presenting 40 patterns shuffled.
 void build_shared_circuit(network& net) {
   const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 100.0};

@@ -876,23 +876,32 @@ PYBIND11_MODULE(_core, m) {
       "rel_tol) and dt as its largest step. No step straddles a change of the input.")
       .def("__repr__",
            [](ode_simulation& sim) {
-             return repr(sim, "OdeSimulation", fmt::format("{}, ", sim.options().stepper));
+             return repr(sim, "OdeSimulation",
+                         fmt::format("{}, {}", sim.options().stepper,
+                                     sim.options().exact_log ? "exact_log, " : ""));
            })
       .def(py::init([](network& net, const std::string& stepper, double dt, double abs_tol,
-                       double rel_tol) {
+                       double rel_tol, bool exact_log) {
              auto sim = std::make_unique<ode_simulation>(
-                 net,
-                 ode_options{.stepper = stepper, .dt = dt, .abs_tol = abs_tol, .rel_tol = rel_tol});
+                 net, ode_options{.stepper = stepper,
+                                  .dt = dt,
+                                  .abs_tol = abs_tol,
+                                  .rel_tol = rel_tol,
+                                  .exact_log = exact_log});
              python::new_simulation(
                  *sim, "ode",
-                 fmt::format("stepper = {}\ndt = {}\nabs_tol = {}\nrel_tol = {}\n",
-                             toml_quote(stepper), dt, abs_tol, rel_tol),
+                 fmt::format("stepper = {}\ndt = {}\nabs_tol = {}\nrel_tol = {}\nexact_log = {}\n",
+                             toml_quote(stepper), dt, abs_tol, rel_tol, exact_log),
                  false);
              return sim;
            }),
            py::arg("network"), py::arg("stepper") = "rk4", py::arg("dt") = 0.1,
-           py::arg("abs_tol") = 1e-8, py::arg("rel_tol") = 1e-8, py::keep_alive<1, 2>(),
-           "a simulation of `network`, whose structure is fixed from now on")
+           py::arg("abs_tol") = 1e-8, py::arg("rel_tol") = 1e-8, py::arg("exact_log") = false,
+           py::keep_alive<1, 2>(),
+           "a simulation of `network`, whose structure is fixed from now on; exact_log "
+           "(euler): compute ln W of log-weight currents anew at every step instead of "
+           "following each step by a series (within 1e-12 of ln W, recomputed every 1,000 "
+           "steps)")
       .def(
           "settle",
           [](ode_simulation& sim) {

@@ -309,6 +309,15 @@ class Module(unittest.TestCase):
         ode = ratesim.Network()
         ode.add_population("rate_population", "u", size=2)
         self.assertIn("OdeSimulation: euler, t = 0 ms", repr(ratesim.OdeSimulation(ode, stepper="euler")))
+        # euler follows ln W by a series unless exact_log: the same trajectory within 1e-12.
+        ends = []
+        for exact_log in (False, True):
+            net, _, _ = circuit(tau=20.0)
+            sim = ratesim.OdeSimulation(net, stepper="euler", dt=0.1, exact_log=exact_log)
+            self.assertEqual("exact_log, " in repr(sim), exact_log)
+            sim.run(150.0)
+            ends.append(net.weights("ff"))
+        np.testing.assert_allclose(ends[0], ends[1], rtol=1e-12, atol=0)
         with tempfile.TemporaryDirectory() as d:
             out = ratesim.Recorder(os.path.join(d, "run.h5"))
             out.record("output", "rate", every=1.0)

@@ -328,26 +328,39 @@ Eigen::Map<const matrix> network::weights_in(std::size_t k, const vector& x) con
   return Eigen::Map<const matrix>(data, p.rows(), p.cols());
 }
 
-void network::compute_inputs(const vector& x) const {
+void network::compute_inputs(const vector& x, const current_source* current) const {
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     pops_[i]->rates(x.segment(pop_offset_[i], pops_[i]->state_size()), rates_[i]);
     input_[i] = external_[i];
     add_bias_in(i, x, input_[i]);
   }
-  for (std::size_t k = 0; k < projs_.size(); ++k)
-    projs_[k].current().add(weights_in(k, x), rates_[projs_[k].pre()],
-                            input_[projs_[k].post()]);
+  for (std::size_t k = 0; k < projs_.size(); ++k) {
+    const projection& p = projs_[k];
+    if (current)
+      (*current)(k, rates_[p.pre()], input_[p.post()]);
+    else
+      p.current().add(weights_in(k, x), rates_[p.pre()], input_[p.post()]);
+  }
 }
 
 void network::evaluate() const { compute_inputs(state()); }
 
-void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
-  compute_inputs(x);
+// dx/dt of the populations and θ at x, from the inputs and rates compute_inputs left.
+void network::population_derivatives(const vector& x, vector& dxdt) const {
   for (std::size_t i = 0; i < pops_.size(); ++i) {
     const auto n = static_cast<Eigen::Index>(pops_[i]->state_size());
     pops_[i]->derivative(x.segment(pop_offset_[i], n), input_[i],
                          dxdt.segment(pop_offset_[i], n));
   }
+  for (std::size_t i = 0; i < pops_.size(); ++i)
+    if (intrinsic_[i])
+      intrinsic_derivative(i, x, rates_[i],
+                           dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size())));
+}
+
+void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
+  compute_inputs(x);
+  population_derivatives(x, dxdt);
   for (std::size_t k = 0; k < projs_.size(); ++k) {
     const projection& p = projs_[k];
     if (!p.plastic()) continue;
@@ -355,10 +368,12 @@ void network::operator()(const vector& x, vector& dxdt, double /*t*/) const {
     weight_derivative(k, x, rates_[p.pre()], rates_[p.post()], dw);
     if (learning_rate_scale_ != 1.0) dw *= learning_rate_scale_;
   }
-  for (std::size_t i = 0; i < pops_.size(); ++i)
-    if (intrinsic_[i])
-      intrinsic_derivative(i, x, rates_[i],
-                           dxdt.segment(theta_offset_[i], static_cast<Eigen::Index>(pops_[i]->size())));
+}
+
+void network::derivative_except_weights(const vector& x, vector& dxdt,
+                                        const current_source& current) const {
+  compute_inputs(x, &current);
+  population_derivatives(x, dxdt);
 }
 
 void network::weight_derivative(std::size_t k, const vector& x, vector_view pre,

@@ -30,6 +30,7 @@ void ode_simulation::run_steps(step_count n) {
   const step_count end = steps_ + n;
   vector& x = net_.state();
   net_.check_before_run(time());  // the state may have been changed since the last run
+  integrator_->start_run(net_);
   paused_ = false;
   update_inputs(0);  // observers see the input of the state they observe
   observe(steps_);
@@ -48,6 +49,7 @@ void ode_simulation::run_steps(step_count n) {
     try {
       integrator_->advance(net_, x, steps_, steps_ + hold, dt_, inputs_changed_);
     } catch (...) {  // a numerical error, or a rule written in Python that raised
+      integrator_->finish_run(net_);
       finish_run();  // what was recorded up to here reaches the files
       throw;
     }
@@ -60,19 +62,20 @@ void ode_simulation::run_steps(step_count n) {
     steps_ += hold;
     observe(steps_);
   }
+  integrator_->finish_run(net_);
   finish_run();
 }
 
 void ode_simulation::save_regime(checkpoint& c) const {
   c.set("ode.stepper", options_.stepper);
-  integrator_->save(c);
+  integrator_->save(net_, c);
 }
 
 void ode_simulation::restore_regime(const checkpoint& c) {
   if (c.text("ode.stepper") != options_.stepper)
     throw usage_error(fmt::format("{}: the checkpoint was made with stepper {}, this one is {}",
                                   label_, c.text("ode.stepper"), options_.stepper));
-  integrator_->restore(c);
+  integrator_->restore(net_, c);
 }
 
 void ode_simulation::settle() {

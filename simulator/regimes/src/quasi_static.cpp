@@ -43,7 +43,7 @@ bool quasi_static_simulation::shared() const {
 
 quasi_static_simulation::~quasi_static_simulation() = default;
 
-void quasi_static_simulation::weights_changed() { settling_->mark_all_changed(); }
+void quasi_static_simulation::weights_changed() { settling_->caches().mark_all_changed(); }
 
 void quasi_static_simulation::step(double duration) {
   // θ of the intrinsic rules first, through dw_'s slots for them (its head, in population
@@ -70,11 +70,11 @@ void quasi_static_simulation::step(double duration) {
     const vector& post = settling_->rates(p.post());
     // The sparse path lists the rows it changes for the cache; it needs a cache that has
     // seen every earlier change (settle() refreshed it).
-    auto& changed = settling_->changed_rows(k);
+    auto& changed = settling_->caches().changed_rows(k);
     // The sparse path passes no post variable: a rule that reads one steps densely.
-    if (options_.exact_sparse && !settling_->stale(k) && changed.empty() &&
+    if (options_.exact_sparse && !settling_->caches().stale(k) && changed.empty() &&
         p.rule()->post_variable().empty()) {
-      row_minima row_min = settling_->row_min(k, W);
+      row_minima row_min = settling_->caches().row_min(k, W);
       if (p.rule()->step_sparse(W, row_min, pre, post, factor, changed)) continue;
     }
     weight_step change{.factor = factor, .dW = &dense_dw_[k]};
@@ -82,7 +82,7 @@ void quasi_static_simulation::step(double duration) {
       change = {.factor = factor, .pre = &pre, .q = &scaling_q_[k]};
     else
       net_.weight_derivative(k, x, pre, post, dense_dw_[k]);
-    settling_->step_weights(k, W, change, !options_.exact_log);
+    settling_->caches().step_weights(k, W, change, !options_.exact_log);
   }
 }
 
@@ -92,10 +92,10 @@ void quasi_static_simulation::check_state() const {
   const vector& x = net_.state();
   const auto& projections = net_.projections();
   for (std::size_t k = 0; k < projections.size(); ++k)
-    if (projections[k].plastic() && settling_->stale(k)) return net_.check_state(x, time());
+    if (projections[k].plastic() && settling_->caches().stale(k)) return net_.check_state(x, time());
   net_.check_populations(x, time());
   for (std::size_t k = 0; k < projections.size(); ++k)
-    net_.check_weight_rows(k, settling_->changed_rows(k), x, time());
+    net_.check_weight_rows(k, settling_->caches().changed_rows(k), x, time());
 }
 
 void quasi_static_simulation::weight_derivative() {
@@ -218,7 +218,7 @@ void quasi_static_simulation::run_presentations(step_count n) {
     observe(steps_ - T + 1);
   }
   if (!paused()) apply_batch();  // a run ends with every weight step applied
-  settling_->sync();  // the caches at the run's W, kept by the next run if W stays
+  settling_->caches().sync();  // the caches at the run's W, kept by the next run if W stays
   finish_run();
 }
 
@@ -244,14 +244,7 @@ void quasi_static_simulation::save_regime(checkpoint& c) const {
   c.set("quasi_static.batch_sums", std::move(sums));
   // The caches kept incrementally (a log-weight current's ln W between exact
   // computations), at the W of the run's end (sync()).
-  const auto& projections = net_.projections();
-  for (std::size_t k = 0; k < projections.size(); ++k)
-    if (auto state = settling_->cache_state(k); !state.empty())
-      c.set(cache_key(projections[k]), std::move(state));
-}
-
-std::string quasi_static_simulation::cache_key(const projection& p) {
-  return "quasi_static.current_cache." + p.name();
+  settling_->caches().save(c, "quasi_static");
 }
 
 void quasi_static_simulation::restore_regime(const checkpoint& c) {
@@ -287,17 +280,7 @@ void quasi_static_simulation::restore_regime(const checkpoint& c) {
   if (presentations_ < 0)
     throw input_error(fmt::format("{}: the checkpoint has {} presentations", label_, presentations_));
   pending_ = static_cast<std::size_t>(pending);
-  const auto& projections = net_.projections();
-  for (std::size_t k = 0; k < projections.size(); ++k) {
-    const std::string key = cache_key(projections[k]);
-    std::span<const double> state;
-    if (c.has(key)) state = c.numbers(key);
-    if (!settling_->restore_cache(k, state))
-      throw input_error(fmt::format("{}: the checkpoint's entry {} is damaged ({} values for "
-                                    "a {} × {} cache and its step count)",
-                                    label_, key, state.size(), projections[k].rows(),
-                                    projections[k].cols()));
-  }
+  settling_->caches().restore(c, "quasi_static", label_);
 }
 
 void quasi_static_simulation::apply_batch() {

@@ -11,14 +11,15 @@
 namespace ratesim {
 namespace {
 
-// "ode": dt, stepper, abs_tol, rel_tol, and settle (start from the fixed point of the
-// first input; needs a feedforward network).
+// "ode": dt, stepper, abs_tol, rel_tol, exact_log, and settle (start from the fixed point
+// of the first input; needs a feedforward network).
 std::unique_ptr<simulation> ode(network& net, const parameters& values) {
   ode_options o;
   o.stepper = values.get("stepper", o.stepper);
   o.dt = values.get("dt", o.dt);
   o.abs_tol = values.get("abs_tol", o.abs_tol);
   o.rel_tol = values.get("rel_tol", o.rel_tol);
+  o.exact_log = values.get_flag("exact_log", o.exact_log);
   const bool settle = values.get_flag("settle", true);
   values.require_all_used("regime \"ode\"");
   auto sim = std::make_unique<ode_simulation>(net, o);
@@ -62,6 +63,8 @@ registry<regime_factory>& regimes() {
             "the odeint stepper, by name (euler, rk4, dopri5)"},
            {"abs_tol", fmt::format("{}", ode_defaults.abs_tol), "1", "dopri5's absolute tolerance"},
            {"rel_tol", fmt::format("{}", ode_defaults.rel_tol), "1", "dopri5's relative tolerance"},
+           {"exact_log", ode_defaults.exact_log ? "true" : "false", "",
+            "euler: compute ln W anew at every step instead of following it by a series"},
            {"settle", "true", "", "start at the fixed point of the first input (feedforward)"}});
     const quasi_static_options qs;
     r.add("quasi_static", &quasi_static,

@@ -18,6 +18,7 @@
 #include <ratesim/types.hpp>
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -115,6 +116,14 @@ class network {
 
   // The ODE right-hand side for state x, with the current external inputs.
   void operator()(const vector& x, vector& dxdt, double t) const;
+  // For an integrator that keeps the currents' caches and steps the weights itself (the
+  // ODE regime's euler): the right-hand side of the populations and the intrinsic rules' θ
+  // at x (dxdt's weights untouched), with projection k's current added to the input of its
+  // postsynaptic population by current(k, rates of its presynaptic population, input).
+  // last_rates() then hold the rates at x.
+  using current_source = std::function<void(std::size_t, vector_view, vector_span)>;
+  void derivative_except_weights(const vector& x, vector& dxdt,
+                                 const current_source& current) const;
 
   // Computes every population's rates and total input at the current state; read them
   // with last_rates() and last_input() (observers use this to record them).
@@ -217,7 +226,8 @@ class network {
   bool entry_bad(const vector& x, Eigen::Index i) const;
   [[noreturn]] void report(const vector& x, Eigen::Index i, double t) const;
   // Rates and inputs of every population at state x, into rates_ and input_.
-  void compute_inputs(const vector& x) const;
+  void compute_inputs(const vector& x, const current_source* current = nullptr) const;
+  void population_derivatives(const vector& x, vector& dxdt) const;
   void freeze();
   void require_building(std::string_view what) const;
 

@@ -17,21 +17,29 @@ struct ode_options {
   double dt = 0.1;              // clock step [ms]: the step of euler and rk4, the largest of dopri5
   double abs_tol = 1e-8;        // dopri5 absolute error tolerance per step
   double rel_tol = 1e-8;        // dopri5 relative error tolerance per step
+  // euler: a log-weight current's ln W computed anew from W at every step, instead of
+  // following each step by a series (within 1e-12 of ln W, computed anew every 1,000 steps)
+  bool exact_log = false;
 };
 
 // Integrates the network's ODE from t0 = k0·dt to t1 = k1·dt, with inputs constant in
 // between, and applies the rules' explicit constraints after every step. No step crosses
 // a clock tick k·dt, so where a run is split (observers, run boundaries) never changes
-// the result. `inputs_changed` says the input differs from the previous call's.
+// the result. `inputs_changed` says the input differs from the previous call's. x is the
+// network's state.
 class integrator {
  public:
   virtual ~integrator() = default;
-  virtual void advance(const network& net, vector& x, step_count k0, step_count k1, double dt,
+  // A run starts (the network's state may have been changed since the last one) and ends
+  // (also by an error); advance() is called only in between.
+  virtual void start_run(network& /*net*/) {}
+  virtual void advance(network& net, vector& x, step_count k0, step_count k1, double dt,
                        bool inputs_changed) = 0;
-  // What the integrator carries from one advance() to the next (e.g. dopri5's step
-  // size), for checkpoints; keys start with "integrator.".
-  virtual void save(checkpoint& /*c*/) const {}
-  virtual void restore(const checkpoint& /*c*/) {}
+  virtual void finish_run(network& /*net*/) {}
+  // What the integrator carries from one run to the next (e.g. dopri5's step size), for
+  // checkpoints, taken between runs; keys start with "integrator." or "ode.".
+  virtual void save(const network& /*net*/, checkpoint& /*c*/) const {}
+  virtual void restore(network& /*net*/, const checkpoint& /*c*/) {}
 };
 
 using integrator_factory = std::function<std::unique_ptr<integrator>(const ode_options&)>;

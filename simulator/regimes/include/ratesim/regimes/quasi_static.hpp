@@ -84,8 +84,6 @@ class quasi_static_simulation : public simulation {
   bool shared() const;
   // After the weights changed wholesale (a constraint, a mini-batch).
   void weights_changed();
-  // A projection's cache entry in checkpoints.
-  static std::string cache_key(const projection& p);
 
   quasi_static_options options_;
   std::unique_ptr<settling> settling_;
