@@ -165,6 +165,21 @@ TEST(Fit, TheCircuitsIntrinsicRules) {
   EXPECT_LT(priors.units_used, 15);
   EXPECT_NEAR(priors.loglik_train, em.loglik_train, 0.002 * std::abs(em.loglik_train));
   EXPECT_DOUBLE_EQ(priors.curve_train.back(), priors.loglik_train);
+  // The priors are learned after 3 epochs of homeostasis (prior_warmup_of): those epochs
+  // are the homeostasis circuit's, bit for bit; a warm-up of every epoch leaves the priors
+  // uniform and W the homeostasis circuit's.
+  o.intrinsic = "homeostasis";
+  const fit_result homeostasis15 = fit(train, &test, o);
+  ASSERT_EQ(prior_warmup_of({.method = "online", .intrinsic = "priors"}), 3);
+  for (int e = 0; e <= 3; ++e)
+    EXPECT_EQ(priors.curve_train[static_cast<std::size_t>(e)],
+              homeostasis15.curve_train[static_cast<std::size_t>(e)]) << e;
+  EXPECT_NE(priors.curve_train[4], homeostasis15.curve_train[4]);
+  o.intrinsic = "priors";
+  o.prior_warmup = o.epochs;
+  const fit_result all_warmup = fit(train, &test, o);
+  EXPECT_TRUE(all_warmup.W == homeostasis15.W);
+  EXPECT_TRUE(all_warmup.log_priors == uniform_log_priors(15));
   std::printf("bars: C = 10, homeostasis: %d units used, log-likelihood %.4f (EM %.4f); "
               "C = 15, learned priors: %d units used by the circuit, %d by EM, log-likelihood "
               "%.4f (EM %.4f)\n",
@@ -263,6 +278,18 @@ TEST(Fit, BadOptionsAreRefused) {
       EXPECT_EQ(e.parameter(), batch == 1 ? "intrinsic_rate" : "batch_size") << e.what();
     }
   }
+  // A warm-up is for learned priors, and counts epochs.
+  for (const auto& [intrinsic, warmup] : {std::pair{"homeostasis", 2}, std::pair{"priors", -2}}) {
+    try {
+      fit(train, nullptr, {.method = "online", .components = 2, .A = 40.0,
+                           .intrinsic = intrinsic, .prior_warmup = warmup});
+      ADD_FAILURE() << intrinsic << " " << warmup;
+    } catch (const parameter_error& e) {
+      EXPECT_EQ(e.parameter(), "prior_warmup") << e.what();
+    }
+  }
+  EXPECT_EQ(prior_warmup_of({.method = "online", .epochs = 2, .intrinsic = "priors"}), 2);
+  EXPECT_EQ(prior_warmup_of({.method = "online", .intrinsic = "homeostasis"}), 0);
   labeled_data test = bars_data(10, 5);
   test.labels[0] = 42;
   EXPECT_THROW(fit(train, &test, {.components = 2, .A = 40.0}), input_error);

@@ -116,6 +116,15 @@ void check_fit_options(const fit_options& o) {
                       o.batch_size),
           {component, "batch_size", fmt::format("{}", o.batch_size)});
   }
+  if (o.prior_warmup < -1)
+    throw_parameter_error(component, "prior_warmup", ">= 0 epochs (-1: the default)",
+                          o.prior_warmup);
+  if (o.prior_warmup > 0 && intrinsic_rule_of(o) != "priors")
+    throw parameter_error(
+        fmt::format("fit: prior_warmup ({} epochs of homeostasis before the priors are learned) "
+                    "is for intrinsic = priors, not {}",
+                    o.prior_warmup, intrinsic_rule_of(o)),
+        {component, "prior_warmup", fmt::format("{}", o.prior_warmup)});
   if (o.method == "spiking" && intrinsic_rule_of(o) == "priors")
     throw parameter_error(
         "fit: learned priors (intrinsic = priors) are for methods online and ode; spiking "
@@ -233,18 +242,19 @@ double error_rate(const mixture_classifier& classifier, const matrix& posterior,
 // T ms, and the output layer's intrinsic rule. With learned priors each unit's weight step
 // is divided by its prior, as online EM divides by the unit's share of the data, so that a
 // unit that wins rarely still moves to the patterns it wins.
-void build_circuit(network& net, const fit_options& o, const matrix& W0, double T) {
+void build_circuit(network& net, const fit_options& o, const matrix& W0, double T,
+                   const std::string& rule) {
   const double tau_W = T / o.learning_rate;
   const auto D = static_cast<std::size_t>(W0.cols());
   net.add<feedforward_inhibition>("input", {.size = D, .A = o.A, .tau_y = o.tau, .tau_h = o.tau});
   net.add<softmax_competition>("output", {.size = static_cast<std::size_t>(o.components),
                                           .tau_u = o.tau});
   parameters scaling{{"tau", tau_W}};
-  if (intrinsic_rule_of(o) == "priors") scaling.set("divide_by", std::string("prior"));
+  if (rule == "priors") scaling.set("divide_by", std::string("prior"));
   net.connect("input", "output",
               {.name = "ff", .weights = W0, .rule = make_rule("synaptic_scaling", scaling)});
-  if (const std::string rule = intrinsic_rule_of(o); rule != "none")
-    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
+  if (rule != "none")
+    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o, rule)}}));
 }
 
 // Keeps the spikes of every population after clock step `from` (the last presentation).
@@ -280,7 +290,7 @@ void build_spiking_circuit(network& net, const fit_options& o, const matrix& W0,
   net.connect("input", "output",
               {.name = "ff", .weights = W0, .rule = make_rule("spike_scaling", {{"eta", o.eta}})});
   if (const std::string rule = intrinsic_rule_of(o); rule != "none")
-    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o)}}));
+    net.adapt("output", make_intrinsic_rule(rule, {{"tau", T / intrinsic_rate_of(o, rule)}}));
 }
 
 }  // namespace
@@ -290,21 +300,28 @@ std::string intrinsic_rule_of(const fit_options& o) {
   return o.method == "em" ? "none" : "homeostasis";
 }
 
-double intrinsic_rate_of(const fit_options& o) {
-  if (o.intrinsic_rate > 0.0) return o.intrinsic_rate;
+double intrinsic_rate_of(const fit_options& o) { return intrinsic_rate_of(o, intrinsic_rule_of(o)); }
+
+double intrinsic_rate_of(const fit_options& o, const std::string& rule) {
+  // options.intrinsic_rate is the rate of options.intrinsic, not of a warm-up's homeostasis
+  if (o.intrinsic_rate > 0.0 && rule == intrinsic_rule_of(o)) return o.intrinsic_rate;
   const double C = o.components;
   // Priors: the weights' step is ε s_c / (C π_c) (synaptic scaling divided by the relative
   // prior), and π_c is updated first, so it is at least η s_c: η >= ε / C keeps that step
   // <= 1 (weights stay positive). 10 ε / C tracks the priors over about C/(10 ε)
   // presentations, long before the units' weights settle.
-  return intrinsic_rule_of(o) == "priors" ? std::min(1.0, 10.0 * o.learning_rate / C)
-                                          : std::min(1.0, C / 2000.0);
+  return rule == "priors" ? std::min(1.0, 10.0 * o.learning_rate / C) : std::min(1.0, C / 2000.0);
 }
 
 double presentation_of(const fit_options& o) {
   if (o.method == "online") return 1.0;
   if (o.presentation > 0.0) return o.presentation;
   return o.method == "spiking" ? 50.0 : 10.0;
+}
+
+int prior_warmup_of(const fit_options& o) {
+  if (intrinsic_rule_of(o) != "priors") return 0;
+  return std::min(o.prior_warmup < 0 ? 3 : o.prior_warmup, std::max(o.epochs, 0));
 }
 
 bool learns_priors(const fit_options& o) {
@@ -369,70 +386,86 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
   } else {
     // ε = T/τ_W: the quasi-static regime presents each pattern for T = 1 ms.
     const double T = presentation_of(o);
-    network net;
-    if (o.method == "spiking")
-      build_spiking_circuit(net, o, W0, T);
-    else
-      build_circuit(net, o, W0, T);
-    // The circuit's ln π_c: learned by the output layer's "priors" rule, else uniform (the
-    // homeostatic biases help learning but are not a prior of the model).
-    auto circuit_log_priors = [&]() -> vector {
-      if (intrinsic_rule_of(o) != "priors") return uniform;
-      return net.intrinsic_state(net.population_index("output")).array().log().matrix();
-    };
-    net.stimulate("input", std::make_unique<pattern_set>(
-                               train.images, pattern_set::params{
-                                                 .duration = T,
-                                                 .ordering = pattern_set::order::shuffled,
-                                                 .seed = o.seed}));
-    score(W0, circuit_log_priors(), 0);
     const auto N = static_cast<step_count>(train.images.cols());
-    std::unique_ptr<simulation> owned;
-    quasi_static_simulation* quasi = nullptr;
-    if (o.method == "online") {
-      owned = std::make_unique<quasi_static_simulation>(
-          net, quasi_static_options{
-                   .dt = T, .batch_size = o.batch_size, .exact_log = o.exact_log, .ranks = &comm});
-      quasi = static_cast<quasi_static_simulation*>(owned.get());
-    } else if (o.method == "ode") {
-      auto ode = std::make_unique<ode_simulation>(net, ode_options{.stepper = o.stepper, .dt = o.dt});
-      ode->settle();
-      owned = std::move(ode);
-    } else {
-      owned = std::make_unique<spiking_simulation>(net, spiking_options{.dt = o.dt, .seed = o.seed});
-    }
-    simulation& sim = *owned;
-    sim.pause_on(o.pause);
     // (check_fit_options: T is a whole number of steps of dt, so an epoch is too)
-    const step_count epoch_steps = quasi ? N : N * *exact_steps(T, o.dt);
+    const step_count epoch_steps = o.method == "online" ? N : N * *exact_steps(T, o.dt);
     if (o.epochs > 0 && epoch_steps > max_steps / o.epochs)
       throw parameter_error(
           fmt::format("fit: {} epochs of {} steps are more than a run may take ({})", o.epochs,
                       epoch_steps, max_steps),
           {component, "epochs", fmt::format("{}", o.epochs)});
-    std::optional<last_spikes> spikes;
-    if (o.method == "spiking") {
-      const step_count total = epoch_steps * o.epochs;
-      spikes.emplace(net, total - *exact_steps(T, o.dt), o.dt);
-      sim.attach(*spikes);
-    }
-    for (int e = 0; e < o.epochs; ++e) {
-      net.set_learning_rate_scale(schedule_factor(o, e));
-      const step_count start = sim.steps();
-      if (quasi)
-        quasi->run_presentations(N);
+    // Learned priors after a warm-up: the first prior_warmup epochs run the circuit with
+    // homeostasis, so that every unit finds its share of the data before the priors can
+    // starve it; then a circuit with uniform priors π = 1/C goes on from the warm-up's W.
+    const std::string rule = intrinsic_rule_of(o);
+    const int warmup = prior_warmup_of(o);
+    score(W0, uniform, 0);
+    r.W = W0;
+    r.log_priors = uniform;
+    // Epochs [first, last) of a circuit with intrinsic rule `phase_rule` starting at r.W.
+    auto run_circuit = [&](const std::string& phase_rule, int first, int last) {
+      network net;
+      if (o.method == "spiking")
+        build_spiking_circuit(net, o, r.W, T);
       else
-        sim.run_steps(epoch_steps);
-      // Paused for the caller: then on to the epoch's end, the same bits as without a pause.
-      while (sim.paused()) {
-        pause_if_asked(o);
-        sim.run_steps(start + epoch_steps - sim.steps());
+        build_circuit(net, o, r.W, T, phase_rule);
+      // The circuit's ln π_c: learned by the output layer's "priors" rule, else uniform
+      // (the homeostatic biases help learning but are not a prior of the model).
+      auto circuit_log_priors = [&]() -> vector {
+        if (phase_rule != "priors") return uniform;
+        return net.intrinsic_state(net.population_index("output")).array().log().matrix();
+      };
+      // A phase after the first shuffles the patterns by a seed of its own.
+      const std::uint64_t order_seed =
+          first == 0 ? o.seed : random_stream(o.seed, stream_id("fit.phase"), first).next();
+      net.stimulate("input", std::make_unique<pattern_set>(
+                                 train.images, pattern_set::params{
+                                                   .duration = T,
+                                                   .ordering = pattern_set::order::shuffled,
+                                                   .seed = order_seed}));
+      std::unique_ptr<simulation> owned;
+      quasi_static_simulation* quasi = nullptr;
+      if (o.method == "online") {
+        owned = std::make_unique<quasi_static_simulation>(
+            net, quasi_static_options{
+                     .dt = T, .batch_size = o.batch_size, .exact_log = o.exact_log, .ranks = &comm});
+        quasi = static_cast<quasi_static_simulation*>(owned.get());
+      } else if (o.method == "ode") {
+        auto ode = std::make_unique<ode_simulation>(
+            net, ode_options{.stepper = o.stepper, .dt = o.dt, .exact_log = o.exact_log});
+        ode->settle();
+        owned = std::move(ode);
+      } else {
+        owned = std::make_unique<spiking_simulation>(net, spiking_options{.dt = o.dt, .seed = o.seed});
       }
-      score(net.weights("ff"), circuit_log_priors(), e + 1);
-    }
-    r.W = net.weights("ff");
-    r.log_priors = circuit_log_priors();
-    if (spikes) r.last_spikes = std::move(spikes->trains);
+      simulation& sim = *owned;
+      sim.pause_on(o.pause);
+      std::optional<last_spikes> spikes;
+      if (o.method == "spiking") {
+        const step_count total = epoch_steps * (last - first);
+        spikes.emplace(net, total - *exact_steps(T, o.dt), o.dt);
+        sim.attach(*spikes);
+      }
+      for (int e = first; e < last; ++e) {
+        net.set_learning_rate_scale(schedule_factor(o, e));
+        const step_count start = sim.steps();
+        if (quasi)
+          quasi->run_presentations(N);
+        else
+          sim.run_steps(epoch_steps);
+        // Paused for the caller: then on to the epoch's end, the same bits as without a pause.
+        while (sim.paused()) {
+          pause_if_asked(o);
+          sim.run_steps(start + epoch_steps - sim.steps());
+        }
+        score(net.weights("ff"), circuit_log_priors(), e + 1);
+      }
+      r.W = net.weights("ff");
+      r.log_priors = circuit_log_priors();
+      if (spikes) r.last_spikes = std::move(spikes->trains);
+    };
+    if (warmup > 0) run_circuit("homeostasis", 0, warmup);
+    run_circuit(rule, warmup, o.epochs);
   }
 
   const poisson_mixture model(r.W, r.log_priors);
@@ -524,12 +557,12 @@ std::string to_json(const fit_result& r, const fit_options& o) {
       "{{\"method\": {}, \"C\": {}, \"A\": {}, \"loglik_train\": {}, \"loglik_test\": {}, "
       "\"error\": {}, \"train_error\": {}, \"seconds\": {}, \"curve_train\": {}, "
       "\"curve_test\": {}, \"priors\": {}, \"units_used\": {}, \"intrinsic\": {}, "
-      "\"learned_priors\": {}, \"kernel\": {}}}",
+      "\"learned_priors\": {}, \"prior_warmup\": {}, \"kernel\": {}}}",
       json_string(o.method), o.components, json_number(o.A), json_number(r.loglik_train),
       json_number(r.loglik_test), json_number(r.error), json_number(r.train_error),
       json_number(r.seconds), json_array(r.curve_train), json_array(r.curve_test),
       json_array(priors_of(r)), r.units_used, json_string(intrinsic_rule_of(o)),
-      learns_priors(o) ? "true" : "false", to_json(kernels()));
+      learns_priors(o) ? "true" : "false", prior_warmup_of(o), to_json(kernels()));
 }
 
 namespace {
@@ -605,6 +638,7 @@ void write_fit_content(hid_t root, const fit_result& r, const fit_options& o,
   h5::write_attribute(root, "method", o.method, context);
   h5::write_attribute(root, "intrinsic", intrinsic_rule_of(o), context);
   h5::write_attribute(root, "learned_priors", learns_priors(o) ? 1.0 : 0.0, context);
+  h5::write_attribute(root, "prior_warmup", static_cast<double>(prior_warmup_of(o)), context);
   h5::write_attribute(root, "C", static_cast<double>(o.components), context);
   h5::write_attribute(root, "A", o.A, context);
   h5::write_attribute(root, "loglik_train", r.loglik_train, context);

@@ -47,7 +47,8 @@ struct fit_options {
   std::string schedule = "exponential";
   double decay = 0.8;
   std::size_t batch_size = 1;  // online: presentations per weight update
-  // online: ln W computed anew after every weight step (quasi_static_options::exact_log)
+  // online and ode (euler): ln W computed anew after every weight step
+  // (quasi_static_options::exact_log, ode_options::exact_log)
   bool exact_log = false;
   // online and ode: intrinsic plasticity of the output layer (ratesim/intrinsic.hpp):
   // "none", "homeostasis" (every unit driven toward 1/C of the patterns) or "priors" (the
@@ -57,6 +58,10 @@ struct fit_options {
   // (intrinsic_rate_of).
   std::string intrinsic;
   double intrinsic_rate = 0.0;
+  // online and ode with intrinsic = "priors": epochs of homeostasis before the priors are
+  // learned, so that every unit finds data before a small prior can starve it. −1: the
+  // default (prior_warmup_of).
+  int prior_warmup = -1;
 
   // ode and spiking: the presentation time T [ms]; 0: the method's own (presentation_of)
   double presentation = 0.0;
@@ -112,7 +117,7 @@ void for_each_fit_option(fit_options& o, Add&& add) {
   add("--batch-size", "online: presentations per weight update (shared between MPI ranks)",
       o.batch_size, shown);
   add("--exact-log",
-      "online: compute ln W anew after every step (the same bits as a fresh computation) "
+      "online/ode (euler): compute ln W anew after every step (the same bits as a fresh computation) "
       "instead of following each step by a series, within 1e-12 (about half as fast)",
       o.exact_log, shown);
   add("--intrinsic",
@@ -123,6 +128,10 @@ void for_each_fit_option(fit_options& o, Add&& add) {
       "online/ode/spiking: the intrinsic rule's step per presentation (T/τ), times the schedule; "
       "default C/2000 for homeostasis, 10 learning-rate / C for priors (at least learning-rate / C)",
       o.intrinsic_rate, methods_own);
+  add("--prior-warmup",
+      "online/ode with intrinsic priors: epochs of homeostasis before the priors are learned; "
+      "default 3",
+      o.prior_warmup, methods_own);
   add("--init-noise", "initial W: data mean plus this much noise", o.init_noise, shown);
   add("--presentation", "ode/spiking: presentation time T [ms]; default 10 (ode), 50 (spiking)",
       o.presentation, methods_own);
@@ -170,9 +179,16 @@ std::string intrinsic_rule_of(const fit_options& options);
 // step is divided by the relative prior C π_c, as online EM's; at least learning_rate / C
 // keeps it <= 1).
 double intrinsic_rate_of(const fit_options& options);
+// The same for intrinsic rule `rule` of a fit with these options (a warm-up's homeostasis
+// before learned priors takes its default rate).
+double intrinsic_rate_of(const fit_options& options, const std::string& rule);
 // The presentation time T [ms]: options.presentation, or by default 10 ms for ode and
 // 50 ms for spiking (1 ms for online, which takes one step per presentation).
 double presentation_of(const fit_options& options);
+// The epochs of homeostasis before the circuit learns its priors: options.prior_warmup, or
+// by default 3 with intrinsic rule "priors" (then the circuit at C = 400 uses every unit;
+// without, 61 of 400, docs/fitting.md), at most the epochs; 0 without learned priors.
+int prior_warmup_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
 // the intrinsic rule "priors") rather than uniform.
 bool learns_priors(const fit_options& options);
