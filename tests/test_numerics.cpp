@@ -243,6 +243,40 @@ TEST_P(LogStepPath, TheScalingFormGivesThePlainUpdatesBits) {
   EXPECT_EQ(std::memcmp(log_w.data(), log_ref.data(), sizeof(double) * static_cast<std::size_t>(L.size())), 0);
 }
 
+// Steps so small that z² <= 2^-54 everywhere: the vector paths skip the series (its sum is
+// exactly 1 there), the scalar reference sums it; the same bits. And at the edge: z just
+// below and above 2^-27, where the vectors mix both.
+TEST_P(LogStepPath, TinyStepsSkipTheSeriesWithTheSameBits) {
+  const char* isa = GetParam();
+  constexpr Eigen::Index C = 64, D = 20;
+  random_stream rng(46, 0);
+  for (double scale : {1e-12, 1e-10, 0x1p-27, 0x1p-26}) {
+    matrix W(C, D), dW(C, D);
+    for (double& w : W.reshaped()) w = std::exp(uniform(rng, -1.0, 3.0));
+    // z = (w' − w) / (w' + w) ≈ factor · dW / (2 w): around ±scale
+    for (Eigen::Index i = 0; i < W.size(); ++i)
+      dW.reshaped()[i] = 2.0 * W.reshaped()[i] * scale * uniform(rng, -1.0, 1.0);
+    matrix L(C, D);
+    detail::log_floored(W.data(), L.data(), static_cast<std::size_t>(W.size()), floor_);
+    const detail::weight_change change{.factor = 1.0, .dw = dW.data()};
+    matrix w_ref = W, log_ref = L, w = W, log_w = L;
+    bool usable_ref = false, usable = false;
+    ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data(), change, log_ref.data(), C, D, floor_,
+                                    usable_ref));
+    if (!detail::log_step_as(isa, w.data(), change, log_w.data(), C, D, floor_, usable))
+      GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
+    EXPECT_TRUE(w == w_ref) << scale;
+    EXPECT_EQ(std::memcmp(log_w.data(), log_ref.data(),
+                          sizeof(double) * static_cast<std::size_t>(L.size())),
+              0)
+        << isa << " at z up to " << scale;
+    // ln w' itself, within the cache's bound
+    matrix exact(C, D);
+    detail::log_floored(w_ref.data(), exact.data(), static_cast<std::size_t>(W.size()), floor_);
+    EXPECT_LE(((log_ref - exact).array().abs() / exact.array().abs().max(1.0)).maxCoeff(), 1e-15);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, LogStepPath, testing::Values("sse2", "avx2", "avx512"),
                          [](const auto& info) { return std::string(info.param); });
 

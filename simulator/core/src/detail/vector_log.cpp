@@ -211,6 +211,12 @@ using kernel = void (*)(const double*, double*, std::size_t, double);
 // floor, where the cache holds ln floor) take the logarithm itself. The step applies the
 // weights' update with the plain update's arithmetic, w + factor · dw.
 constexpr double step_z_max = 1.0 / 16;
+// Where z² <= 2^-54 the series' sum p (Horner's scheme below) is exactly 1: each term
+// added, c_k t with c_k <= 1/3, is below half an ulp of the partial sum it joins (at most
+// 2^-54/3 against 2^-57 … 2^-53), so it rounds away. Vectors whose every lane is there skip
+// the series (ln w' = ln w + 2z), with the same bits (tests/test_numerics.cpp,
+// LogStep.TheSeriesIsExactlyOneForTinySteps).
+constexpr double step_t_tiny = 0x1p-54;
 constexpr double inverse_odd[7] = {1.0,      1.0 / 3,  1.0 / 5, 1.0 / 7,
                                    1.0 / 9,  1.0 / 11, 1.0 / 13};
 constexpr double largest = 0x1.fffffffffffffp+1023;
@@ -257,7 +263,8 @@ bool log_step_scalar(double* w, const double* dw, const double* q, double y, dou
     using d = V::d;                                                                         \
     using m = V::m;                                                                         \
     const d f = V::set(factor), lo = V::set(floor), z_max = V::set(step_z_max),             \
-            z_min = V::set(-step_z_max), zero = V::set(0.0), top = V::set(largest);         \
+            z_min = V::set(-step_z_max), zero = V::set(0.0), top = V::set(largest),         \
+            tiny = V::set(step_t_tiny);                                                     \
     m usable = V::eq(zero, zero);                                                           \
     std::size_t i = 0;                                                                      \
     for (; i + V::width <= n; i += V::width) {                                              \
@@ -267,9 +274,14 @@ bool log_step_scalar(double* w, const double* dw, const double* q, double y, dou
       const d next = V::add(old, V::mul(f, dwdt));                                          \
       const d z = V::div(V::sub(next, old), V::add(next, old));                             \
       const d t = V::mul(z, z);                                                             \
-      d p = V::add(V::mul(V::set(inverse_odd[6]), t), V::set(inverse_odd[5]));              \
-      for (int k = 4; k >= 0; --k) p = V::add(V::mul(p, t), V::set(inverse_odd[k]));        \
-      d log = V::add(V::load(log_w + i), V::mul(V::add(z, z), p));                          \
+      d log;                                                                                \
+      if (V::all(V::le(t, tiny))) { /* the series' sum is exactly 1 */                     \
+        log = V::add(V::load(log_w + i), V::add(z, z));                                     \
+      } else {                                                                              \
+        d p = V::add(V::mul(V::set(inverse_odd[6]), t), V::set(inverse_odd[5]));            \
+        for (int k = 4; k >= 0; --k) p = V::add(V::mul(p, t), V::set(inverse_odd[k]));      \
+        log = V::add(V::load(log_w + i), V::mul(V::add(z, z), p));                          \
+      }                                                                                     \
       const m series = V::both(V::both(V::le(z, z_max), V::le(z_min, z)),                   \
                                V::both(V::le(lo, old), V::le(lo, next)));                   \
       usable = V::both(usable, V::both(V::lt(zero, next), V::le(next, top)));               \
