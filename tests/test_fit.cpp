@@ -180,6 +180,9 @@ TEST(Fit, TheCircuitsIntrinsicRules) {
   const fit_result all_warmup = fit(train, &test, o);
   EXPECT_TRUE(all_warmup.W == homeostasis15.W);
   EXPECT_TRUE(all_warmup.log_priors == uniform_log_priors(15));
+  EXPECT_FALSE(learns_priors(o));  // nothing was left to learn them
+  o.prior_warmup = o.epochs - 1;
+  EXPECT_TRUE(learns_priors(o));
   std::printf("bars: C = 10, homeostasis: %d units used, log-likelihood %.4f (EM %.4f); "
               "C = 15, learned priors: %d units used by the circuit, %d by EM, log-likelihood "
               "%.4f (EM %.4f)\n",

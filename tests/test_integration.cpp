@@ -318,6 +318,90 @@ TEST(Regimes, OdeEulerLnWCacheIsCheckpointState) {
   EXPECT_TRUE(net.state() == before);
 }
 
+// A rule whose constraint changes one weight: to 0 (which a log-weight current refuses),
+// or doubling it and then throwing (a Python constraint that raised).
+class meddling_rule : public plasticity_rule {
+ public:
+  enum class act { zero, double_then_throw };
+  explicit meddling_rule(act a) : act_(a) {}
+  std::string_view name() const override { return "meddling"; }
+  void derivative(matrix_view W, vector_view, vector_view, matrix_span dWdt) const override {
+    dWdt.setConstant(1e-3);
+    dWdt -= 1e-3 * W / W.row(0).sum();
+  }
+  bool has_constraint() const override { return true; }
+  void constrain(matrix_span W) const override {
+    if (!armed) return;
+    if (act_ == act::zero) {
+      W(0, 0) = 0.0;
+      return;
+    }
+    W(0, 0) *= 2.0;
+    armed = false;
+    throw std::runtime_error("the constraint gave up");
+  }
+  mutable bool armed = false;
+
+ private:
+  act act_;
+};
+
+// What a weight constraint changes is no step's to follow: the weights are checked whole
+// and the caches computed anew, even when the constraint threw half-way.
+TEST(Regimes, OdeEulerCachesFollowWhatAConstraintChanged) {
+  const ode_euler_case c;
+  // The circuit with a meddling rule; returns the rule.
+  auto build = [&](network& net, meddling_rule::act act) {
+    net.add<feedforward_inhibition>("input", {.size = std::size_t(c.p.D), .A = c.p.A});
+    net.add<softmax_competition>("output", {.size = std::size_t(c.p.C)});
+    random_stream init(22, 0);
+    const matrix W0 = matrix::NullaryExpr(c.p.C, c.p.D, [&] { return uniform(init, 1.0, 2.0); });
+    auto rule = std::make_unique<meddling_rule>(act);
+    meddling_rule* kept = rule.get();
+    net.connect("input", "output", {.name = "ff", .weights = W0, .rule = std::move(rule)});
+    net.stimulate("input", std::make_unique<pattern_set>(c.patterns,
+                                                         pattern_set::params{.duration = 1.0}));
+    return kept;
+  };
+  vector ends[2];
+  for (const bool exact_log : {false, true}) {
+    // A weight of 0 under a log-weight current, named.
+    network zeroing;
+    meddling_rule* zeroes = build(zeroing, meddling_rule::act::zero);
+    ode_simulation first(zeroing, {.stepper = "euler", .dt = 0.1, .exact_log = exact_log});
+    first.run_steps(5);
+    zeroes->armed = true;
+    try {
+      first.run_steps(5);
+      ADD_FAILURE() << "a weight of 0 under a log-weight current went unnoticed";
+    } catch (const numerical_error& e) {
+      EXPECT_NE(std::string(e.what()).find("W(0, 0)"), std::string::npos) << e.what();
+    }
+    // W(0, 0) doubled by a constraint that then throws: the checkpoint and the next run
+    // take ln of the new W.
+    network net;
+    meddling_rule* meddles = build(net, meddling_rule::act::double_then_throw);
+    ode_simulation sim(net, {.stepper = "euler", .dt = 0.1, .exact_log = exact_log});
+    sim.run_steps(30);
+    meddles->armed = true;
+    EXPECT_THROW(sim.run_steps(10), std::runtime_error);
+    const checkpoint saved = sim.save();
+    if (saved.has("ode.current_cache.ff")) {  // what it holds is ln W, within the bound
+      const auto& kept = saved.numbers("ode.current_cache.ff");
+      const matrix W = net.weights("ff");
+      for (Eigen::Index i = 0; i < W.size(); ++i) {
+        const double exact = std::log(W.reshaped()[i]);
+        ASSERT_NEAR(kept[static_cast<std::size_t>(i)], exact, 1e-12 * std::max(1.0, std::abs(exact)))
+            << i;
+      }
+    }
+    sim.run_steps(300);
+    ends[exact_log ? 1 : 0] = net.state();
+  }
+  EXPECT_LE(((ends[0] - ends[1]).array().abs() / ends[1].array().abs().max(1e-300)).maxCoeff(),
+            1e-12);
+}
+
 // The circuit with homeostasis on the output layer, presenting 40 patterns shuffled.
 void build_shared_circuit(network& net) {
   const testing::circuit_params p{.D = 16, .C = 4, .A = 48.0, .tau_W = 100.0};

@@ -104,7 +104,8 @@ std::unique_ptr<intrinsic_rule> make_adaptation(const parameters& values) {
 
 // "forward_euler": x ← x + dt · f(x) every clock step, then the rules' constraints; the
 // ODE regime's euler stepper written against the public interface of `simulation`, so its
-// traces must equal regime "ode" with stepper "euler" bit for bit.
+// traces must equal regime "ode" with stepper "euler" bit for bit (without plastic
+// log-weight projections, whose ln W that euler follows by a series; with exact_log, always).
 class forward_euler : public simulation {
  public:
   forward_euler(network& net, double dt)

@@ -325,7 +325,8 @@ int prior_warmup_of(const fit_options& o) {
 }
 
 bool learns_priors(const fit_options& o) {
-  return o.priors == "learned" || intrinsic_rule_of(o) == "priors";
+  return o.priors == "learned" ||
+         (intrinsic_rule_of(o) == "priors" && (o.epochs == 0 || prior_warmup_of(o) < o.epochs));
 }
 
 fit_result fit(const labeled_data& train, const labeled_data* test, const fit_options& o,
@@ -465,7 +466,7 @@ fit_result fit(const labeled_data& train, const labeled_data* test, const fit_op
       if (spikes) r.last_spikes = std::move(spikes->trains);
     };
     if (warmup > 0) run_circuit("homeostasis", 0, warmup);
-    run_circuit(rule, warmup, o.epochs);
+    if (warmup == 0 || warmup < o.epochs) run_circuit(rule, warmup, o.epochs);
   }
 
   const poisson_mixture model(r.W, r.log_priors);

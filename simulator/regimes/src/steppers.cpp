@@ -99,6 +99,28 @@ class cached_euler_integrator : public integrator {
 
   void advance(network& net, vector& x, step_count k0, step_count k1, double dt,
                bool /*inputs_changed*/) override {
+    try {
+      steps(net, x, k0, k1, dt);
+    } catch (...) {  // W may have changed where no cache followed (a constraint that threw)
+      caches_->mark_all_changed();
+      throw;
+    }
+  }
+
+  void finish_run(network& /*net*/) override {
+    caches_->sync();  // the caches at the run's W, kept by the next run if W stays
+  }
+
+  void save(const network&, checkpoint& c) const override {
+    if (caches_) caches_->save(c, "ode");
+  }
+  void restore(network& net, const checkpoint& c) override {
+    prepare(net);
+    caches_->restore(c, "ode", "ode_simulation");
+  }
+
+ private:
+  void steps(network& net, vector& x, step_count k0, step_count k1, double dt) {
     const auto& projections = net.projections();
     for (step_count k = k0; k < k1; ++k) {
       net.derivative_except_weights(x, dxdt_, current_);
@@ -122,7 +144,10 @@ class cached_euler_integrator : public integrator {
         if (projections[j].plastic())
           usable = caches_->step_weights(j, net.weights(j), change_[j], true) && usable;
       net.constrain_intrinsic(x);
-      if (net.constrain_weights(x)) caches_->mark_all_changed();
+      if (net.constrain_weights(x)) {  // W changed where no cache followed: checked whole
+        caches_->mark_all_changed();
+        usable = false;
+      }
       const double t = static_cast<double>(k + 1) * dt;
       if (usable)
         net.check_populations(x, t);
@@ -131,19 +156,6 @@ class cached_euler_integrator : public integrator {
     }
   }
 
-  void finish_run(network& net) override {
-    if (caches_) caches_->sync();  // the caches at the run's W, kept by the next run if W stays
-  }
-
-  void save(const network&, checkpoint& c) const override {
-    if (caches_) caches_->save(c, "ode");
-  }
-  void restore(network& net, const checkpoint& c) override {
-    prepare(net);
-    caches_->restore(c, "ode", "ode_simulation");
-  }
-
- private:
   // Sized once, at the first run or restore (the network's structure is fixed by then).
   void prepare(network& net) {
     if (caches_) return;

@@ -190,7 +190,7 @@ double presentation_of(const fit_options& options);
 // without, 61 of 400, docs/fitting.md), at most the epochs; 0 without learned priors.
 int prior_warmup_of(const fit_options& options);
 // Whether the model's priors are learned (em with priors = learned, or the circuit with
-// the intrinsic rule "priors") rather than uniform.
+// the intrinsic rule "priors", unless its warm-up takes every epoch) rather than uniform.
 bool learns_priors(const fit_options& options);
 
 // Checks the options as fit() does first (a parameter_error or a lookup_error naming the

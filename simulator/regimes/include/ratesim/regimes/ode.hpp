@@ -1,7 +1,11 @@
 #pragma once
 // The ODE regime: the whole state (every population and every plastic weight) integrated by
-// an odeint stepper ("euler", "rk4", "dopri5" with error control), piecewise between input
-// changes so that no step straddles two patterns. The network is the odeint system.
+// a stepper ("euler", "rk4", "dopri5" with error control), piecewise between input changes
+// so that no step straddles two patterns. The network is the odeint system; rk4 and
+// dopri5 are odeint's steppers, and so is euler with exact_log. By default euler keeps the
+// currents' caches between steps instead (a log-weight current's ln W following each
+// step within 1e-12, simulator/regimes/src/steppers.cpp), which odeint's steppers, seeing
+// only the state vector, cannot.
 // Registered in regimes() as "ode" (simulator/regimes/src/regimes.cpp).
 
 #include <ratesim/simulation.hpp>
@@ -31,7 +35,9 @@ class integrator {
  public:
   virtual ~integrator() = default;
   // A run starts (the network's state may have been changed since the last one) and ends
-  // (also by an error); advance() is called only in between.
+  // (after the last advance() returned or threw; a run stopped by an observer's error
+  // skips it, and the next start_run finds the state as it is); advance() is called only
+  // in between.
   virtual void start_run(network& /*net*/) {}
   virtual void advance(network& net, vector& x, step_count k0, step_count k1, double dt,
                        bool inputs_changed) = 0;
