@@ -492,10 +492,11 @@ TEST(EM, AnUnknownKernelIsAnErrorNamingTheVariable) {
   }
 }
 
-// The choice: the kernel RATESIM_GEMM names; else OpenBLAS where its core has AVX2
-// kernels, and the widest Eigen kernel where it has not (run by ctest with
+// The choice: the kernel RATESIM_GEMM names; else OpenBLAS where its core uses the CPU's
+// widest vectors (AVX-512 kernels on a CPU with AVX-512, AVX2 kernels on one with AVX2),
+// and the widest Eigen kernel where it does not (run by ctest with
 // OPENBLAS_CORETYPE=Prescott too, as Debian's OpenBLAS 0.3.21 picks on CPUs it does not
-// know) but the CPU has AVX2 and FMA.
+// know, and Haswell, as it picks on AMD CPUs with AVX-512).
 TEST(GemmChoice, FollowsTheEnvironmentAndTheOpenBLASCore) {
   const std::string core = detail::blas_core(), chosen = detail::gemm_kernel().name;
   const detail::cpu_features& f = detail::cpu();
@@ -503,7 +504,7 @@ TEST(GemmChoice, FollowsTheEnvironmentAndTheOpenBLASCore) {
     GTEST_SKIP() << "this OpenBLAS ignores OPENBLAS_CORETYPE=" << coretype;
   if (const char* forced = std::getenv("RATESIM_GEMM"); forced && *forced) {
     EXPECT_EQ(chosen, forced);
-  } else if (detail::blas_core_has_avx2(core) || !(f.avx2 && f.fma)) {
+  } else if (detail::blas_core_fits(core, f)) {
     EXPECT_EQ(chosen, "openblas") << "OpenBLAS core " << core;
   } else {
     EXPECT_EQ(chosen, f.avx512f ? "eigen-avx512" : "eigen-avx2") << "OpenBLAS core " << core;
@@ -511,6 +512,14 @@ TEST(GemmChoice, FollowsTheEnvironmentAndTheOpenBLASCore) {
   EXPECT_TRUE(detail::blas_core_has_avx2("SkylakeX"));
   EXPECT_FALSE(detail::blas_core_has_avx2("Prescott"));
   EXPECT_FALSE(detail::blas_core_has_avx2("Sandybridge"));
+  const detail::cpu_features avx512{.avx2 = true, .fma = true, .avx512f = true},
+      avx2{.avx2 = true, .fma = true, .avx512f = false}, sse{};
+  EXPECT_TRUE(detail::blas_core_fits("SkylakeX", avx512));
+  EXPECT_FALSE(detail::blas_core_fits("Haswell", avx512));  // Debian's OpenBLAS on Zen 4/5
+  EXPECT_TRUE(detail::blas_core_fits("Haswell", avx2));
+  EXPECT_TRUE(detail::blas_core_fits("Zen", avx2));
+  EXPECT_FALSE(detail::blas_core_fits("Prescott", avx2));
+  EXPECT_TRUE(detail::blas_core_fits("Prescott", sse));
 }
 
 TEST(UnitsUsed, CountsTheComponentsThatWinATenthOfTheirShare) {

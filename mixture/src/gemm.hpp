@@ -1,11 +1,12 @@
 #pragma once
 // Batch EM's matrix products on a kernel that fits the CPU, chosen once at run time:
-// OpenBLAS, unless the core OpenBLAS picked for this CPU has no AVX2 kernels (Debian's
-// OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPUs it does not know)
-// while the CPU has AVX2 and FMA; then Eigen's GEMM compiled for the widest instruction
-// set the CPU has (gemm_kernels.hpp). RATESIM_GEMM=openblas|eigen-avx2|eigen-avx512 forces
-// one. Private to the library.
+// OpenBLAS, unless the core OpenBLAS picked for this CPU does not use its widest vectors
+// (Debian's OpenBLAS 0.3.21 falls back to its SSE3 "Prescott" kernels on CPUs it does not
+// know, and takes its AVX2 "Haswell" kernels on AMD CPUs with AVX-512); then Eigen's GEMM
+// compiled for the widest instruction set the CPU has (gemm_kernels.hpp).
+// RATESIM_GEMM=openblas|eigen-avx2|eigen-avx512 forces one. Private to the library.
 
+#include "detail/cpu.hpp"
 #include "gemm_kernels.hpp"
 
 #include <string_view>
@@ -28,9 +29,13 @@ const gemm_choice* gemm_kernel_named(std::string_view name);
 // while products run.
 void use_gemm_kernel(const gemm_choice* kernel);
 
-// The core OpenBLAS chose for this CPU (openblas_get_corename()), and whether it has
-// AVX2 kernels (Haswell, Zen, SkylakeX, Cooperlake, SapphireRapids).
+// The core OpenBLAS chose for this CPU (openblas_get_corename()), whether it has AVX2
+// kernels (Haswell, Zen, SkylakeX, Cooperlake, SapphireRapids) and AVX-512 kernels
+// (SkylakeX, Cooperlake, SapphireRapids), and whether it uses the widest vectors of a CPU
+// with these features (the automatic choice keeps OpenBLAS then).
 const char* blas_core();
 bool blas_core_has_avx2(std::string_view core);
+bool blas_core_has_avx512(std::string_view core);
+bool blas_core_fits(std::string_view core, const cpu_features& features);
 
 }  // namespace ratesim::detail
