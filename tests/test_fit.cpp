@@ -442,11 +442,22 @@ TEST_F(Cli, LearnedPriorsReachTheJsonAndTheFile) {
             0);
   EXPECT_NE(out.find("\"intrinsic\": \"homeostasis\", \"learned_priors\": false"), std::string::npos) << out;
   ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --epochs 1 --intrinsic priors "
-                            "--intrinsic-rate 0.05 --json -q",
+                            "--intrinsic-rate 0.05 --prior-warmup 0 --json -q",
                             data_args()),
                 &out),
             0);
-  EXPECT_NE(out.find("\"intrinsic\": \"priors\", \"learned_priors\": true"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"intrinsic\": \"priors\", \"learned_priors\": true, \"prior_warmup\": 0"),
+            std::string::npos)
+      << out;
+  // By default 3 epochs of homeostasis come first: one epoch is all warm-up.
+  ASSERT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --epochs 1 --intrinsic priors "
+                            "--json -q",
+                            data_args()),
+                &out),
+            0);
+  EXPECT_NE(out.find("\"intrinsic\": \"priors\", \"learned_priors\": false, \"prior_warmup\": 1"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --intrinsic homeostasis -q", data_args())), 2);  // em
   EXPECT_EQ(run(fmt::format("fit {} -C 5 -A 40 --method online --intrinsic bcm -q", data_args())), 2);
 }
