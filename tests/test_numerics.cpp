@@ -16,6 +16,7 @@
 
 #include <bit>
 #include <cmath>
+#include <optional>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -212,6 +213,23 @@ TEST_P(LogStepPath, GivesTheSameBitsAsTheScalarReference) {
   }
 }
 
+// One step of W (C × D) and its cache L = ln W by the scalar reference and by `isa`;
+// nothing where this CPU lacks `isa`.
+struct both_steps {
+  matrix w_ref, log_ref, w, log_w;
+  bool usable_ref = false, usable = false;
+};
+std::optional<both_steps> step_both(const char* isa, const matrix& W, const matrix& L,
+                                    const detail::weight_change& change) {
+  both_steps s{W, L, W, L};
+  const auto C = static_cast<std::size_t>(W.rows()), D = static_cast<std::size_t>(W.cols());
+  EXPECT_TRUE(detail::log_step_as("scalar", s.w_ref.data(), change, s.log_ref.data(), C, D,
+                                  floor_, s.usable_ref));
+  if (!detail::log_step_as(isa, s.w.data(), change, s.log_w.data(), C, D, floor_, s.usable))
+    return std::nullopt;
+  return s;
+}
+
 // The same in the scaling form, dW/dt = (y_d − W_cd) q_c never formed: every
 // implementation gives the scalar reference's bits, and the weights are the bits of the
 // plain update with synaptic scaling's arithmetic, W + ε ((−W + y) q). 37 rows, so that
@@ -228,19 +246,17 @@ TEST_P(LogStepPath, TheScalingFormGivesThePlainUpdatesBits) {
   matrix L(C, D);
   detail::log_floored(W.data(), L.data(), static_cast<std::size_t>(W.size()), floor_);
   const detail::weight_change change{.factor = 0.5, .pre = y.data(), .q = q.data()};
-  matrix w_ref = W, log_ref = L, w = W, log_w = L;
-  bool usable_ref = false, usable = false;
-  ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data(), change, log_ref.data(), C, D, floor_,
-                                  usable_ref));
-  if (!detail::log_step_as(isa, w.data(), change, log_w.data(), C, D, floor_, usable))
-    GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
-  EXPECT_TRUE(usable && usable_ref);
+  const auto s = step_both(isa, W, L, change);
+  if (!s) GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
+  EXPECT_TRUE(s->usable && s->usable_ref);
   const matrix plain =
       (W.array() + 0.5 * (((-W.array()).rowwise() + y.transpose().array()).colwise() * q.array()))
           .matrix();
-  EXPECT_TRUE(w_ref == plain);
-  EXPECT_TRUE(w == w_ref);
-  EXPECT_EQ(std::memcmp(log_w.data(), log_ref.data(), sizeof(double) * static_cast<std::size_t>(L.size())), 0);
+  EXPECT_TRUE(s->w_ref == plain);
+  EXPECT_TRUE(s->w == s->w_ref);
+  EXPECT_EQ(std::memcmp(s->log_w.data(), s->log_ref.data(),
+                        sizeof(double) * static_cast<std::size_t>(L.size())),
+            0);
 }
 
 // Steps so small that z² <= 2^-54 everywhere: the vector paths skip the series (its sum is
@@ -258,22 +274,18 @@ TEST_P(LogStepPath, TinyStepsSkipTheSeriesWithTheSameBits) {
       dW.reshaped()[i] = 2.0 * W.reshaped()[i] * scale * uniform(rng, -1.0, 1.0);
     matrix L(C, D);
     detail::log_floored(W.data(), L.data(), static_cast<std::size_t>(W.size()), floor_);
-    const detail::weight_change change{.factor = 1.0, .dw = dW.data()};
-    matrix w_ref = W, log_ref = L, w = W, log_w = L;
-    bool usable_ref = false, usable = false;
-    ASSERT_TRUE(detail::log_step_as("scalar", w_ref.data(), change, log_ref.data(), C, D, floor_,
-                                    usable_ref));
-    if (!detail::log_step_as(isa, w.data(), change, log_w.data(), C, D, floor_, usable))
-      GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
-    EXPECT_TRUE(w == w_ref) << scale;
-    EXPECT_EQ(std::memcmp(log_w.data(), log_ref.data(),
+    const auto s = step_both(isa, W, L, {.factor = 1.0, .dw = dW.data()});
+    if (!s) GTEST_SKIP() << isa << ": this CPU or its operating system does not support it";
+    EXPECT_TRUE(s->w == s->w_ref) << scale;
+    EXPECT_EQ(std::memcmp(s->log_w.data(), s->log_ref.data(),
                           sizeof(double) * static_cast<std::size_t>(L.size())),
               0)
         << isa << " at z up to " << scale;
     // ln w' itself, within the cache's bound
     matrix exact(C, D);
-    detail::log_floored(w_ref.data(), exact.data(), static_cast<std::size_t>(W.size()), floor_);
-    EXPECT_LE(((log_ref - exact).array().abs() / exact.array().abs().max(1.0)).maxCoeff(), 1e-15);
+    detail::log_floored(s->w_ref.data(), exact.data(), static_cast<std::size_t>(W.size()), floor_);
+    EXPECT_LE(((s->log_ref - exact).array().abs() / exact.array().abs().max(1.0)).maxCoeff(),
+              1e-15);
   }
 }
 
